@@ -1,0 +1,84 @@
+"""Users and bearer tokens. Tokens are random, stored as SHA-256 hashes, expire, can be revoked."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import roles
+
+from .commands import Actor
+from .models import Pairing, Token, User, UserRole
+
+log = logging.getLogger("siji.auth")
+
+TOKEN_PREFIX = "sj_"
+DEFAULT_TTL = timedelta(days=90)
+SYSTEM_USER = "system"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def create_user(session: Session, username: str, user_roles: list[str], now: datetime, display_name: str = "",
+                enterprise_name: str | None = None) -> User:
+    bad = [r for r in user_roles if not roles.is_role(r)]
+    if bad:
+        raise ValueError(f"unknown role(s): {', '.join(bad)}")
+    if not username or len(username) > 80 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        raise ValueError("username must be 1-80 letters, digits, '_', '-' or '.'")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise ValueError(f"user '{username}' exists")
+    user = User(username=username, display_name=display_name or username, enterprise_name=enterprise_name,
+                active=True, created_at=now)
+    session.add(user)
+    session.flush()
+    for r in sorted(set(user_roles)):
+        session.add(UserRole(user_id=user.id, role=r))
+    return user
+
+
+def issue_token(session: Session, user: User, now: datetime, ttl: timedelta = DEFAULT_TTL, label: str = "") -> str:
+    token = new_token()
+    session.add(Token(user_id=user.id, token_hash=hash_token(token), label=label, created_at=now,
+                      expires_at=now + ttl))
+    return token
+
+
+def pair(session: Session, commissioner: User, applicant: User) -> None:
+    session.add(Pairing(commissioner_id=commissioner.id, applicant_id=applicant.id))
+
+
+def authenticate(session: Session, header: str | None, now: datetime, remote: str | None = None) -> Actor | None:
+    if not header or not header.startswith("Bearer "):
+        return None
+    token = header[len("Bearer "):].strip()
+    if not token or len(token) > 200:
+        log.warning("login failed: malformed token from %s", remote)
+        return None
+    row = session.execute(
+        select(Token.id, Token.user_id, Token.expires_at, Token.revoked_at, User.username, User.active)
+        .join(User, User.id == Token.user_id).where(Token.token_hash == hash_token(token))).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active:
+        log.warning("login failed: %s token from %s",
+                    "unknown" if row is None else ("revoked" if row.revoked_at else "expired or inactive"), remote)
+        return None
+    user_roles = frozenset(session.scalars(select(UserRole.role).where(UserRole.user_id == row.user_id)))
+    return Actor(row.user_id, row.username, user_roles)
+
+
+def system_actor(session: Session, now: datetime) -> Actor:
+    """The built-in user that CLI deploys run as."""
+    user = session.scalar(select(User).where(User.username == SYSTEM_USER))
+    if user is None:
+        user = create_user(session, SYSTEM_USER, ["analyst"], now, "系统 / system")
+    return Actor(user.id, user.username, frozenset({"analyst"}))

@@ -1,0 +1,119 @@
+"""Who may do what: the authorization matrix (endpoint × role) and row visibility, in one place.
+
+The matrix is enforced before any view runs (``check_endpoint``); row-level rules (whose task,
+whose case) are the functions below, used by every query that lists or fetches rows. Rows a
+caller may not see answer 404, never 403, so ids cannot be probed.
+"""
+from __future__ import annotations
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from engine import roles
+
+from .models import Instance, Pairing, Task
+
+DEPARTMENT_ROLES = frozenset(r.code for r in roles.ROLES if r.code not in roles.SYSTEM_ROLES
+                             and r.code not in ("applicant", "commissioner"))
+TASK_ROLES = DEPARTMENT_ROLES | {"applicant", "commissioner"}
+ALL_ROLES = frozenset(r.code for r in roles.ROLES)
+PUBLIC = "public"
+
+# endpoint name → roles that may call it (row rules then narrow what each sees).
+MATRIX: dict[str, frozenset[str] | str] = {
+    "health.health": PUBLIC,
+    "api-docs.openapi_json": PUBLIC,
+    "api-docs.openapi_swagger_ui": PUBLIC,
+    "pages.static_page": PUBLIC,
+    "pages.asset": PUBLIC,
+    "me.whoami": ALL_ROLES,
+    "deployments.deploy": frozenset({"analyst"}),
+    "definitions.list_definitions": ALL_ROLES,
+    "definitions.get_definition": ALL_ROLES,
+    "definitions.get_xml": frozenset({"analyst", "auditor", "admin"}) | TASK_ROLES,
+    "definitions.get_resource": frozenset({"analyst", "auditor", "admin"}),
+    "instances.start": frozenset({"applicant", "commissioner"}),
+    "instances.list_instances": TASK_ROLES | {"auditor", "admin"},
+    "instances.get_instance": TASK_ROLES | {"auditor", "admin"},
+    "tasks.list_tasks": TASK_ROLES | {"auditor", "admin"},
+    "tasks.get_task": TASK_ROLES | {"auditor", "admin"},
+    "tasks.claim": TASK_ROLES,
+    "tasks.unclaim": TASK_ROLES,
+    "tasks.complete": TASK_ROLES,
+    "timers.list_timers": frozenset({"auditor", "admin", "leading_group_office"}),
+    "incidents.list_incidents": frozenset({"auditor", "admin", "analyst"}),
+    "traces.instance_trace": TASK_ROLES | {"auditor", "admin"},
+    "traces.verify_trace": frozenset({"auditor", "admin"}),
+    "traces.export_traces": frozenset({"auditor", "admin", "leading_group_office"}),
+    "reports.departments": frozenset({"auditor", "admin", "leading_group_office"}),
+    "reports.flows": frozenset({"auditor", "admin", "leading_group_office"}),
+    "reports.ledger": frozenset({"auditor", "admin", "leading_group_office", "economic_dev", "commissioner_office"}),
+    "admin.get_clock": frozenset({"admin", "auditor"}),
+    "admin.advance_clock": frozenset({"admin"}),
+    "admin.list_users": frozenset({"admin"}),
+    "admin.create_user": frozenset({"admin"}),
+    "admin.revoke_token": frozenset({"admin"}),
+    "admin.load_calendar": frozenset({"admin"}),
+}
+
+
+def allowed(endpoint: str | None, user_roles: frozenset[str] | None) -> bool | None:
+    """True/False for a known endpoint; None when the endpoint is not in the matrix (refused)."""
+    rule = MATRIX.get(endpoint or "")
+    if rule is None:
+        return None
+    if rule == PUBLIC:
+        return True
+    return bool(user_roles and (user_roles & rule))
+
+
+def is_public(endpoint: str | None) -> bool:
+    return MATRIX.get(endpoint or "") == PUBLIC
+
+
+# ---------------------------------------------------------------- row visibility
+def task_filter(actor):
+    """SQL condition for the tasks a caller sees."""
+    if actor.reads_all:
+        return True
+    task_roles = [r for r in actor.roles if r in TASK_ROLES]
+    conds = [Task.reserved_for_id == actor.id, Task.assignee_id == actor.id]
+    if task_roles:
+        conds.append(and_(Task.role.in_(task_roles), Task.reserved_for_id.is_(None)))
+    return or_(*conds)
+
+
+def can_see_task(session: Session, actor, task: Task) -> bool:
+    if actor.reads_all:
+        return True
+    if task.reserved_for_id == actor.id or task.assignee_id == actor.id or task.completed_by == actor.id:
+        return True
+    return task.reserved_for_id is None and task.role in actor.roles
+
+
+def can_act_on_task(actor, task: Task) -> bool:
+    if task.reserved_for_id is not None:
+        return task.reserved_for_id == actor.id
+    return task.role in actor.roles
+
+
+def instance_filter(actor):
+    """SQL condition for the instances a caller sees."""
+    if actor.reads_all:
+        return True
+    conds = [Instance.starter_id == actor.id, Instance.enterprise_id == actor.id]
+    if "commissioner" in actor.roles:
+        conds.append(Instance.enterprise_id.in_(select(Pairing.applicant_id)
+                                                .where(Pairing.commissioner_id == actor.id)))
+    task_roles = [r for r in actor.roles if r in DEPARTMENT_ROLES]
+    task_cond = [Task.reserved_for_id == actor.id, Task.completed_by == actor.id]
+    if task_roles:
+        task_cond.append(and_(Task.role.in_(task_roles), Task.reserved_for_id.is_(None)))
+    conds.append(exists().where(Task.instance_id == Instance.id, or_(*task_cond)))
+    return or_(*conds)
+
+
+def can_see_instance(session: Session, actor, instance: Instance) -> bool:
+    if actor.reads_all:
+        return True
+    return session.scalar(select(Instance.id).where(Instance.id == instance.id, instance_filter(actor))) is not None

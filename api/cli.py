@@ -1,0 +1,260 @@
+"""The ``siji`` command: serve, worker, deploy, user, demo, verify-trace, export, calendar."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEMO_USERS = [
+    # username, roles, display name
+    ("analyst", ["analyst"], "流程分析员"),
+    ("auditor", ["auditor"], "审计员"),
+    ("admin", ["admin"], "系统管理员"),
+    ("enterprise_a", ["applicant"], "示例企业甲（有限公司）"),
+    ("enterprise_b", ["applicant"], "示例企业乙（建设单位）"),
+    ("commissioner_1", ["commissioner"], "服务企业特派员一"),
+]
+
+
+def _service(url: str | None = None, migrate: bool = True):
+    from engine.clock import SystemClock
+    from engine.runtime import Engine
+    from engine.workdays import WorkdayCalendar
+
+    from .calendar import load_calendar_years
+    from .clocksync import ClockSync
+    from .commands import Service
+    from .db import Database, default_url
+    from .schema import upgrade
+
+    instance_dir = os.environ.get("SIJI_INSTANCE_DIR", str(Path.cwd() / "instance"))
+    db = Database(url or os.environ.get("SIJI_DATABASE_URL") or default_url(instance_dir))
+    if migrate:
+        upgrade(db)
+    svc = Service(db, Engine(clock=SystemClock(), calendar=WorkdayCalendar()))
+    svc.clock_sync = ClockSync(svc)
+    svc.clock_sync.refresh(force=True)
+    load_calendar_years(svc)
+    return svc
+
+
+def collect_files(paths: list[str]) -> list:
+    from engine.deploy import UploadedFile
+    out = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            base = path
+            for f in sorted(path.rglob("*")):
+                if f.is_file() and (f.suffix in (".bpmn", ".dmn", ".form") or f.name.endswith(".settings.json")
+                                    or f.name == "catalogue.json"):
+                    rel = f.relative_to(base.parent if base.name == "forms" else base)
+                    name = str(rel) if f.suffix == ".form" else f.name
+                    if f.suffix == ".form" and not name.startswith("forms/"):
+                        name = "forms/" + str(f.relative_to(base if base.name == "forms" else base))
+                    out.append(UploadedFile(name, f.read_bytes()))
+        elif path.is_file():
+            out.append(UploadedFile(path.name if path.suffix != ".form" else
+                                    "/".join(path.parts[-2:]), path.read_bytes()))
+        else:
+            raise SystemExit(f"no such file or folder: {p}")
+    return out
+
+
+def cmd_deploy(args) -> int:
+    from engine.deploy import DeploymentRefused
+
+    from .auth import system_actor
+    svc = _service()
+    files = collect_files(args.paths)
+    with svc.db.write() as s:
+        actor = system_actor(s, svc.now())
+    try:
+        rows = svc.deploy(files, actor)
+    except DeploymentRefused as e:
+        for p in e.problems:
+            print(f"{p.file}:{p.line or '-'}: [{p.element or '-'}] {p.message}", file=sys.stderr)
+        return 1
+    for r in rows:
+        print(f"deployed {r.key} version {r.version} ({r.name})")
+    return 0
+
+
+def cmd_user_add(args) -> int:
+    from .auth import create_user, issue_token, pair
+    from .models import User
+    from sqlalchemy import select
+    svc = _service()
+    now = svc.now()
+    with svc.db.write() as s:
+        try:
+            user = create_user(s, args.name, args.role, now, args.display_name or "", args.enterprise)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        for other in args.pair or []:
+            peer = s.scalar(select(User).where(User.username == other))
+            if peer is None:
+                print(f"error: no user {other}", file=sys.stderr)
+                return 2
+            pair(s, user, peer) if "commissioner" in args.role else pair(s, peer, user)
+        token = issue_token(s, user, now)
+    print(f"created {args.name} with roles {', '.join(args.role)}")
+    print(token)
+    return 0
+
+
+def demo_users(svc) -> list[tuple[str, list[str], str]]:
+    """Create (or re-issue tokens for) one demo user per role. Returns (username, roles, token)."""
+    from sqlalchemy import select
+
+    from engine import roles as rolemod
+
+    from .auth import create_user, issue_token, pair
+    from .models import Pairing, User
+    wanted = list(DEMO_USERS)
+    for r in rolemod.ROLES:
+        if r.code not in rolemod.SYSTEM_ROLES and r.code not in ("applicant", "commissioner"):
+            wanted.append((f"dept_{r.code}", [r.code], r.name_zh))
+    out = []
+    now = svc.now()
+    with svc.db.write() as s:
+        for username, user_roles, display in wanted:
+            user = s.scalar(select(User).where(User.username == username))
+            if user is None:
+                user = create_user(s, username, user_roles, now, display)
+            out.append((username, user_roles, issue_token(s, user, now, label="demo")))
+        com = s.scalar(select(User).where(User.username == "commissioner_1"))
+        for ent in ("enterprise_a", "enterprise_b"):
+            e = s.scalar(select(User).where(User.username == ent))
+            if s.get(Pairing, (com.id, e.id)) is None:
+                pair(s, com, e)
+    return out
+
+
+def cmd_demo(args) -> int:
+    svc = _service()
+    for username, user_roles, token in demo_users(svc):
+        print(f"{username:32s} {','.join(user_roles):24s} {token}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from .server import serve
+    return serve(embedded_worker=not args.no_worker, workers=args.workers)
+
+
+def cmd_worker(args) -> int:
+    from .timers import TimerWorker
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    svc = _service()
+    worker = TimerWorker(svc, name=f"worker-{os.getpid()}")
+    try:
+        worker.run_forever()
+    except KeyboardInterrupt:
+        worker.stop()
+    return 0
+
+
+def cmd_verify_trace(args) -> int:
+    from sqlalchemy import select
+
+    from .audit import verify_instance
+    from .models import Instance
+    svc = _service()
+    bad = 0
+    with svc.db.read() as s:
+        q = select(Instance).order_by(Instance.id)
+        if args.instance:
+            q = q.where(Instance.id.in_(args.instance))
+        for inst in s.scalars(q):
+            ok, broken = verify_instance(s, inst)
+            if not ok:
+                bad += 1
+            if not ok or args.verbose:
+                print(json.dumps({"process_instance_id": inst.id, "ok": ok, "broken_at": broken}))
+    print(f"{'FAILED' if bad else 'ok'}: {bad} broken trace(s)")
+    return 1 if bad else 0
+
+
+def cmd_calendar_load(args) -> int:
+    from .calendar import store_year
+    data = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    holidays = [date.fromisoformat(d) for d in data.get("holidays", [])]
+    workdays = [date.fromisoformat(d) for d in data.get("workdays", [])]
+    year = int(data.get("year") or args.year)
+    svc = _service()
+    n = store_year(svc, year, holidays, workdays, "cli")
+    print(f"loaded {year}: {len(holidays)} holidays, {len(workdays)} make-up working days; "
+          f"{n} provisional deadline(s) recomputed")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .export import export_cli
+    return export_cli(_service(), args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="siji", description="四即模式流程再造 — BPMN service")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("serve", help="serve the API with an embedded timer worker")
+    p.add_argument("--no-worker", action="store_true", help="do not embed a timer worker")
+    p.add_argument("--workers", type=int, default=int(os.environ.get("SIJI_WORKERS", "2")))
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run a timer worker alone")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("deploy", help="deploy .bpmn, .dmn and form files or folders")
+    p.add_argument("paths", nargs="+")
+    p.set_defaults(func=cmd_deploy)
+
+    p = sub.add_parser("user", help="manage users")
+    usub = p.add_subparsers(dest="user_cmd", required=True)
+    pa = usub.add_parser("add", help="add a user; prints the token alone on the last line")
+    pa.add_argument("name")
+    pa.add_argument("--role", action="append", required=True)
+    pa.add_argument("--display-name")
+    pa.add_argument("--enterprise")
+    pa.add_argument("--pair", action="append", help="pair a commissioner with this applicant (or vice versa)")
+    pa.set_defaults(func=cmd_user_add)
+
+    p = sub.add_parser("demo", help="create demo users for every role and print their tokens")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("verify-trace", help="recompute every audit hash chain")
+    p.add_argument("instance", nargs="*", type=int)
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=cmd_verify_trace)
+
+    p = sub.add_parser("calendar", help="working-day calendar data")
+    csub = p.add_subparsers(dest="cal_cmd", required=True)
+    pc = csub.add_parser("load", help="load a year's holidays and make-up days from JSON "
+                                      '{"year": 2027, "holidays": [...], "workdays": [...]}')
+    pc.add_argument("file")
+    pc.add_argument("--year", type=int)
+    pc.set_defaults(func=cmd_calendar_load)
+
+    p = sub.add_parser("export", help="export traces (json, csv, xes, ocel)")
+    p.add_argument("--format", default="xes", choices=["json", "csv", "xes", "ocel"])
+    p.add_argument("--process-key")
+    p.add_argument("--from", dest="from_")
+    p.add_argument("--to")
+    p.add_argument("--status")
+    p.add_argument("-o", "--output", default="-")
+    p.set_defaults(func=cmd_export)
+
+    args = parser.parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

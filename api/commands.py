@@ -1,0 +1,488 @@
+"""Commands: deploy, start, claim, unclaim, complete, fire timers.
+
+Every command runs in one write transaction: it loads the instance under its lock, asks the
+engine for the next state, and writes state, task projection, timers and audit events together.
+When the engine fails nothing of the command is written; an incident is recorded on its own.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from engine import roles
+from engine.deploy import CompiledProcess, DeploymentRefused, Previous, UploadedFile, compile_deployment
+from engine.forms import FormValidationError, compile_form
+from engine.runtime import Engine, EngineError, ProcessVersion, StepResult, TaskNotReady
+
+from .audit import GENESIS, Recorder, event_hash
+from .db import Database
+from .models import (AuditEvent, Deployment, IdempotencyKey, Incident, Instance, Pairing, ProcessVersionRow,
+                     Task, Timer, User, UserRole)
+
+
+class CommandError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message_zh: str, message_en: str, fields: dict | None = None, **extra):
+        super().__init__(message_en)
+        self.message_zh, self.message_en, self.fields, self.extra = message_zh, message_en, fields or {}, extra
+
+    def body(self) -> dict:
+        out = {"error": self.code, "message": f"{self.message_zh} / {self.message_en}",
+               "message_zh": self.message_zh, "message_en": self.message_en}
+        if self.fields:
+            out["fields"] = self.fields
+        out.update(self.extra)
+        return out
+
+
+class NotFound(CommandError):
+    status, code = 404, "not_found"
+
+
+class Forbidden(CommandError):
+    status, code = 403, "forbidden"
+
+
+class Conflict(CommandError):
+    status, code = 409, "conflict"
+
+
+class Invalid(CommandError):
+    status, code = 422, "invalid"
+
+
+class StepFailed(CommandError):
+    status, code = 422, "engine_step_failed"
+
+
+@dataclass
+class Actor:
+    id: int
+    username: str
+    roles: frozenset[str]
+
+    @property
+    def reads_all(self) -> bool:
+        return bool(self.roles & {"auditor", "admin"})
+
+    def primary_role(self) -> str | None:
+        return sorted(self.roles)[0] if self.roles else None
+
+
+class Service:
+    """The application core shared by the API, the CLI and the timer worker."""
+
+    def __init__(self, db: Database, engine: Engine):
+        self.db = db
+        self.engine = engine
+        self.on_timers_changed = None   # set by the worker to wake up for an earlier timer
+
+    @property
+    def clock(self):
+        return self.engine.clock
+
+    def now(self) -> datetime:
+        return self.engine.clock.now()
+
+    # ------------------------------------------------------------------ versions
+    def version(self, session: Session, version_id: int) -> ProcessVersion:
+        def load():
+            row = session.get(ProcessVersionRow, version_id)
+            return {"id": row.id, "key": row.key, "version": row.version, "spec_state": row.spec_state,
+                    "tasks": row.tasks, "elements": row.elements, "resources": row.resources}
+        return self.engine.version(version_id, load)
+
+    def latest_version(self, session: Session, key: str) -> ProcessVersionRow | None:
+        return session.scalars(select(ProcessVersionRow).where(ProcessVersionRow.key == key)
+                               .order_by(ProcessVersionRow.version.desc()).limit(1)).first()
+
+    # ------------------------------------------------------------------ deploy
+    def deploy(self, files: list[UploadedFile], actor: Actor | None) -> list[ProcessVersionRow]:
+        with self.db.read() as s:
+            prev = _PreviousResources(self, s)
+            compiled = compile_deployment(files, prev)
+        now = self.now()
+        with self.db.write() as s:
+            dep = Deployment(created_at=now, deployed_by=actor.id if actor else None,
+                             files=[f.name for f in files])
+            s.add(dep)
+            s.flush()
+            rows = []
+            for cp in compiled:
+                current = s.scalar(select(func.max(ProcessVersionRow.version)).where(ProcessVersionRow.key == cp.key))
+                row = ProcessVersionRow(
+                    deployment_id=dep.id, key=cp.key, version=(current or 0) + 1, name=cp.name,
+                    bpmn_file=cp.bpmn_file, bpmn_xml=cp.bpmn_xml, spec_state=cp.spec_state,
+                    tasks={k: v.as_dict() for k, v in cp.tasks.items()}, elements=cp.elements,
+                    resources=cp.resources, start_form=cp.start_form, starter_roles=cp.starter_roles,
+                    created_at=now)
+                s.add(row)
+                s.flush()
+                data = {"process_key": cp.key, "version": row.version, "deployment_id": dep.id,
+                        "files": [f.name for f in files]}
+                h = event_hash(GENESIS, None, 1, now, None, cp.name, "deployed",
+                               actor.username if actor else "system", "analyst", None, data)
+                s.add(AuditEvent(instance_id=None, process_key=cp.key, seq=1, at=now, activity_id=None,
+                                 activity_name=cp.name, transition="deployed",
+                                 actor=actor.username if actor else "system", role="analyst", task_id=None,
+                                 data=data, prev_hash=GENESIS, hash=h))
+                rows.append(row)
+        return rows
+
+    # ------------------------------------------------------------------ options for forms
+    def options(self, session: Session, pv: ProcessVersion | None) -> dict[str, list[dict]]:
+        commissioners = session.execute(
+            select(User.username, User.display_name).join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == "commissioner", User.active.is_(True)).order_by(User.username)).all()
+        catalogue = ((pv.resources.get("catalogue") or {}).get("items") or []) if pv else []
+        return {
+            "commissioner_options": [{"label": d or u, "value": u} for u, d in commissioners],
+            "catalogue_options": [{"label": i.get("name", i["code"]), "value": i["code"]} for i in catalogue],
+            "department_options": [{"label": r.name_zh, "value": r.code} for r in roles.ROLES
+                                   if r.department and r.code not in ("applicant", "leading_group_office")],
+        }
+
+    def _validate(self, session, pv: ProcessVersion, form: dict | None, data: Any) -> dict:
+        if form is None:
+            if data:
+                raise Invalid("此步骤没有表单，不接受数据", "this step has no form and takes no data",
+                              {k: ["未知字段 / unknown field"] for k in (data if isinstance(data, dict) else {"data": 1})})
+            return {}
+        compiled = _compiled_form(form)
+        try:
+            return compiled.validate(data, self.options(session, pv))
+        except FormValidationError as e:
+            raise Invalid("表单数据有误", "invalid form data", e.errors) from None
+
+    # ------------------------------------------------------------------ start
+    def start(self, actor: Actor, process_key: str, business_key: str | None, variables: dict | None,
+              on_behalf_of: str | None = None) -> int:
+        now = self.now()
+        with self.db.write() as s:
+            row = self.latest_version(s, process_key)
+            if row is None:
+                raise NotFound("没有该流程", f"no process '{process_key}'", {"process_key": ["未部署 / not deployed"]})
+            if not (actor.roles & set(row.starter_roles)):
+                raise Forbidden("您的角色不能发起该流程", "your role may not start this process")
+            enterprise_id = actor.id
+            if on_behalf_of:
+                if "commissioner" not in actor.roles:
+                    raise Forbidden("只有服务企业特派员可以代企业发起", "only a commissioner may start on behalf")
+                ent = s.scalar(select(User).where(User.username == on_behalf_of))
+                paired = ent is not None and s.get(Pairing, (actor.id, ent.id)) is not None
+                if not paired:
+                    raise Invalid("该企业未与您结对", "that enterprise is not paired with you",
+                                  {"on_behalf_of": ["未结对的企业 / not a paired enterprise"]})
+                enterprise_id = ent.id
+            elif "applicant" not in actor.roles:
+                raise Invalid("代企业发起时须指明企业", "say which enterprise the case is for",
+                              {"on_behalf_of": ["必填 / required"]})
+            pv = self.version(s, row.id)
+            data = self._validate(s, pv, row.start_form, variables or {}) if (row.start_form or variables) else {}
+            enterprise = s.get(User, enterprise_id)
+            data = copy.deepcopy(data)
+            data.update({"initiator": actor.username, "enterprise_user": enterprise.username})
+            try:
+                result = self.engine.start(pv, data)
+            except EngineError as e:
+                s.rollback()
+                self._incident(None, process_key, e, "start", actor)
+                raise _step_failed(e) from None
+            inst = Instance(version_id=row.id, process_key=row.key, business_key=business_key, status="running",
+                            starter_id=actor.id, enterprise_id=enterprise_id, created_at=now, updated_at=now,
+                            state=result.state, lock_version=1, last_seq=0, last_hash="")
+            s.add(inst)
+            s.flush()
+            rec = Recorder(s, inst, now, actor.username, _role_for_start(actor, row.starter_roles))
+            rec.add("instance_started", None, row.name, {"process_key": row.key, "version": row.version,
+                                                         "business_key": business_key, "variables": data})
+            self._apply(s, inst, pv, result, rec, completed_task=None)
+            iid = inst.id
+        self._timers_changed()
+        return iid
+
+    # ------------------------------------------------------------------ claim / unclaim
+    def claim(self, actor: Actor, task_id: str) -> None:
+        now = self.now()
+        with self.db.write() as s:
+            task, inst = self._task_for_action(s, actor, task_id)
+            if task.assignee_id == actor.id:
+                return
+            if task.assignee_id is not None:
+                raise Conflict("任务已被他人认领", "task is claimed by someone else")
+            task.assignee_id, task.claimed_at = actor.id, now
+            Recorder(s, inst, now, actor.username, task.role).add(
+                "claim", task.activity_id, task.name, {}, task.id)
+
+    def unclaim(self, actor: Actor, task_id: str) -> None:
+        now = self.now()
+        with self.db.write() as s:
+            task, inst = self._task_for_action(s, actor, task_id)
+            if task.assignee_id is None:
+                return
+            if task.assignee_id != actor.id:
+                raise Conflict("任务由他人认领，不能释放", "task is claimed by someone else")
+            task.assignee_id, task.claimed_at = None, None
+            Recorder(s, inst, now, actor.username, task.role).add(
+                "unclaim", task.activity_id, task.name, {}, task.id)
+
+    # ------------------------------------------------------------------ complete
+    def complete(self, actor: Actor, task_id: str, data: Any, idempotency_key: str | None = None) -> dict:
+        now = self.now()
+        request_hash = hashlib.sha256(json.dumps([task_id, data], sort_keys=True, default=str)
+                                      .encode()).hexdigest()
+        with self.db.write() as s:
+            if idempotency_key:
+                seen = s.get(IdempotencyKey, (actor.id, idempotency_key))
+                if seen is not None:
+                    if seen.request_hash != request_hash:
+                        raise Conflict("幂等键已用于另一请求", "idempotency key was used for another request",
+                                       {"Idempotency-Key": ["已使用 / already used"]})
+                    return dict(seen.response, replayed=True)
+            task, inst = self._task_for_action(s, actor, task_id)
+            if task.assignee_id is not None and task.assignee_id != actor.id:
+                raise Conflict("任务已被他人认领", "task is claimed by someone else")
+            pv = self.version(s, inst.version_id)
+            form = (pv.resources.get("forms") or {}).get(task.form_key)
+            clean = self._validate(s, pv, form, data if data is not None else {})
+            try:
+                result = self.engine.complete(pv, inst.state, task.id, clean)
+            except TaskNotReady:
+                raise Conflict("任务已不可办理", "task is no longer ready") from None
+            except EngineError as e:
+                s.rollback()
+                self._incident(inst.id, inst.process_key, e, "complete", actor)
+                raise _step_failed(e) from None
+            if task.claimed_at is None:
+                task.claimed_at = now
+            task.assignee_id = actor.id
+            task.state, task.completed_at, task.completed_by = "completed", now, actor.id
+            rec = Recorder(s, inst, now, actor.username, task.role)
+            self._apply(s, inst, pv, result, rec, completed_task=task)
+            self._save_state(inst, result, now)
+            response = {"task_id": task.id, "process_instance_id": inst.id, "status": inst.status}
+            if idempotency_key:
+                s.add(IdempotencyKey(user_id=actor.id, key=idempotency_key, request_hash=request_hash,
+                                     status_code=200, response=response, created_at=now))
+        self._timers_changed()
+        return response
+
+    # ------------------------------------------------------------------ timers
+    def fire_timers(self, instance_id: int, actor_name: str = "timer", skip_locked: bool = False) -> int:
+        """Advance one instance whose timers are due. Returns how many timers fired."""
+        now = self.now()
+        with self.db.write() as s:
+            inst = self._lock_instance(s, instance_id, skip_locked)
+            if inst is None or inst.status != "running":
+                return 0
+            pv = self.version(s, inst.version_id)
+            try:
+                result = self.engine.fire_timers(pv, inst.state)
+            except EngineError as e:
+                s.rollback()
+                self._incident(instance_id, inst.process_key, e, "fire_timers", None)
+                return 0
+            rec = Recorder(s, inst, now, actor_name, None)
+            fired = self._apply(s, inst, pv, result, rec, completed_task=None)
+            self._save_state(inst, result, now)
+        self._timers_changed()
+        return fired
+
+    # ------------------------------------------------------------------ internals
+    def _lock_instance(self, s: Session, instance_id: int, skip_locked: bool = False) -> Instance | None:
+        q = select(Instance).where(Instance.id == instance_id)
+        if self.db.is_postgres:
+            q = q.with_for_update(skip_locked=skip_locked)
+        return s.scalars(q).first()
+
+    def _task_for_action(self, s: Session, actor: Actor, task_id: str) -> tuple[Task, Instance]:
+        from .authz import can_act_on_task, can_see_task
+        task = s.get(Task, str(task_id)[:36])
+        if task is None or not can_see_task(s, actor, task):
+            raise NotFound("任务不存在", "no such task")
+        if not can_act_on_task(actor, task):
+            raise Forbidden("您不能办理此任务", "you may not act on this task")
+        inst = self._lock_instance(s, task.instance_id)
+        s.refresh(task)  # re-read after the lock: a racing command may have finished it
+        if task.state != "open":
+            raise Conflict("任务已办结或已取消", f"task is {task.state}")
+        return task, inst
+
+    def _save_state(self, inst: Instance, result: StepResult, now: datetime) -> None:
+        # lock_version is the mapper's version_id_col: the UPDATE checks it, so a racing writer
+        # that slipped past the row lock fails with StaleDataError (answered 409) instead of
+        # overwriting this state.
+        inst.state = result.state
+        inst.updated_at = now
+
+    def _apply(self, s: Session, inst: Instance, pv: ProcessVersion, result: StepResult, rec: Recorder,
+               completed_task: Task | None) -> int:
+        now = rec.at
+        system = "system"
+        open_rows = {t.id: t for t in s.scalars(select(Task).where(Task.instance_id == inst.id,
+                                                                   Task.state == "open"))}
+        timer_rows = {t.task_id: t for t in s.scalars(select(Timer).where(Timer.instance_id == inst.id,
+                                                                          Timer.status == "waiting"))}
+        fired_ids = {f.task_id for f in result.facts if f.transition == "timer_fired"}
+        fired = 0
+
+        for f in result.facts:
+            if f.transition == "start":
+                continue
+            if f.transition == "complete":
+                rec.add("complete", f.activity_id, f.activity_name, f.data, f.task_id)
+            elif f.transition == "cancel":
+                row = open_rows.get(f.task_id)
+                if row is not None:
+                    row.state = "cancelled"
+                    row.completed_at = now
+                    rec.add("cancel", f.activity_id, f.activity_name, {}, f.task_id, actor=system, role=row.role)
+            elif f.transition == "timer_fired":
+                row = timer_rows.pop(f.task_id, None)
+                if row is not None:
+                    row.status, row.fired_at = "fired", now
+                    fired += 1
+                    rec.add("timer_fired", f.activity_id, f.activity_name,
+                            {"due_at": row.due_at.isoformat(), "timer_id": row.id}, f.task_id,
+                            actor=system, role=None)
+                else:
+                    fired += 1
+                    rec.add("timer_fired", f.activity_id, f.activity_name, {}, f.task_id, actor=system, role=None)
+            elif f.transition == "end":
+                rec.add("end", f.activity_id, f.activity_name, {}, f.task_id, actor=system, role=None)
+            else:
+                rec.add(f.transition, f.activity_id, f.activity_name, f.data, f.task_id, actor=system, role=None)
+
+        # Timers: new ones are armed, vanished ones (not fired) were cancelled.
+        current = {t.task_id: t for t in result.timers}
+        for tid, row in list(timer_rows.items()):
+            view = current.get(tid)
+            if view is None:
+                row.status = "cancelled"
+                rec.add("timer_cancelled", row.activity_id, pv.element_name(row.activity_id),
+                        {"timer_id": row.id}, tid, actor=system, role=None)
+            elif view.due_at != row.due_at:   # a cycle moved on, or a recomputed deadline
+                row.due_at, row.provisional = view.due_at, view.provisional
+        for tid, view in current.items():
+            if tid in timer_rows or tid in fired_ids:
+                continue
+            existing = s.scalar(select(Timer).where(Timer.instance_id == inst.id, Timer.task_id == tid,
+                                                    Timer.status == "waiting"))
+            if existing is not None:
+                continue
+            row = Timer(instance_id=inst.id, task_id=tid, activity_id=view.activity_id, due_at=view.due_at,
+                        status="waiting", provisional=view.provisional, calc=view.calc,
+                        attached_task_id=view.attached_to,
+                        created_at=now)
+            s.add(row)
+            s.flush()
+            timer_rows[tid] = row
+            rec.add("timer_armed", view.activity_id, pv.element_name(view.activity_id),
+                    {"due_at": view.due_at.isoformat(), "provisional": view.provisional, "timer_id": row.id},
+                    tid, actor=system, role=None)
+
+        # User tasks: schedule the new ones.
+        due_by_task: dict[str, datetime] = {}
+        for tid, row in timer_rows.items():
+            if row.status != "waiting" or not row.attached_task_id:
+                continue
+            interrupting = (pv.elements.get(row.activity_id) or {}).get("interrupting", True)
+            if interrupting:
+                prev = due_by_task.get(row.attached_task_id)
+                due_by_task[row.attached_task_id] = row.due_at if prev is None else min(prev, row.due_at)
+        enterprise = None
+        for ut in result.user_tasks:
+            row = open_rows.get(ut.id)
+            if row is not None:
+                if ut.id in due_by_task and row.due_at != due_by_task[ut.id]:
+                    row.due_at = due_by_task[ut.id]
+                continue
+            if completed_task is not None and ut.id == completed_task.id:
+                continue
+            reserved = None
+            if ut.role == "applicant":
+                reserved = inst.enterprise_id
+            if ut.assignee_var:
+                username = ut.data.get(ut.assignee_var)
+                if isinstance(username, str):
+                    uid = s.scalar(select(User.id).where(User.username == username))
+                    reserved = uid if uid is not None else reserved
+            row = Task(id=ut.id, instance_id=inst.id, process_key=inst.process_key, activity_id=ut.activity_id,
+                       name=ut.name, role=ut.role, state="open", assignee_id=None, reserved_for_id=reserved,
+                       form_key=ut.form_key, created_at=now, due_at=due_by_task.get(ut.id))
+            s.add(row)
+            reserved_name = None
+            if reserved is not None:
+                reserved_name = s.scalar(select(User.username).where(User.id == reserved))
+            rec.add("scheduled", ut.activity_id, ut.name,
+                    {"role": ut.role, "reserved_for": reserved_name,
+                     "due_at": row.due_at.isoformat() if row.due_at else None}, ut.id, actor=system, role=ut.role)
+
+        if result.status == "completed" and inst.status == "running":
+            inst.status, inst.ended_at = "completed", now
+            if result.outcome:
+                inst.outcome_id, inst.outcome_name = result.outcome["id"], result.outcome["name"]
+            for row in s.scalars(select(Task).where(Task.instance_id == inst.id, Task.state == "open")):
+                row.state, row.completed_at = "cancelled", now
+            rec.add("instance_completed", inst.outcome_id, inst.outcome_name, {"outcome": result.outcome},
+                    None, actor=system, role=None)
+        inst.updated_at = now
+        return fired
+
+    def _incident(self, instance_id, process_key, err: EngineError, command: str, actor: Actor | None) -> None:
+        with self.db.write() as s:
+            s.add(Incident(instance_id=instance_id, process_key=process_key, activity_id=err.activity_id,
+                           activity_name=err.activity_name, command=command, message=err.message,
+                           actor=actor.username if actor else None, created_at=self.now()))
+
+    def _timers_changed(self) -> None:
+        if self.on_timers_changed is not None:
+            self.on_timers_changed()
+
+
+def _step_failed(e: EngineError) -> StepFailed:
+    return StepFailed("流程步骤执行失败，案件保持不变", "an engine step failed; the case is unchanged",
+                      activity_id=e.activity_id, activity_name=e.activity_name, engine_message=e.message)
+
+
+def _role_for_start(actor: Actor, starter_roles: list[str]) -> str | None:
+    for r in starter_roles:
+        if r in actor.roles:
+            return r
+    return actor.primary_role()
+
+
+_form_cache: dict[str, Any] = {}
+
+
+def _compiled_form(form: dict):
+    key = hashlib.sha1(json.dumps(form, sort_keys=True).encode()).hexdigest()
+    cf = _form_cache.get(key)
+    if cf is None:
+        cf = compile_form(form)
+        if len(_form_cache) > 2000:
+            _form_cache.clear()
+        _form_cache[key] = cf
+    return cf
+
+
+class _PreviousResources:
+    def __init__(self, service: Service, session: Session):
+        self.service, self.session = service, session
+
+    def get(self, key: str) -> Previous | None:
+        row = self.service.latest_version(self.session, key)
+        if row is None:
+            return None
+        r = row.resources or {}
+        return Previous(dmn=r.get("dmn") or {}, forms=r.get("forms") or {}, settings=r.get("settings"),
+                        catalogue=r.get("catalogue"))

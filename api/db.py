@@ -1,0 +1,86 @@
+"""Database engines and sessions: one session per request or command, explicit transactions.
+
+SQLite: WAL, synchronous=NORMAL, and two engines on the same file — commands open their
+transaction with BEGIN IMMEDIATE so two writers never both read-then-upgrade (which SQLite
+answers with "database is locked" mid-transaction), while reads stay concurrent.
+PostgreSQL: one pooled engine; commands lock the instance row with SELECT … FOR UPDATE.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine as SAEngine
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def default_url(instance_dir: str | os.PathLike) -> str:
+    path = Path(instance_dir) / "siji.sqlite3"
+    return f"sqlite:///{path}"
+
+
+def _sqlite_engine(url: str, immediate: bool) -> SAEngine:
+    engine = create_engine(url, connect_args={"isolation_level": None, "check_same_thread": False,
+                                              "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    def __init__(self, url: str):
+        self.url = url
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://"):]
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+        if self.dialect == "sqlite":
+            if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+                Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            self.read_engine = _sqlite_engine(url, immediate=False)
+            self.write_engine = _sqlite_engine(url, immediate=True)
+        else:
+            self.read_engine = self.write_engine = create_engine(
+                url, pool_size=int(os.environ.get("SIJI_DB_POOL", "5")), max_overflow=10, pool_pre_ping=True)
+        self._read = sessionmaker(self.read_engine, expire_on_commit=False)
+        self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @contextmanager
+    def write(self):
+        """A command's transaction: commits on success, rolls back on any exception."""
+        with self._write() as session:
+            with session.begin():
+                yield session
+
+    @contextmanager
+    def read(self):
+        with self._read() as session:
+            with session.begin():
+                yield session
+
+    def session(self) -> Session:
+        return self._read()
+
+    def dispose(self) -> None:
+        self.read_engine.dispose()
+        if self.write_engine is not self.read_engine:
+            self.write_engine.dispose()

@@ -1,0 +1,238 @@
+"""Tables. List views (inbox, instances, timers, reports) read the indexed columns here, never
+the serialized engine state."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, on SQLite (which keeps no zone) as on PostgreSQL."""
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        from datetime import timezone
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        from datetime import timezone
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict: JSON, list: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    enterprise_name: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+class Pairing(Base):
+    """A service commissioner paired one-to-one with an enterprise (applicant user)."""
+    __tablename__ = "pairings"
+    commissioner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+
+
+class Token(Base):
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Deployment(Base):
+    __tablename__ = "deployments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime]
+    deployed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    files: Mapped[list]
+
+
+class ProcessVersionRow(Base):
+    __tablename__ = "process_versions"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    key: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(String(200))
+    bpmn_file: Mapped[str] = mapped_column(String(200))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    spec_state: Mapped[dict]
+    tasks: Mapped[dict]
+    elements: Mapped[dict]
+    resources: Mapped[dict]
+    start_form: Mapped[dict | None]
+    starter_roles: Mapped[list]
+    created_at: Mapped[datetime]
+
+
+class Instance(Base):
+    __tablename__ = "process_instances"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    process_key: Mapped[str] = mapped_column(String(100))
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))          # running | completed | terminated
+    starter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # The enterprise (applicant user) the case belongs to; differs from the starter when a
+    # commissioner opens a case on an enterprise's behalf.
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    outcome_id: Mapped[str | None] = mapped_column(String(100))
+    outcome_name: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(Text)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64), default="")
+    __table_args__ = (
+        Index("ix_instances_key_status", "process_key", "status", "id"),
+        Index("ix_instances_status", "status", "id"),
+        Index("ix_instances_starter", "starter_id", "id"),
+        Index("ix_instances_enterprise", "enterprise_id", "id"),
+        Index("ix_instances_business_key", "business_key"),
+    )
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class Task(Base):
+    """Projection of every user task of every instance."""
+    __tablename__ = "tasks"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)      # SpiffWorkflow task id
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
+    process_key: Mapped[str] = mapped_column(String(100))
+    activity_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(20))     # open | completed | cancelled
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reserved_for_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # applicant's own / data-assigned
+    form_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due_at: Mapped[datetime | None]
+    __table_args__ = (
+        Index("ix_tasks_inbox", "state", "role", "due_at", "created_at"),
+        Index("ix_tasks_assignee", "assignee_id", "state"),
+        Index("ix_tasks_reserved", "reserved_for_id", "state"),
+        Index("ix_tasks_instance", "instance_id"),
+        Index("ix_tasks_completed", "completed_at"),
+    )
+
+
+class AuditEvent(Base):
+    """Append-only; each row hashes its content and the previous row of the same chain."""
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    process_key: Mapped[str | None] = mapped_column(String(100))
+    seq: Mapped[int]
+    at: Mapped[datetime]
+    activity_id: Mapped[str | None] = mapped_column(String(100))
+    activity_name: Mapped[str | None] = mapped_column(String(200))
+    transition: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str | None] = mapped_column(String(80))
+    role: Mapped[str | None] = mapped_column(String(40))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    data: Mapped[dict]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (
+        UniqueConstraint("instance_id", "seq", name="uq_audit_instance_seq"),
+        Index("ix_audit_at", "at"),
+        Index("ix_audit_transition_at", "transition", "at"),
+    )
+
+
+class Timer(Base):
+    __tablename__ = "timers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
+    task_id: Mapped[str] = mapped_column(String(36))
+    activity_id: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20))    # waiting | fired | cancelled
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    calc: Mapped[dict | None]   # inputs of a provisional working-day deadline, to recompute it
+    attached_task_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime]
+    fired_at: Mapped[datetime | None]
+    __table_args__ = (
+        Index("ix_timers_status_due", "status", "due_at"),
+        Index("ix_timers_instance", "instance_id", "status"),
+    )
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    process_key: Mapped[str | None] = mapped_column(String(100))
+    activity_id: Mapped[str | None] = mapped_column(String(100))
+    activity_name: Mapped[str | None] = mapped_column(String(200))
+    command: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    response: Mapped[dict]
+    created_at: Mapped[datetime]
+
+
+class ServiceSetting(Base):
+    """Small shared settings every process reads (the clock offset for acceptance testing)."""
+    __tablename__ = "service_settings"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[dict]
+
+
+class CalendarYear(Base):
+    """Holidays and make-up working days an admin loaded for a year the calendar package lacks."""
+    __tablename__ = "calendar_years"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holidays: Mapped[list]
+    workdays: Mapped[list]
+    loaded_at: Mapped[datetime]
+    loaded_by: Mapped[str | None] = mapped_column(String(80))

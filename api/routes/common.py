@@ -1,0 +1,44 @@
+"""Helpers shared by the blueprints: the caller, pagination and row → JSON."""
+from __future__ import annotations
+
+from flask import g
+from sqlalchemy import func, select
+
+from engine import roles
+
+from ..app import service
+from ..commands import Actor
+from ..models import Task, User
+
+
+def actor() -> Actor:
+    return g.actor
+
+
+def paginate(session, query, page: int, per_page: int, count_query=None):
+    total = session.scalar(count_query if count_query is not None
+                           else select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return rows, total
+
+
+def usernames(session, ids) -> dict[int, str]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+
+
+def task_json(t: Task, names: dict[int, str], now) -> dict:
+    return {
+        "id": t.id, "name": t.name, "activity_id": t.activity_id, "role": t.role,
+        "role_name": roles.role_name(t.role), "state": t.state,
+        "assignee": names.get(t.assignee_id) if t.assignee_id else None,
+        "process_instance_id": t.instance_id, "process_key": t.process_key, "due_at": t.due_at,
+        "overdue": bool(t.due_at and t.state == "open" and t.due_at < now),
+        "created_at": t.created_at, "claimed_at": t.claimed_at, "completed_at": t.completed_at,
+        "completed_by": names.get(t.completed_by) if t.completed_by else None,
+    }
+
+
+__all__ = ["actor", "paginate", "usernames", "task_json", "service"]

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_smorest import Blueprint
+
+from engine.deploy import DeploymentRefused, UploadedFile
+
+from ..schemas import DeploymentResultSchema
+from .common import actor, service
+
+blp = Blueprint("deployments", __name__, url_prefix="/api/deployments",
+                description="部署流程图、决策表和表单 / deploy diagrams, decision tables and forms")
+
+MAX_FILES = 200
+
+
+@blp.route("", methods=["POST"])
+@blp.response(201, DeploymentResultSchema)
+@blp.alt_response(422, description="部署被拒绝：[{file, line, element, message}] / refused")
+def deploy():
+    """部署（multipart：.bpmn .dmn .form 文件）/ Deploy (multipart: .bpmn, .dmn and form files).
+
+    Each deployed process key gets its next version. A diagram that cannot run is refused with
+    every problem found: file, line, element and message."""
+    files = []
+    for key in request.files:
+        for f in request.files.getlist(key):
+            files.append(UploadedFile(f.filename or key, f.read()))
+    if not files:
+        return jsonify({"error": "invalid", "message": "没有上传文件 / no files uploaded",
+                        "message_zh": "没有上传文件", "message_en": "no files uploaded",
+                        "fields": {"files": ["必填 / required"]}, "problems": []}), 422
+    if len(files) > MAX_FILES:
+        return jsonify({"error": "invalid", "message": f"文件过多 / too many files (max {MAX_FILES})",
+                        "problems": []}), 422
+    try:
+        rows = service().deploy(files, actor())
+    except DeploymentRefused as e:
+        return jsonify({"error": "deployment_refused",
+                        "message": "部署被拒绝 / deployment refused",
+                        "message_zh": "部署被拒绝", "message_en": "deployment refused",
+                        "problems": [p.as_dict() for p in e.problems]}), 422
+    return {"deployment_id": rows[0].deployment_id if rows else None,
+            "versions": [{"id": r.id, "key": r.key, "version": r.version, "name": r.name,
+                          "deployment_id": r.deployment_id, "created_at": r.created_at} for r in rows]}

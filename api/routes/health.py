@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from sqlalchemy import text
+
+from ..schemas import HealthSchema
+from .common import service
+
+blp = Blueprint("health", __name__, url_prefix="/api", description="服务状态 / service health")
+
+
+@blp.route("/health")
+@blp.response(200, HealthSchema)
+@blp.doc(security=[])
+def health():
+    """服务是否可用（无需登录）/ Is the service up (no auth)."""
+    svc = service()
+    try:
+        with svc.db.read() as s:
+            s.execute(text("SELECT 1"))
+        db = "ok"
+    except Exception:
+        db = "unavailable"
+    body = {"status": "ok" if db == "ok" else "degraded", "database": db, "now": svc.now().isoformat()}
+    if db != "ok":
+        from flask import jsonify
+        return jsonify(body), 503
+    return body
+
+

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+
+from ..models import Incident
+from ..schemas import IncidentPageSchema, IncidentQuery
+from .common import paginate, service
+
+blp = Blueprint("incidents", __name__, url_prefix="/api/incidents",
+                description="引擎故障记录 / incidents (failed engine steps)")
+
+
+@blp.route("")
+@blp.arguments(IncidentQuery, location="query")
+@blp.response(200, IncidentPageSchema)
+def list_incidents(query):
+    """失败的引擎步骤 / Engine steps that failed and left their case unchanged."""
+    conds = []
+    if query.get("process_instance_id"):
+        conds.append(Incident.instance_id == query["process_instance_id"])
+    with service().db.read() as s:
+        rows, total = paginate(s, select(Incident).where(*conds).order_by(Incident.id.desc()), query["page"],
+                               query["per_page"], select(func.count(Incident.id)).where(*conds))
+    return {"items": [{"id": i.id, "process_instance_id": i.instance_id, "process_key": i.process_key,
+                       "activity_id": i.activity_id, "activity_name": i.activity_name, "command": i.command,
+                       "message": i.message, "actor": i.actor, "created_at": i.created_at} for (i,) in rows],
+            "page": query["page"], "per_page": query["per_page"], "total": total}

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from flask import request
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+
+from ..authz import instance_filter
+from ..commands import NotFound
+from ..models import AuditEvent, Instance, ProcessVersionRow, Task, Timer, User
+from ..schemas import InstanceDetailSchema, InstancePageSchema, InstanceQuery, StartSchema
+from .common import actor, paginate, service, task_json, usernames
+
+blp = Blueprint("instances", __name__, url_prefix="/api/process-instances",
+                description="流程实例（案件）/ process instances (cases)")
+
+
+def _summary(inst: Instance, version: int, names: dict[int, str]) -> dict:
+    return {"id": inst.id, "process_key": inst.process_key, "version": version, "business_key": inst.business_key,
+            "status": inst.status, "starter": names.get(inst.starter_id), "enterprise": names.get(inst.enterprise_id),
+            "created_at": inst.created_at, "ended_at": inst.ended_at,
+            "outcome": {"id": inst.outcome_id, "name": inst.outcome_name} if inst.outcome_id else None}
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(StartSchema)
+@blp.response(201, InstanceDetailSchema)
+def start(body):
+    """发起案件 / Start a case: `{process_key, business_key?, variables?}`; variables are checked
+    against the process's start form."""
+    svc = service()
+    iid = svc.start(actor(), body["process_key"], body.get("business_key"), body.get("variables") or {},
+                    body.get("on_behalf_of"))
+    return _detail(iid)
+
+
+@blp.route("")
+@blp.arguments(InstanceQuery, location="query")
+@blp.response(200, InstancePageSchema)
+def list_instances(query):
+    """案件列表（分页）/ Cases the caller may see, newest first, paged."""
+    svc = service()
+    q = select(Instance, ProcessVersionRow.version).join(ProcessVersionRow,
+                                                         ProcessVersionRow.id == Instance.version_id)
+    cond = instance_filter(actor())
+    if cond is not True:
+        q = q.where(cond)
+    for field in ("process_key", "status", "business_key"):
+        if query.get(field):
+            q = q.where(getattr(Instance, field) == query[field])
+    q = q.order_by(Instance.id.desc())
+    with svc.db.read() as s:
+        count = select(func.count(Instance.id))
+        if cond is not True:
+            count = count.where(cond)
+        for field in ("process_key", "status", "business_key"):
+            if query.get(field):
+                count = count.where(getattr(Instance, field) == query[field])
+        rows, total = paginate(s, q, query["page"], query["per_page"], count)
+        names = usernames(s, [r[0].starter_id for r in rows] + [r[0].enterprise_id for r in rows])
+    return {"items": [_summary(i, v, names) for i, v in rows], "page": query["page"],
+            "per_page": query["per_page"], "total": total}
+
+
+@blp.route("/<int:instance_id>")
+@blp.response(200, InstanceDetailSchema)
+def get_instance(instance_id):
+    """一个案件：状态、版本、当前活动、任务、定时器、结果 / One case: status, version, active
+    activities, tasks, timers and, once ended, the end event reached (`outcome`)."""
+    return _detail(instance_id)
+
+
+def _detail(instance_id: int) -> dict:
+    svc = service()
+    me = actor()
+    with svc.db.read() as s:
+        q = select(Instance, ProcessVersionRow.version).join(
+            ProcessVersionRow, ProcessVersionRow.id == Instance.version_id).where(Instance.id == instance_id)
+        cond = instance_filter(me)
+        if cond is not True:
+            q = q.where(cond)
+        found = s.execute(q).first()
+        if found is None:
+            raise NotFound("案件不存在", "no such case")
+        inst, version = found
+        tasks = s.scalars(select(Task).where(Task.instance_id == inst.id).order_by(Task.created_at, Task.id)).all()
+        timers = s.scalars(select(Timer).where(Timer.instance_id == inst.id).order_by(Timer.id)).all()
+        events = s.execute(select(AuditEvent.transition, AuditEvent.activity_id, AuditEvent.data)
+                           .where(AuditEvent.instance_id == inst.id).order_by(AuditEvent.seq)).all()
+        names = usernames(s, [inst.starter_id, inst.enterprise_id] + [t.assignee_id for t in tasks]
+                          + [t.completed_by for t in tasks])
+        pv = svc.version(s, inst.version_id)
+        state = inst.state
+    now = svc.now()
+    completed, flows = [], []
+    for transition, aid, data in events:
+        if aid and transition in ("complete", "gateway", "script", "business_rule", "timer_fired", "end", "activity"):
+            if aid not in completed:
+                completed.append(aid)
+        if transition == "gateway":
+            flows.extend(f for f in (data or {}).get("taken_flows", []) if f not in flows)
+    snap = svc.engine.snapshot(pv, state)
+    data = snap.data if inst.status == "completed" else (snap.user_tasks[-1].data if snap.user_tasks else {})
+    body = _summary(inst, version, names)
+    body.update(
+        active_activities=[{"id": t.activity_id, "name": t.name} for t in tasks if t.state == "open"]
+        + [{"id": t.activity_id, "name": pv.element_name(t.activity_id)} for t in timers if t.status == "waiting"
+           and not t.attached_task_id],
+        tasks=[task_json(t, names, now) for t in tasks],
+        timers=[{"id": t.id, "activity_id": t.activity_id, "activity_name": pv.element_name(t.activity_id),
+                 "due_at": t.due_at.isoformat(), "status": t.status, "provisional": t.provisional,
+                 "fired_at": t.fired_at.isoformat() if t.fired_at else None} for t in timers],
+        completed_activities=completed, taken_flows=flows, data=_jsonable(data),
+    )
+    return body
+
+
+def _jsonable(data):
+    import json
+    return json.loads(json.dumps(data, default=str))

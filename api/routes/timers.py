@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+
+from ..models import Timer
+from ..schemas import TimerPageSchema, TimerQuery
+from .common import paginate, service
+
+blp = Blueprint("timers", __name__, url_prefix="/api/timers",
+                description="定时器（法定期限）/ timers (legal deadlines)")
+
+
+@blp.route("")
+@blp.arguments(TimerQuery, location="query")
+@blp.response(200, TimerPageSchema)
+def list_timers(query):
+    """定时器列表，按到期时间 / Timers by due time: `?due_before=&process_instance_id=&status=`."""
+    conds = []
+    if query.get("due_before"):
+        due = query["due_before"]
+        if due.tzinfo is None:
+            from datetime import timezone
+            due = due.replace(tzinfo=timezone.utc)
+        conds.append(Timer.due_at < due)
+    if query.get("process_instance_id"):
+        conds.append(Timer.instance_id == query["process_instance_id"])
+    if query.get("status"):
+        conds.append(Timer.status == query["status"])
+    svc = service()
+    with svc.db.read() as s:
+        rows, total = paginate(s, select(Timer).where(*conds).order_by(Timer.due_at, Timer.id), query["page"],
+                               query["per_page"], select(func.count(Timer.id)).where(*conds))
+        items = []
+        for (t,) in rows:
+            from ..models import Instance
+            inst = s.get(Instance, t.instance_id)
+            pv = svc.version(s, inst.version_id)
+            items.append({"id": t.id, "process_instance_id": t.instance_id, "activity_id": t.activity_id,
+                          "activity_name": pv.element_name(t.activity_id), "task_id": t.task_id,
+                          "due_at": t.due_at, "status": t.status, "provisional": t.provisional,
+                          "fired_at": t.fired_at})
+    return {"items": items, "page": query["page"], "per_page": query["per_page"], "total": total}

@@ -1,0 +1,278 @@
+"""Marshmallow schemas: request validation and the OpenAPI document."""
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class QuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True)
+    message = fields.String(required=True)
+    message_zh = fields.String()
+    message_en = fields.String()
+    fields = fields.Dict()
+
+
+class PageQuery(QuerySchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class HealthSchema(Schema):
+    status = fields.String()
+    database = fields.String()
+    now = fields.String()
+
+
+class WhoAmISchema(Schema):
+    username = fields.String()
+    roles = fields.List(fields.String())
+    role_names = fields.Dict()
+
+
+class DeploymentProblemSchema(Schema):
+    file = fields.String(allow_none=True)
+    line = fields.Integer(allow_none=True)
+    element = fields.String(allow_none=True)
+    message = fields.String()
+
+
+class VersionSchema(Schema):
+    id = fields.Integer()
+    key = fields.String()
+    version = fields.Integer()
+    name = fields.String()
+    deployment_id = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class DeploymentResultSchema(Schema):
+    deployment_id = fields.Integer()
+    versions = fields.List(fields.Nested(VersionSchema))
+
+
+class DefinitionSummarySchema(Schema):
+    key = fields.String()
+    name = fields.String()
+    latest_version = fields.Integer()
+    versions = fields.List(fields.Integer())
+    starter_roles = fields.List(fields.String())
+
+
+class DefinitionListSchema(Schema):
+    items = fields.List(fields.Nested(DefinitionSummarySchema))
+
+
+class DefinitionSchema(DefinitionSummarySchema):
+    version = fields.Integer()
+    start_form = fields.Dict(allow_none=True)
+    start_form_data = fields.Dict()
+    tasks = fields.List(fields.Dict())
+    version_list = fields.List(fields.Nested(VersionSchema))
+
+
+class VersionQuery(QuerySchema):
+    version = fields.Integer(validate=validate.Range(min=1))
+
+
+class StartSchema(StrictSchema):
+    process_key = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    business_key = fields.String(validate=validate.Length(max=200), allow_none=True)
+    variables = fields.Dict(keys=fields.String(), load_default=dict)
+    on_behalf_of = fields.String(validate=validate.Length(max=80), allow_none=True)
+
+
+class TaskSummarySchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    activity_id = fields.String()
+    role = fields.String()
+    role_name = fields.String()
+    state = fields.String()
+    assignee = fields.String(allow_none=True)
+    process_instance_id = fields.Integer()
+    process_key = fields.String()
+    due_at = fields.DateTime(allow_none=True)
+    overdue = fields.Boolean()
+    created_at = fields.DateTime()
+    claimed_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+
+
+class TaskDetailSchema(TaskSummarySchema):
+    form = fields.Dict(allow_none=True)
+    data = fields.Dict()
+
+
+class TaskPageSchema(Schema):
+    items = fields.List(fields.Nested(TaskSummarySchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class TaskQuery(PageQuery):
+    role = fields.String(validate=validate.Length(max=40))
+    state = fields.String(load_default="open", validate=validate.OneOf(["open", "completed", "cancelled", "all"]))
+    assignee = fields.String(validate=validate.OneOf(["me"]))
+    process_instance_id = fields.Integer()
+    overdue = fields.Boolean()
+
+
+class CompleteSchema(StrictSchema):
+    data = fields.Raw(load_default=dict)
+
+
+class CompleteResultSchema(Schema):
+    task_id = fields.String()
+    process_instance_id = fields.Integer()
+    status = fields.String()
+    replayed = fields.Boolean()
+
+
+class ActivitySchema(Schema):
+    id = fields.String()
+    name = fields.String()
+
+
+class InstanceSummarySchema(Schema):
+    id = fields.Integer()
+    process_key = fields.String()
+    version = fields.Integer()
+    business_key = fields.String(allow_none=True)
+    status = fields.String()
+    starter = fields.String()
+    enterprise = fields.String()
+    created_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True)
+    outcome = fields.Nested(ActivitySchema, allow_none=True)
+
+
+class InstanceDetailSchema(InstanceSummarySchema):
+    active_activities = fields.List(fields.Nested(ActivitySchema))
+    tasks = fields.List(fields.Nested(TaskSummarySchema))
+    timers = fields.List(fields.Dict())
+    completed_activities = fields.List(fields.String())
+    taken_flows = fields.List(fields.String())
+    data = fields.Dict()
+
+
+class InstancePageSchema(Schema):
+    items = fields.List(fields.Nested(InstanceSummarySchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class InstanceQuery(PageQuery):
+    process_key = fields.String(validate=validate.Length(max=100))
+    status = fields.String(validate=validate.OneOf(["running", "completed", "terminated"]))
+    business_key = fields.String(validate=validate.Length(max=200))
+
+
+class TimerSchema(Schema):
+    id = fields.Integer()
+    process_instance_id = fields.Integer()
+    activity_id = fields.String()
+    activity_name = fields.String()
+    task_id = fields.String()
+    due_at = fields.DateTime()
+    status = fields.String()
+    provisional = fields.Boolean()
+    fired_at = fields.DateTime(allow_none=True)
+
+
+class TimerQuery(PageQuery):
+    due_before = fields.DateTime()
+    process_instance_id = fields.Integer()
+    status = fields.String(validate=validate.OneOf(["waiting", "fired", "cancelled"]))
+
+
+class TimerPageSchema(Schema):
+    items = fields.List(fields.Nested(TimerSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class IncidentSchema(Schema):
+    id = fields.Integer()
+    process_instance_id = fields.Integer(allow_none=True)
+    process_key = fields.String(allow_none=True)
+    activity_id = fields.String(allow_none=True)
+    activity_name = fields.String(allow_none=True)
+    command = fields.String()
+    message = fields.String()
+    actor = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class IncidentQuery(PageQuery):
+    process_instance_id = fields.Integer()
+
+
+class IncidentPageSchema(Schema):
+    items = fields.List(fields.Nested(IncidentSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class ClockSchema(Schema):
+    now = fields.String()
+    offset_seconds = fields.Float()
+
+
+class AdvanceClockSchema(StrictSchema):
+    advance = fields.String(required=True, validate=validate.Length(min=2, max=40))
+
+
+class NewUserSchema(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    roles = fields.List(fields.String(validate=validate.Length(max=40)), required=True,
+                        validate=validate.Length(min=1, max=10))
+    display_name = fields.String(validate=validate.Length(max=200))
+    enterprise_name = fields.String(validate=validate.Length(max=200))
+    paired_with = fields.List(fields.String(validate=validate.Length(max=80)), validate=validate.Length(max=100))
+
+
+class NewUserResultSchema(Schema):
+    username = fields.String()
+    roles = fields.List(fields.String())
+    token = fields.String()
+
+
+class UserSchema(Schema):
+    username = fields.String()
+    display_name = fields.String()
+    roles = fields.List(fields.String())
+    active = fields.Boolean()
+
+
+class UserListSchema(Schema):
+    items = fields.List(fields.Nested(UserSchema))
+
+
+class RevokeSchema(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+
+
+class CalendarYearSchema(StrictSchema):
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    holidays = fields.List(fields.Date(), required=True, validate=validate.Length(max=366))
+    workdays = fields.List(fields.Date(), load_default=list, validate=validate.Length(max=366))
+
+
+class CalendarResultSchema(Schema):
+    year = fields.Integer()
+    recomputed_timers = fields.Integer()

@@ -1,0 +1,45 @@
+"""``siji serve``: gunicorn (sync workers; 1–2 on 2 cores beat threads here) with the timer worker
+embedded in the arbiter process."""
+from __future__ import annotations
+
+import logging
+import os
+
+from gunicorn.app.base import BaseApplication
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, options: dict, embedded_worker: bool):
+        self.options = options
+        self.embedded_worker = embedded_worker
+        super().__init__()
+
+    def load_config(self):
+        for k, v in self.options.items():
+            self.cfg.set(k, v)
+        if self.embedded_worker:
+            self.cfg.set("when_ready", _start_worker)
+
+    def load(self):
+        from .app import create_app
+        return create_app()
+
+
+def _start_worker(server) -> None:
+    from .cli import _service
+    from .timers import TimerWorker
+    worker = TimerWorker(_service(migrate=False), name="embedded")
+    worker.start_thread()
+    server.log.info("embedded timer worker started")
+
+
+def serve(embedded_worker: bool = True, workers: int = 2) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    host = os.environ.get("SIJI_HOST", "127.0.0.1")
+    port = int(os.environ.get("SIJI_PORT", "8080"))
+    from .cli import _service
+    _service()  # create or upgrade the schema once, before any worker starts
+    options = {"bind": f"{host}:{port}", "workers": max(1, workers), "worker_class": "sync",
+               "timeout": 60, "graceful_timeout": 10, "accesslog": None, "preload_app": False}
+    _Gunicorn(options, embedded_worker).run()
+    return 0
