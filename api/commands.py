@@ -78,6 +78,30 @@ class Actor:
         return sorted(self.roles)[0] if self.roles else None
 
 
+class _Abort(Exception):
+    """Leaves the command's transaction (rolling it back) carrying the engine's failure."""
+
+    def __init__(self, error: EngineError, instance_id, process_key, command):
+        self.error, self.instance_id, self.process_key, self.command = error, instance_id, process_key, command
+
+
+def _records_incidents(method):
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except _Abort as a:
+            actor = args[0] if args and isinstance(args[0], Actor) else None
+            self._incident(a.instance_id, a.process_key, a.error, a.command, actor)
+            if a.command == "fire_timers":
+                return 0
+            raise _step_failed(a.error) from None
+    return wrapper
+
+
+
 class Service:
     """The application core shared by the API, the CLI and the timer worker."""
 
@@ -164,6 +188,7 @@ class Service:
             raise Invalid("表单数据有误", "invalid form data", e.errors) from None
 
     # ------------------------------------------------------------------ start
+    @_records_incidents
     def start(self, actor: Actor, process_key: str, business_key: str | None, variables: dict | None,
               on_behalf_of: str | None = None) -> int:
         now = self.now()
@@ -194,9 +219,7 @@ class Service:
             try:
                 result = self.engine.start(pv, data)
             except EngineError as e:
-                s.rollback()
-                self._incident(None, process_key, e, "start", actor)
-                raise _step_failed(e) from None
+                raise _Abort(e, None, process_key, "start") from None
             inst = Instance(version_id=row.id, process_key=row.key, business_key=business_key, status="running",
                             starter_id=actor.id, enterprise_id=enterprise_id, created_at=now, updated_at=now,
                             state=result.state, lock_version=1, last_seq=0, last_hash="")
@@ -236,6 +259,7 @@ class Service:
                 "unclaim", task.activity_id, task.name, {}, task.id)
 
     # ------------------------------------------------------------------ complete
+    @_records_incidents
     def complete(self, actor: Actor, task_id: str, data: Any, idempotency_key: str | None = None) -> dict:
         now = self.now()
         request_hash = hashlib.sha256(json.dumps([task_id, data], sort_keys=True, default=str)
@@ -259,9 +283,7 @@ class Service:
             except TaskNotReady:
                 raise Conflict("任务已不可办理", "task is no longer ready") from None
             except EngineError as e:
-                s.rollback()
-                self._incident(inst.id, inst.process_key, e, "complete", actor)
-                raise _step_failed(e) from None
+                raise _Abort(e, inst.id, inst.process_key, "complete") from None
             if task.claimed_at is None:
                 task.claimed_at = now
             task.assignee_id = actor.id
@@ -277,6 +299,7 @@ class Service:
         return response
 
     # ------------------------------------------------------------------ timers
+    @_records_incidents
     def fire_timers(self, instance_id: int, actor_name: str = "timer", skip_locked: bool = False) -> int:
         """Advance one instance whose timers are due. Returns how many timers fired."""
         now = self.now()
@@ -288,9 +311,7 @@ class Service:
             try:
                 result = self.engine.fire_timers(pv, inst.state)
             except EngineError as e:
-                s.rollback()
-                self._incident(instance_id, inst.process_key, e, "fire_timers", None)
-                return 0
+                raise _Abort(e, instance_id, inst.process_key, "fire_timers") from None
             rec = Recorder(s, inst, now, actor_name, None)
             fired = self._apply(s, inst, pv, result, rec, completed_task=None)
             self._save_state(inst, result, now)

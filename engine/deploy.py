@@ -119,12 +119,21 @@ def _xsd_problems(filename: str, tree) -> list[Problem]:
         errors = list(validator.validator.error_log)
     if ok:
         return []
+    by_line: dict[int, list] = {}
+    for node in tree.getroot().iter():
+        if isinstance(node.tag, str):
+            by_line.setdefault(node.sourceline, []).append(node)
     out = []
     for err in errors[:50]:
         element = None
         m = re.search(r"Element '([^']+)'", err.message)
         if m:
-            element = re.sub(r"\{[^}]*\}", "", m.group(1))
+            tag = re.sub(r"\{[^}]*\}", "", m.group(1))
+            element = tag
+            for node in by_line.get(err.line, []):
+                if _local(node.tag) == tag:
+                    element = node.get("id") or tag
+                    break
         out.append(Problem(filename, err.line, element, f"不符合 BPMN 2.0 XSD / schema-invalid: {err.message}"))
     return out
 

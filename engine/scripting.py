@@ -189,28 +189,21 @@ class _Checker:
         a = node.attr
         if a.startswith("_"):
             self.bad(node, f"attribute '{a}' is not allowed (names may not start with '_')")
-            return False
-        if a in DENIED_ATTRIBUTES or a not in ALLOWED_METHODS:
+        elif a in DENIED_ATTRIBUTES or a not in ALLOWED_METHODS:
             self.bad(node, f"attribute '.{a}' is not allowed")
-            return False
-        if not isinstance(node.ctx, ast.Load):
+        elif not isinstance(node.ctx, ast.Load):
             self.bad(node, f"assigning or deleting attribute '.{a}' is not allowed")
-            return False
-        if id(node) not in self.call_funcs:
+        elif id(node) not in self.call_funcs:
             self.bad(node, f"method '.{a}' can only be called, not used as a value")
-            return False
         return True
 
     def v_Call(self, node: ast.Call) -> bool:
         f = node.func
         if isinstance(f, ast.Name):
-            if f.id not in self.callables:
-                if self._name_ok(f, f.id):
-                    self.bad(node, f"call of '{f.id}' is not allowed")
-                return False
+            if f.id not in self.callables and self._name_ok(f, f.id):
+                self.bad(node, f"call of '{f.id}' is not allowed")
         elif not isinstance(f, ast.Attribute):
             self.bad(node, "only calls of allowed functions and methods are allowed")
-            return False
         self.call_funcs.add(id(f))
         return True
 
@@ -237,7 +230,8 @@ class _Checker:
         if node.is_async:
             self.bad(node.target, "async comprehensions are not allowed")
             return False
-        return self._targets(node.target)
+        self._targets(node.target)
+        return True
 
     def v_Subscript(self, node: ast.Subscript) -> bool:
         if not isinstance(node.ctx, ast.Load) and isinstance(node.slice, ast.Slice):
@@ -256,19 +250,23 @@ class _Checker:
         return False
 
     def v_Assign(self, node: ast.Assign) -> bool:
-        return all([self._targets(t) for t in node.targets])
+        all([self._targets(t) for t in node.targets])
+        return True
 
     def v_AugAssign(self, node: ast.AugAssign) -> bool:
         if isinstance(node.op, ast.MatMult):
             self.bad(node, "'@' is not allowed")
             return False
-        return self._targets(node.target)
+        self._targets(node.target)
+        return True
 
     def v_For(self, node: ast.For) -> bool:
-        return self._targets(node.target)
+        self._targets(node.target)
+        return True
 
     def v_Delete(self, node: ast.Delete) -> bool:
-        return all([self._targets(t) for t in node.targets])
+        all([self._targets(t) for t in node.targets])
+        return True
 
 
 def _parse(source: str, mode: str, callables: frozenset, limits: Limits):
@@ -621,8 +619,11 @@ class _Run:
             if name == "join" and args:
                 items = args[0] if isinstance(args[0], (list, tuple)) else self._sg_b_list(args[0])
                 total = max(len(items) - 1, 0) * len(obj)
-                for s in items:
-                    total += len(s) if isinstance(s, (str, bytes)) else 0
+                if total <= self.max_seq:
+                    try:
+                        total += sum(map(len, items))
+                    except TypeError:
+                        pass                 # not strings: join raises its own error
                 self._size(total)
                 return obj.join(items, *args[1:], **kw)
             if name == "replace" and len(args) >= 2:
