@@ -17,6 +17,16 @@ one runs only a whitelisted AST subset:
 4. *check the result*: only plain data (JSON-like values, dates, decimals, UUIDs) may come out.
 
 Compiled code is cached per (source, mode) in an LRU cache.
+
+Semantics as SpiffWorkflow's TaskDataEnvironment, except: in ``evaluate`` helpers take precedence
+over task data of the same name; ``execute`` writes new/rebound variables back to the task data only
+when the script succeeds (in-place changes such as ``items.append(x)`` stay, as in Python); a
+subscript target of ``x[k] op= y`` is evaluated twice.
+
+Not covered by the limits: single C-level operations on data that already exists (``x in big_list``,
+``big == other``, ``max(big)``) are not interrupted; they are bounded by the data's size (at most a
+few million items/characters), and the wall-time limit is checked at every loop step, guarded call
+and guarded operator between them. Helpers are trusted Python; what they return must be plain data.
 """
 from __future__ import annotations
 
@@ -31,7 +41,7 @@ import operator
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
@@ -111,7 +121,12 @@ class Limits:
 
     @property
     def max_bits(self) -> int:
-        return int(self.max_int_digits * math.log2(10)) + 1
+        return _max_bits(self)
+
+
+@functools.lru_cache(maxsize=64)
+def _max_bits(limits: Limits) -> int:
+    return int(limits.max_int_digits * math.log2(10)) + 1
 
 
 DEFAULT_LIMITS = Limits()
@@ -399,6 +414,8 @@ _NUM = (int, float, complex)
 _SEQ = (str, bytes, list, tuple)
 _COLL = (set, frozenset, dict)
 _COPYING_METHODS = frozenset({"upper", "lower", "strip", "split"})
+_PLAIN_METHODS = frozenset({"get", "keys", "values", "items", "append", "startswith", "endswith", "count",
+                            "index", "isoformat"})
 
 
 def _too(what: str) -> ScriptLimitExceeded:
@@ -445,7 +462,7 @@ class _Run:
         self.steps = 0
         self.alloc = 0
         self.max_steps = limits.max_steps
-        self.max_bits = limits.max_bits
+        self.max_bits = _max_bits(limits)
         self.max_seq = limits.max_sequence
         self.max_alloc = limits.max_alloc
         self.deadline = time.monotonic() + limits.max_seconds
@@ -463,10 +480,12 @@ class _Run:
         if time.monotonic() > self.deadline:
             raise _too(f"ran longer than {self.L.max_seconds} s")
 
-    def _size(self, n: int, what: str = "result") -> None:
+    def _size(self, n: int, weight: int = 1) -> None:
+        """Account a produced str/list/… of n chars or items (weight: a set or dict entry costs
+        several list slots)."""
         if n > self.max_seq:
-            raise _too(f"a {what} of more than {self.max_seq} items or characters")
-        self.alloc += n
+            raise _too(f"a result of more than {self.max_seq} items or characters")
+        self.alloc += n * weight
         if self.alloc > self.max_alloc:
             raise _too(f"more than {self.max_alloc} items or characters produced")
         if time.monotonic() > self.deadline:
@@ -484,7 +503,11 @@ class _Run:
         elif isinstance(a, _SEQ) and isinstance(b, _SEQ):
             self._size(len(a) + len(b))
 
-    _ck_sub = _ck_add
+    def _ck_sub(self, a, b):
+        if isinstance(a, _COLL):
+            self._size(len(a), 4)
+        else:
+            self._ck_add(a, b)
 
     def _ck_mul(self, a, b):
         if isinstance(a, int) and isinstance(b, int):
@@ -509,9 +532,9 @@ class _Run:
 
     def _ck_or(self, a, b):
         if isinstance(a, _COLL) and isinstance(b, _COLL):
-            self._size(len(a) + len(b))
+            self._size(len(a) + len(b), 4)
         elif isinstance(a, _COLL):
-            self._size(len(a))
+            self._size(len(a), 4)
 
     _ck_xor = _ck_or
     _ck_and = _ck_or
@@ -601,7 +624,7 @@ class _Run:
             n = len(x)
         except TypeError:
             return x          # an iterator: generator expressions tick as they go
-        self._size(n)
+        self._size(n, 4 if isinstance(x, _COLL) else 1)
         return x
 
     def _sg_fmt(self, v):
@@ -612,9 +635,12 @@ class _Run:
         return v
 
     def _sg_meth(self, obj, name, /, *args, **kw):
+        if time.monotonic() > self.deadline:
+            raise _too(f"ran longer than {self.L.max_seconds} s")
+        if name in _PLAIN_METHODS:        # no copy, no growth beyond one item
+            return getattr(obj, name)(*args, **kw)
         if name not in ALLOWED_METHODS:   # checked statically too
             raise ScriptRefused([(0, f"method '.{name}' is not allowed")])
-        self._clock()
         if isinstance(obj, (str, bytes)):
             if name == "join" and args:
                 items = args[0] if isinstance(args[0], (list, tuple)) else self._sg_b_list(args[0])
@@ -678,7 +704,7 @@ class _Run:
             raise _too(f"an integer of more than {self.L.max_int_digits} digits")
         return int(*args, **kw)
 
-    def _collect(self, fn, args, kw):
+    def _collect(self, fn, args, kw, weight=1):
         self._clock()
         if args:
             try:
@@ -688,17 +714,17 @@ class _Run:
             if n > self.max_seq:
                 raise _too(f"a result of more than {self.max_seq} items")
         r = fn(*args, **kw)
-        self._size(len(r))
+        self._size(len(r), weight)
         return r
 
     def _sg_b_list(self, *args, **kw):
         return self._collect(list, args, kw)
 
     def _sg_b_set(self, *args, **kw):
-        return self._collect(set, args, kw)
+        return self._collect(set, args, kw, 4)
 
     def _sg_b_dict(self, *args, **kw):
-        return self._collect(dict, args, kw)
+        return self._collect(dict, args, kw, 4)
 
     def _sg_b_sorted(self, *args, **kw):
         return self._collect(sorted, args, kw)

@@ -295,46 +295,51 @@ def test_only_plain_data_comes_out(env):
 
 
 # --------------------------------------------------------------------------- runtime limits
+SEQ = "a result of more than 1000000"
 RUNTIME_BOMBS = [
-    ("eval", "10**10**10"),
-    ("eval", "2**100000000"),
-    ("eval", "'a'*10**9"),
-    ("eval", "[0]*10**9"),
-    ("eval", "10**9*'a'"),
-    ("eval", "1 << 10**9"),
-    ("eval", "round(1, -10**8)"),
-    ("eval", "'%0999999999d' % 1"),
-    ("eval", "'%*d' % (10**9, 1)"),
-    ("eval", "'%(a(b))99999999s' % {'a(b)': 1}"),
-    ("eval", "('a'*900000).replace('', 'b'*900000)"),
-    ("eval", "('a'*1000000).join([''] * 1000000)"),
-    ("eval", "str([['a' * 1000000] * 1000000])"),
-    ("eval", "f'{[\"a\" * 1000000] * 1000000}'"),
-    ("eval", "sum([[0] * 1000000] * 1000, [])"),
-    ("eval", "list(range(10**12))"),
-    ("eval", "len([i for i in range(1000000)])"),
-    ("eval", "int('9' * 100000)"),
-    ("exec", "for i in range(10**12): pass"),
-    ("exec", "for i in range(100000):\n    for j in range(100000):\n        pass"),
-    ("exec", "s = 'ab'\nfor i in range(100):\n    s = s + s"),
-    ("exec", "s = 'ab'\nfor i in range(100):\n    s += s"),
-    ("exec", "n = 2\nfor i in range(100):\n    n = n * n"),
-    ("exec", "l = [0]\nfor i in range(100):\n    l.extend(l)"),
-    ("exec", "l = [0] * 1000000\nkeep = []\nfor i in range(100000):\n    keep.append(l[:])"),
-    ("exec", "s = 'a' * 1000000\nkeep = []\nfor i in range(100000):\n    keep.append(s.upper())"),
-    ("exec", "l = [0] * 1000000\nkeep = [[*l] for i in range(100000)]"),
-    ("exec", "a = []\nfor i in range(1000):\n    a = [a]"),      # too deep to store
-    ("exec", "a = []\na.append(a)"),                             # cyclic
+    ("eval", "10**10**10", "digits"),
+    ("eval", "2**100000000", "digits"),
+    ("eval", "'a'*10**9", SEQ),
+    ("eval", "[0]*10**9", SEQ),
+    ("eval", "10**9*'a'", SEQ),
+    ("eval", "1 << 10**9", "digits"),
+    ("eval", "round(1, -10**8)", "round"),
+    ("eval", "int('9' * 100000)", "digits"),
+    ("eval", "'%0999999999d' % 1", "format width"),
+    ("eval", "'%*d' % (10**9, 1)", "format width"),
+    ("eval", "'%(a(b))99999999s' % {'a(b)': 1}", "format width"),
+    ("eval", "('a'*900000).replace('', 'b'*900000)", SEQ),
+    ("eval", "('a'*1000000).join([''] * 1000000)", SEQ),
+    ("eval", "str([['a' * 1000000] * 1000000])", "text of more than"),
+    ("eval", "f'{[\"a\" * 1000000] * 1000000}'", "text of more than"),
+    ("eval", "'%s' % [['a' * 1000000] * 1000000]", "text of more than"),
+    ("eval", "sum([[0] * 1000000] * 1000, [])", SEQ),
+    ("eval", "list(range(10**12))", "range of more than"),
+    ("eval", "len([i for i in range(1000000)])", "loop steps"),
+    ("exec", "for i in range(10**12): pass", "range of more than"),
+    ("exec", "for i in range(100000):\n    for j in range(100000):\n        pass", "loop steps"),
+    ("exec", "s = 'ab'\nfor i in range(100):\n    s = s + s", SEQ),
+    ("exec", "s = 'ab'\nfor i in range(100):\n    s += s", SEQ),
+    ("exec", "n = 2\nfor i in range(100):\n    n = n * n", "digits"),
+    ("exec", "n = 2\nfor i in range(100000):\n    n += n", "digits"),
+    ("exec", "l = [0]\nfor i in range(100):\n    l.extend(l)", "list of more than"),
+    ("exec", "l = [0] * 1000000\nkeep = []\nfor i in range(100000):\n    keep.append(l[:])", "produced"),
+    ("exec", "s = 'a' * 1000000\nkeep = []\nfor i in range(100000):\n    keep.append(s.upper())", "produced"),
+    ("exec", "l = [0] * 1000000\nkeep = [[*l] for i in range(100000)]", "produced"),
+    ("exec", "s = {i for i in range(90000)}\nkeep = []\nfor i in range(100):\n    keep.append(s | s)", "produced"),
+    ("exec", "a = []\nfor i in range(1000):\n    a = [a]", "nested deeper"),     # too deep to store
+    ("exec", "a = []\na.append(a)", "nested deeper|cyclic"),                    # cyclic
+    ("exec", "x = ['a' * 100000] * 100", "data larger"),                           # too big to store
 ]
 
 
-@pytest.mark.parametrize("mode, source", RUNTIME_BOMBS)
-def test_runtime_limit(env, mode, source):
+@pytest.mark.parametrize("mode, source, why", RUNTIME_BOMBS)
+def test_runtime_limit(env, mode, source, why):
     assert check_source(source, mode) == []          # statically fine: only run time can tell
     tracemalloc.start()
     t0 = time.perf_counter()
     try:
-        with pytest.raises(ScriptLimitExceeded):
+        with pytest.raises(ScriptLimitExceeded, match=why):
             (env.evaluate if mode == "eval" else env.execute)(source, data())
         elapsed = time.perf_counter() - t0
         peak = tracemalloc.get_traced_memory()[1]
@@ -350,6 +355,28 @@ def test_wall_time_limit(env):
     with pytest.raises(ScriptLimitExceeded, match="longer than"):
         env.execute("s = 'ab' * 500000\nfor i in range(99999):\n    n = s.count('b') + s.count('c')", {})
     assert time.perf_counter() - t0 < 2.0
+
+
+def test_wall_time_limit_at_loop_steps(env):
+    # no guarded call in the body: only the loop tick can see the clock
+    t0 = time.perf_counter()
+    with pytest.raises(ScriptLimitExceeded, match="longer than"):
+        env.execute("l = list(range(1000000))\nfor i in range(2000):\n    n = -1 in l", {})
+    assert time.perf_counter() - t0 < 2.0
+
+
+def test_namespace_builtins_are_restricted(env):
+    # defence in depth behind the static check: the code runs without Python's builtins
+    ns = env._namespace({"__builtins__": __builtins__}, None, ())
+    assert set(ns["__builtins__"]) <= {"len", "abs", "float", "bool"}
+    assert env.evaluate("len(items)", {"items": [1], "__builtins__": __builtins__}) == 1
+
+
+def test_language_tables_are_consistent():
+    from engine.scripting import ALLOWED_FUNCTIONS, ALLOWED_METHODS, DENIED_ATTRIBUTES, DENIED_NAMES
+    assert not ALLOWED_METHODS & (DENIED_ATTRIBUTES | {"mro", "format", "format_map"})
+    assert not any(m.startswith("_") for m in ALLOWED_METHODS)
+    assert not ALLOWED_FUNCTIONS & DENIED_NAMES
 
 
 def test_limits_are_per_evaluation(env):
