@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, Instance
@@ -40,11 +40,12 @@ class Recorder:
         self.at = at
         self.actor = actor
         self.role = role
-        self.rows: list[AuditEvent] = []
+        self.rows: list[dict] = []
+        session.info.setdefault("audit_recorders", []).append(self)
 
     def add(self, transition: str, activity_id: str | None = None, activity_name: str | None = None,
             data: dict | None = None, task_id: str | None = None, actor: str | None = ...,
-            role: str | None = ...) -> AuditEvent:
+            role: str | None = ...) -> dict:
         inst = self.instance
         seq = inst.last_seq + 1
         prev = inst.last_hash or GENESIS
@@ -53,13 +54,27 @@ class Recorder:
         data = json.loads(_canonical(data or {}))
         h = event_hash(prev, inst.id, seq, self.at, activity_id, activity_name, transition, actor, role,
                        task_id, data)
-        row = AuditEvent(instance_id=inst.id, process_key=inst.process_key, seq=seq, at=self.at,
-                         activity_id=activity_id, activity_name=activity_name, transition=transition,
-                         actor=actor, role=role, task_id=task_id, data=data, prev_hash=prev, hash=h)
+        row = dict(instance_id=inst.id, process_key=inst.process_key, seq=seq, at=self.at,
+                   activity_id=activity_id, activity_name=activity_name, transition=transition,
+                   actor=actor, role=role, task_id=task_id, data=data, prev_hash=prev, hash=h)
         inst.last_seq, inst.last_hash = seq, h
-        self.session.add(row)
         self.rows.append(row)
         return row
+
+    def flush(self) -> None:
+        """Write the collected events in one statement (executemany), inside the command's
+        transaction."""
+        if self.rows:
+            self.session.execute(insert(AuditEvent), self.rows)
+            self.rows = []
+
+
+@event.listens_for(Session, "before_commit")
+def _flush_pending_events(session: Session) -> None:
+    # A recorder's rows are written at the latest when its transaction commits, so no event
+    # can be forgotten by a caller that did not flush explicitly.
+    for rec in session.info.pop("audit_recorders", []):
+        rec.flush()
 
 
 def verify(events: Iterable[AuditEvent]) -> tuple[bool, int | None]:

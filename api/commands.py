@@ -182,8 +182,9 @@ class Service:
                               {k: ["未知字段 / unknown field"] for k in (data if isinstance(data, dict) else {"data": 1})})
             return {}
         compiled = _compiled_form(form)
+        options = self.options(session, pv) if compiled.values_keys else None
         try:
-            return compiled.validate(data, self.options(session, pv))
+            return compiled.validate(data, options)
         except FormValidationError as e:
             raise Invalid("表单数据有误", "invalid form data", e.errors) from None
 
@@ -243,8 +244,9 @@ class Service:
             if task.assignee_id is not None:
                 raise Conflict("任务已被他人认领", "task is claimed by someone else")
             task.assignee_id, task.claimed_at = actor.id, now
-            Recorder(s, inst, now, actor.username, task.role).add(
-                "claim", task.activity_id, task.name, {}, task.id)
+            rec = Recorder(s, inst, now, actor.username, task.role)
+            rec.add("claim", task.activity_id, task.name, {}, task.id)
+            rec.flush()
 
     def unclaim(self, actor: Actor, task_id: str) -> None:
         now = self.now()
@@ -255,8 +257,9 @@ class Service:
             if task.assignee_id != actor.id:
                 raise Conflict("任务由他人认领，不能释放", "task is claimed by someone else")
             task.assignee_id, task.claimed_at = None, None
-            Recorder(s, inst, now, actor.username, task.role).add(
-                "unclaim", task.activity_id, task.name, {}, task.id)
+            rec = Recorder(s, inst, now, actor.username, task.role)
+            rec.add("unclaim", task.activity_id, task.name, {}, task.id)
+            rec.flush()
 
     # ------------------------------------------------------------------ complete
     @_records_incidents
@@ -333,7 +336,9 @@ class Service:
         if not can_act_on_task(actor, task):
             raise Forbidden("您不能办理此任务", "you may not act on this task")
         inst = self._lock_instance(s, task.instance_id)
-        s.refresh(task)  # re-read after the lock: a racing command may have finished it
+        if self.db.is_postgres:
+            s.refresh(task)  # re-read after the row lock: a racing command may have finished it
+        # (SQLite: the command's BEGIN IMMEDIATE already serialised writers before the first read)
         if task.state != "open":
             raise Conflict("任务已办结或已取消", f"task is {task.state}")
         return task, inst
@@ -457,6 +462,7 @@ class Service:
             rec.add("instance_completed", inst.outcome_id, inst.outcome_name, {"outcome": result.outcome},
                     None, actor=system, role=None)
         inst.updated_at = now
+        rec.flush()
         return fired
 
     def _incident(self, instance_id, process_key, err: EngineError, command: str, actor: Actor | None) -> None:
