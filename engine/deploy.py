@@ -158,15 +158,36 @@ def _form_key_of_upload(name: str) -> str:
     return "/".join(parts[-2:]) if len(parts) >= 2 else parts[-1]
 
 
+MAX_JSON_DEPTH = 64
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} 不是 JSON / {name} is not JSON")
+
+
 def _load_json(f: UploadedFile, limit: int) -> Any:
     if len(f.data) > limit:
         raise ValueError(f"文件过大 / file too large ({len(f.data)} bytes, limit {limit})")
     try:
-        return json.loads(f.data.decode("utf-8"))
+        value = json.loads(f.data.decode("utf-8"), parse_constant=_no_constant)
     except UnicodeDecodeError as e:
         raise ValueError(f"不是 UTF-8 文本 / not UTF-8: {e}") from None
     except json.JSONDecodeError as e:
         raise ValueError(f"JSON 语法错误，第 {e.lineno} 行 / invalid JSON at line {e.lineno}: {e.msg}") from None
+    except RecursionError:
+        raise ValueError(f"JSON 嵌套过深（上限 {MAX_JSON_DEPTH} 层）/ JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as e:   # NaN / Infinity, integers over 4300 digits
+        raise ValueError(f"JSON 无效 / invalid JSON: {str(e)[:200]}") from None
+    stack = [(value, 1)]
+    while stack:   # deeper than any form needs; compiling it would recurse
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"JSON 嵌套过深（上限 {MAX_JSON_DEPTH} 层）/ JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return value
 
 
 def classify(files: Iterable[UploadedFile]):
@@ -475,6 +496,8 @@ def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalo
             el = {"name": (node.get("name") or "").strip(), "type": t}
             if t == "sequenceFlow":
                 el["source"], el["target"] = node.get("sourceRef"), node.get("targetRef")
+            elif t == "endEvent":
+                el["top"] = node.getparent() is process
             elif t == "boundaryEvent":
                 el["attached_to"] = node.get("attachedToRef")
                 el["interrupting"] = node.get("cancelActivity", "true") != "false"

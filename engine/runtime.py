@@ -268,6 +268,7 @@ class Engine:
 
     def _advance(self, pv, wf, before_tasks, before_timers, facts, provisional) -> StepResult:
         completed: list = []
+        cycles = self._cycle_marks(wf)
 
         def did_complete(task):
             completed.append(task)
@@ -287,6 +288,7 @@ class Engine:
             err.message = f"{type(e).__name__}: {e}"
             raise err from e
 
+        facts.extend(self._cycle_rounds(pv, wf, cycles))
         for task in completed:
             facts.extend(self._facts_for(pv, wf, task, before_timers))
         state = dump_workflow(wf)
@@ -324,7 +326,9 @@ class Engine:
                      if el.get("type") == "sequenceFlow" and el.get("source") == aid and el.get("target") in taken]
             out.append(Fact("gateway", aid, name, {"taken_flows": flows, "targets": taken}, str(task.id)))
         elif kind in ("boundaryEvent", "intermediateCatchEvent", "startEvent") and _is_timer(spec):
-            out.append(Fact("timer_fired", aid, name, {}, str(task.id)))
+            if not isinstance(spec.event_definition, CycleTimerEventDefinition):
+                out.append(Fact("timer_fired", aid, name, {}, str(task.id)))
+            # a cycle's rounds are reported by _cycle_rounds; its task ending is no firing
         elif kind == "scriptTask":
             out.append(Fact("script", aid, name, {"result": _changed(task)}, str(task.id)))
         elif kind == "businessRuleTask":
@@ -347,7 +351,43 @@ class Engine:
         out = []
         for t in list(wf.event_manager.tasks.values()):
             if t.state == TaskState.WAITING and _is_timer(t.task_spec):
+                value = t.internal_data.get("event_value")
+                if isinstance(value, dict) and value.get("cycles") == 0:
+                    continue    # an exhausted cycle never fires again
                 out.append(t)
+        return out
+
+    def _cycle_marks(self, wf) -> dict[str, tuple[str, datetime, float]]:
+        """Waiting cycle timers before a step: task id -> (activity id, next due, period seconds)."""
+        marks = {}
+        for t in self._waiting_timers(wf):
+            value = t.internal_data.get("event_value")
+            if isinstance(t.task_spec.event_definition, CycleTimerEventDefinition) and isinstance(value, dict):
+                try:
+                    marks[str(t.id)] = (t.task_spec.bpmn_id, _parse_time(value["next"]), float(value["duration"]))
+                except (KeyError, TypeError, ValueError):
+                    continue
+        return marks
+
+    def _cycle_rounds(self, pv: ProcessVersion, wf, marks) -> list[Fact]:
+        """One timer_fired fact per round a cycle timer ran during the step (SpiffWorkflow moves
+        the cycle's ``next`` on by one period per round and keeps the timer task waiting)."""
+        from uuid import UUID
+        out = []
+        for tid, (aid, before, period) in marks.items():
+            task = wf.get_task_from_id(UUID(tid))
+            value = task.internal_data.get("event_value") if task is not None else None
+            if not isinstance(value, dict) or period <= 0:
+                continue
+            try:
+                after = _parse_time(value["next"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            rounds = int(round((after - before).total_seconds() / period))
+            for i in range(max(rounds, 0)):
+                due = before + timedelta(seconds=period * i)
+                out.append(Fact("timer_fired", aid, pv.element_name(aid),
+                                {"due_at": due.isoformat(), "cycle": True}, tid))
         return out
 
     def _result(self, pv: ProcessVersion, wf, facts, provisional, state) -> StepResult:
@@ -384,7 +424,8 @@ class Engine:
         outcome = None
         if completed:
             for f in reversed(facts):
-                if f.transition == "end":
+                # the outcome is the process's own end event, not one of an embedded sub-process
+                if f.transition == "end" and (pv.elements.get(f.activity_id) or {}).get("top", True):
                     outcome = {"id": f.activity_id, "name": f.activity_name}
                     break
         data = wf.data if completed else {}
