@@ -303,12 +303,19 @@ class Service:
 
     # ------------------------------------------------------------------ timers
     @_records_incidents
-    def fire_timers(self, instance_id: int, actor_name: str = "timer", skip_locked: bool = False) -> int:
-        """Advance one instance whose timers are due. Returns how many timers fired."""
+    def fire_timers(self, instance_id: int, actor_name: str = "timer", skip_locked: bool = False,
+                    only_if_due: bool = False) -> int:
+        """Advance one instance whose timers are due. Returns how many timers fired.
+
+        ``only_if_due``: re-check under the instance lock that a waiting timer is still due, and
+        write nothing otherwise (another worker fired it after the caller looked)."""
         now = self.now()
         with self.db.write() as s:
             inst = self._lock_instance(s, instance_id, skip_locked)
             if inst is None or inst.status != "running":
+                return 0
+            if only_if_due and s.scalar(select(Timer.id).where(
+                    Timer.instance_id == instance_id, Timer.status == "waiting", Timer.due_at < now).limit(1)) is None:
                 return 0
             pv = self.version(s, inst.version_id)
             try:
@@ -358,7 +365,8 @@ class Service:
                                                                    Task.state == "open"))}
         timer_rows = {t.task_id: t for t in s.scalars(select(Timer).where(Timer.instance_id == inst.id,
                                                                           Timer.status == "waiting"))}
-        fired_ids = {f.task_id for f in result.facts if f.transition == "timer_fired"}
+        current = {t.task_id: t for t in result.timers}
+        fired_rows: dict[str, Timer] = {}
         fired = 0
 
         for f in result.facts:
@@ -373,47 +381,47 @@ class Service:
                     row.completed_at = now
                     rec.add("cancel", f.activity_id, f.activity_name, {}, f.task_id, actor=system, role=row.role)
             elif f.transition == "timer_fired":
-                row = timer_rows.pop(f.task_id, None)
+                fired += 1
+                cycle_goes_on = f.task_id in current   # a cycle's round: its row waits for the next one
+                row = timer_rows.get(f.task_id) if cycle_goes_on else timer_rows.pop(f.task_id, None)
+                if row is None:
+                    row = fired_rows.get(f.task_id)     # an earlier round of a cycle in this step
+                data = {}
                 if row is not None:
-                    row.status, row.fired_at = "fired", now
-                    fired += 1
-                    rec.add("timer_fired", f.activity_id, f.activity_name,
-                            {"due_at": row.due_at.isoformat(), "timer_id": row.id}, f.task_id,
-                            actor=system, role=None)
-                else:
-                    fired += 1
-                    rec.add("timer_fired", f.activity_id, f.activity_name, {}, f.task_id, actor=system, role=None)
+                    data = {"due_at": f.data.get("due_at") or row.due_at.isoformat(), "timer_id": row.id}
+                    if not cycle_goes_on:
+                        row.status, row.fired_at = "fired", now
+                        if f.data.get("due_at"):    # a cycle's last round
+                            row.due_at = datetime.fromisoformat(f.data["due_at"])
+                        fired_rows[f.task_id] = row
+                if f.data.get("cycle"):
+                    data["cycle"] = True
+                rec.add("timer_fired", f.activity_id, f.activity_name, data, f.task_id, actor=system, role=None)
             elif f.transition == "end":
                 rec.add("end", f.activity_id, f.activity_name, {}, f.task_id, actor=system, role=None)
             else:
                 rec.add(f.transition, f.activity_id, f.activity_name, f.data, f.task_id, actor=system, role=None)
 
         # Timers: new ones are armed, vanished ones (not fired) were cancelled.
-        current = {t.task_id: t for t in result.timers}
         for tid, row in list(timer_rows.items()):
             view = current.get(tid)
             if view is None:
                 row.status = "cancelled"
                 rec.add("timer_cancelled", row.activity_id, pv.element_name(row.activity_id),
-                        {"timer_id": row.id}, tid, actor=system, role=None)
+                        {}, tid, actor=system, role=None)
             elif view.due_at != row.due_at:   # a cycle moved on, or a recomputed deadline
                 row.due_at, row.provisional = view.due_at, view.provisional
         for tid, view in current.items():
-            if tid in timer_rows or tid in fired_ids:
-                continue
-            existing = s.scalar(select(Timer).where(Timer.instance_id == inst.id, Timer.task_id == tid,
-                                                    Timer.status == "waiting"))
-            if existing is not None:
+            if tid in timer_rows:
                 continue
             row = Timer(instance_id=inst.id, task_id=tid, activity_id=view.activity_id, due_at=view.due_at,
                         status="waiting", provisional=view.provisional, calc=view.calc,
                         attached_task_id=view.attached_to,
                         created_at=now)
-            s.add(row)
-            s.flush()
+            s.add(row)      # inserted with the others in one batch at flush
             timer_rows[tid] = row
             rec.add("timer_armed", view.activity_id, pv.element_name(view.activity_id),
-                    {"due_at": view.due_at.isoformat(), "provisional": view.provisional, "timer_id": row.id},
+                    {"due_at": view.due_at.isoformat(), "provisional": view.provisional},
                     tid, actor=system, role=None)
 
         # User tasks: schedule the new ones.
@@ -434,21 +442,21 @@ class Service:
                 continue
             if completed_task is not None and ut.id == completed_task.id:
                 continue
-            reserved = None
+            reserved, reserved_name = None, None
             if ut.role == "applicant":
-                reserved = inst.enterprise_id
+                if enterprise is None:
+                    enterprise = s.scalar(select(User.username).where(User.id == inst.enterprise_id))
+                reserved, reserved_name = inst.enterprise_id, enterprise
             if ut.assignee_var:
                 username = ut.data.get(ut.assignee_var)
                 if isinstance(username, str):
                     uid = s.scalar(select(User.id).where(User.username == username))
-                    reserved = uid if uid is not None else reserved
+                    if uid is not None:
+                        reserved, reserved_name = uid, username
             row = Task(id=ut.id, instance_id=inst.id, process_key=inst.process_key, activity_id=ut.activity_id,
                        name=ut.name, role=ut.role, state="open", assignee_id=None, reserved_for_id=reserved,
                        form_key=ut.form_key, created_at=now, due_at=due_by_task.get(ut.id))
             s.add(row)
-            reserved_name = None
-            if reserved is not None:
-                reserved_name = s.scalar(select(User.username).where(User.id == reserved))
             rec.add("scheduled", ut.activity_id, ut.name,
                     {"role": ut.role, "reserved_for": reserved_name,
                      "due_at": row.due_at.isoformat() if row.due_at else None}, ut.id, actor=system, role=ut.role)
@@ -466,10 +474,23 @@ class Service:
         return fired
 
     def _incident(self, instance_id, process_key, err: EngineError, command: str, actor: Actor | None) -> None:
+        now = self.now()
         with self.db.write() as s:
-            s.add(Incident(instance_id=instance_id, process_key=process_key, activity_id=err.activity_id,
+            row = Incident(instance_id=instance_id, process_key=process_key, activity_id=err.activity_id,
                            activity_name=err.activity_name, command=command, message=err.message,
-                           actor=actor.username if actor else None, created_at=self.now()))
+                           actor=actor.username if actor else None, created_at=now)
+            s.add(row)
+            s.flush()
+            # The case itself is unchanged (the failed command rolled back), so the incident is an
+            # audit event outside the case's chain, like a deployment.
+            name = actor.username if actor else "system"
+            data = {"incident_id": row.id, "process_instance_id": instance_id, "command": command,
+                    "message": err.message}
+            h = event_hash(GENESIS, None, 1, now, err.activity_id, err.activity_name, "incident", name, None,
+                           None, data)
+            s.add(AuditEvent(instance_id=None, process_key=process_key, seq=1, at=now,
+                             activity_id=err.activity_id, activity_name=err.activity_name, transition="incident",
+                             actor=name, role=None, task_id=None, data=data, prev_hash=GENESIS, hash=h))
 
     def _timers_changed(self) -> None:
         if self.on_timers_changed is not None:
