@@ -153,6 +153,7 @@ def cmd_serve(args) -> int:
 def cmd_worker(args) -> int:
     from .timers import TimerWorker
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)   # not one line per engine task state change
     svc = _service()
     worker = TimerWorker(svc, name=f"worker-{os.getpid()}")
     try:

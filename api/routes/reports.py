@@ -1,0 +1,71 @@
+"""Supervision (督导检查): department and flow performance, and the problem register (工作台账)."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from .. import export
+from ..commands import Invalid
+from ..reports import departments_report, flows_report, ledger_report
+from ..schemas import QuerySchema
+from .common import service
+
+blp = Blueprint("reports", __name__, url_prefix="/api",
+                description="督导检查与工作台账 / supervision reports and the work ledger")
+
+
+class WindowQuery(QuerySchema):
+    from_ = fields.String(data_key="from", validate=validate.Length(max=40),
+                          metadata={"description": "下限 / from: YYYY-MM-DD (China day) or ISO datetime"})
+    to = fields.String(validate=validate.Length(max=40),
+                       metadata={"description": "上限（含当日）/ to: YYYY-MM-DD (whole China day) or ISO datetime"})
+
+
+class LedgerQuery(QuerySchema):
+    process_key = fields.String(load_default="enterprise_call", validate=validate.Length(max=100))
+    status = fields.String(validate=validate.OneOf(["running", "completed", "terminated"]))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+def _window(query):
+    try:
+        return export.parse_bound(query.get("from_")), export.parse_bound(query.get("to"), end=True)
+    except export.FilterError as e:
+        raise Invalid("日期格式有误", "not a date or datetime", {"from/to": [f"{e}: YYYY-MM-DD 或 ISO 8601"]}) \
+            from None
+
+
+@blp.route("/reports/departments")
+@blp.arguments(WindowQuery, location="query")
+def departments(query):
+    """部门办理情况 / Per department and flow: tasks completed (in the window), on time, overdue
+    (completed after the deadline), expired (deadline passed unfinished), currently open, open
+    and overdue, median and p90 handling time (claim or creation → completion)."""
+    start, end = _window(query)
+    svc = service()
+    with svc.db.read() as s:
+        return departments_report(s, svc.now(), start, end)
+
+
+@blp.route("/reports/flows")
+@blp.arguments(WindowQuery, location="query")
+def flows(query):
+    """流程运行情况 / Per flow, over cases started in the window: started, running, finished by
+    outcome, median and p90 lead time (start → end), rework rounds (repeated completions of the
+    same task)."""
+    start, end = _window(query)
+    svc = service()
+    with svc.db.read() as s:
+        return flows_report(s, svc.now(), start, end)
+
+
+@blp.route("/ledger")
+@blp.arguments(LedgerQuery, location="query")
+def ledger(query):
+    """问题台账 / The problem register of a flow (default `enterprise_call`): number, enterprise,
+    handling unit, responsible person, time limit, status, closed on time or not."""
+    svc = service()
+    with svc.db.read() as s:
+        return ledger_report(s, svc.now(), query["process_key"], query["page"], query["per_page"],
+                             query.get("status"))

@@ -1,0 +1,128 @@
+"""Audit traces: one case's trace (JSON, CSV, XES), its hash-chain check, and streamed exports of
+many cases (JSON, CSV, XES, OCEL 2.0) for process-mining tools."""
+from __future__ import annotations
+
+import re
+
+from flask import Response, jsonify, stream_with_context
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from .. import export
+from ..audit import verify_instance
+from ..authz import instance_filter
+from ..commands import Invalid, NotFound
+from ..models import Instance
+from ..schemas import QuerySchema
+from .common import actor, service
+
+blp = Blueprint("traces", __name__, url_prefix="/api",
+                description="审计轨迹与导出 / audit traces and exports (JSON, CSV, XES, OCEL 2.0)")
+
+# Offices that supervise every case (督导检查) read every trace, like auditors.
+SUPERVISORS = frozenset({"leading_group_office"})
+
+
+class TraceFormatQuery(QuerySchema):
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xes"]),
+                           metadata={"description": "json | csv | xes"})
+
+
+class ExportQuery(QuerySchema):
+    process_key = fields.String(validate=validate.Length(max=100))
+    from_ = fields.String(data_key="from", validate=validate.Length(max=40),
+                          metadata={"description": "案件发起时间下限 / cases started at or after: YYYY-MM-DD "
+                                                   "(China day) or an ISO datetime (UTC when no zone)"})
+    to = fields.String(validate=validate.Length(max=40),
+                       metadata={"description": "案件发起时间上限（含当日）/ cases started before the end of "
+                                                "this China day, or before this ISO datetime"})
+    status = fields.String(validate=validate.OneOf(["running", "completed", "terminated"]))
+    format = fields.String(load_default="json", validate=validate.OneOf(list(export.FORMATS)),
+                           metadata={"description": "json | csv | xes | ocel"})
+
+
+class VerifySchema(Schema):
+    process_instance_id = fields.Integer()
+    ok = fields.Boolean()
+    broken_at = fields.Integer(allow_none=True)
+    events = fields.Integer()
+
+
+def _sees_all(me) -> bool:
+    return me.reads_all or bool(me.roles & SUPERVISORS)
+
+
+def _download(body, fmt: str, filename: str) -> Response:
+    resp = Response(body, content_type=export.MEDIA_TYPES[fmt])
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}.{export.EXTENSIONS[fmt]}"'
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
+
+
+@blp.route("/process-instances/<int:instance_id>/trace")
+@blp.arguments(TraceFormatQuery, location="query")
+def instance_trace(query, instance_id):
+    """一个案件的审计轨迹 / One case's audit trail: every event in order with its time, activity,
+    lifecycle transition, actor, role, data and chain hash. `?format=json|csv|xes`."""
+    svc = service()
+    me = actor()
+    visible = True if _sees_all(me) else instance_filter(me)
+    with svc.db.read() as s:
+        q = select(Instance.id).where(Instance.id == instance_id)
+        if visible is not True:
+            q = q.where(visible)
+        if s.scalar(q) is None:
+            raise NotFound("案件不存在", "no such case")
+    case = next(export.iter_cases(svc.db, export.TraceFilter(instance_ids=[instance_id]), batch=1), None)
+    if case is None:
+        raise NotFound("案件不存在", "no such case")
+    fmt = query["format"]
+    if fmt == "json":
+        return jsonify(export.case_json(case))
+    return _download("".join(export.single_trace(fmt, case)), fmt, f"trace-{instance_id}")
+
+
+@blp.route("/process-instances/<int:instance_id>/trace/verify")
+@blp.response(200, VerifySchema)
+def verify_trace(instance_id):
+    """校验审计链 / Recompute the case's hash chain: `{"ok": true|false, "broken_at": seq|null}`;
+    `broken_at` is the first event whose content, order or link does not match (an edited, inserted
+    or deleted row), or the seq after the last when the newest events were deleted."""
+    svc = service()
+    from sqlalchemy import func
+
+    from ..models import AuditEvent
+    with svc.db.read() as s:
+        inst = s.get(Instance, instance_id)
+        if inst is None:
+            raise NotFound("案件不存在", "no such case")
+        ok, broken = verify_instance(s, inst)
+        n = s.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.instance_id == instance_id))
+    return {"process_instance_id": instance_id, "ok": ok, "broken_at": broken, "events": n}
+
+
+@blp.route("/traces")
+@blp.arguments(ExportQuery, location="query")
+def export_traces(query):
+    """导出多个案件的轨迹（流式）/ Export the traces of many cases, streamed as they are read:
+    `?process_key=&from=&to=&status=&format=json|csv|xes|ocel`. `from`/`to` select cases by the
+    time they were started. XES follows IEEE 1849-2016 (concept, time, lifecycle, org, identity);
+    OCEL 2.0 JSON links each event to its case, enterprise, permit/project and department."""
+    svc = service()
+    me = actor()
+    try:
+        flt = export.TraceFilter(process_key=query.get("process_key"),
+                                 start=export.parse_bound(query.get("from_")),
+                                 end=export.parse_bound(query.get("to"), end=True),
+                                 status=query.get("status"))
+    except export.FilterError as e:
+        raise Invalid("日期格式有误", "not a date or datetime", {"from/to": [f"{e}: YYYY-MM-DD 或 ISO 8601"]}) \
+            from None
+    visible = True if _sees_all(me) else instance_filter(me)
+    fmt = query["format"]
+    meta = dict(flt.as_dict(), exported_at=export._iso(svc.now()), exported_by=me.username)
+    chunks = export.stream(fmt, export.iter_cases(svc.db, flt, visible), meta)
+    key = re.sub(r"[^A-Za-z0-9_.-]", "_", flt.process_key or "all")
+    name = f"traces-{key}-{svc.now().astimezone(export.CHINA):%Y%m%d}"
+    return _download(stream_with_context(chunks), fmt, name)
