@@ -1,0 +1,62 @@
+"""The shipped diagrams, DMN, forms, settings and catalogue deploy together, as ./tools/run does."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import ROOT
+
+from engine import roles
+
+FLOWS = {"business_opening": "开户即开业", "land_to_construction": "拿地即开工",
+         "completion_acceptance": "建成即使用", "enterprise_call": "呼叫即回应"}
+
+
+def test_everything_in_bpmn_and_forms_deploys_through_the_api(siji):
+    body = siji.deploy_paths(ROOT / "bpmn", ROOT / "forms")
+    assert sorted(v["key"] for v in body["versions"]) == sorted(FLOWS)
+    for key, name in FLOWS.items():
+        d = siji.ok(siji.get(f"/api/process-definitions/{key}", "analyst"))
+        assert d["name"] == name
+        assert d["start_form"] is not None, key
+        assert d["tasks"], key
+        for t in d["tasks"]:
+            assert roles.is_role(t["role"]) and t["role"] not in roles.SYSTEM_ROLES, (key, t)
+            assert t["name"], (key, t)
+    res = siji.ok(siji.get("/api/process-definitions/land_to_construction/resources", "analyst"))
+    assert "land_project_scope.dmn" in res["dmn"]
+    assert res["settings"]["notice_period_days"] == 7 and res["settings"]["listing_period_days"] == 10
+
+
+def test_every_user_task_has_its_form_file_and_every_form_file_a_task():
+    import re
+    for key in FLOWS:
+        xml = (ROOT / "bpmn" / f"{key}.bpmn").read_text(encoding="utf-8")
+        tasks = set(re.findall(r'<bpmn:userTask id="([^"]+)"', xml))
+        forms = {p.stem for p in (ROOT / "forms" / key).glob("*.form")} - {"start"}
+        assert tasks == forms, (key, tasks ^ forms)
+
+
+def test_catalogue_names_the_four_items_of_the_plan_and_says_the_rest_are_open():
+    cat = json.loads((ROOT / "bpmn" / "catalogue.json").read_text(encoding="utf-8"))
+    names = {i["name"] for i in cat["items"] if i.get("from_plan")}
+    assert names == {"预包装食品销售", "小型美容美发店", "中介公司", "便利店经营"}
+    assert "24" in cat["_note"]
+    for item in cat["items"]:
+        assert item["path"] in ("commitment", "filing", "review")
+        assert roles.is_role(item["department"])
+
+
+def test_cli_deploys_the_repository(tmp_path, monkeypatch, capsys):
+    from api.cli import main
+    monkeypatch.setenv("SIJI_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    monkeypatch.chdir(ROOT)
+    assert main(["deploy", "bpmn", "forms"]) == 0
+    out = capsys.readouterr().out
+    for key in FLOWS:
+        assert f"deployed {key} version 1" in out
+    assert main(["demo"]) == 0
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.strip()]
+    assert any(l.split()[0] == "dept_fire_rescue" and l.split()[-1].startswith("sj_") for l in lines)
+    assert main(["user", "add", "someone", "--role", "fire_rescue"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("sj_")
