@@ -287,3 +287,17 @@ def test_commissioner_starts_on_behalf_of_paired_enterprise(siji):
     resp = siji.post("/api/process-instances", "com", json={"process_key": "mini", "variables": GOOD_START,
                                                             "on_behalf_of": "ent_a"})
     assert resp.status_code == 403
+
+
+def test_candidate_groups_overrides_the_lane(siji):
+    v = bpmn_with('<bpmn:userTask id="Task_Review" name="审查材料">',
+                  '<bpmn:userTask id="Task_Review" name="审查材料" camunda:candidateGroups="fire_rescue">')
+    siji.ok(siji.deploy_files(mini_files(mini_dot_bpmn=v)), 201)
+    inst = siji.start("mini", "ent_a", GOOD_START)
+    assert siji.inbox("bureau") == []
+    assert [t["role"] for t in siji.inbox("fire")] == ["fire_rescue"]
+    siji.complete("fire", inst["id"], "Task_Review", {"complete": True})
+    bad = bpmn_with('<bpmn:userTask id="Task_Review" name="审查材料">',
+                    '<bpmn:userTask id="Task_Review" name="审查材料" camunda:candidateGroups="nobody">')
+    p = problems(siji.deploy_files(mini_files(mini_dot_bpmn=bad)))
+    assert any(x["element"] == "Task_Review" and "nobody" in x["message"] for x in p), p
