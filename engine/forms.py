@@ -311,6 +311,16 @@ class _List:
         self.max_items = _as_int(props.get("maxItems", DEFAULT_MAX_ITEMS), "properties.maxItems", jpath)
         if self.min_items > self.max_items:
             raise FormDefinitionError("properties.minItems > properties.maxItems", jpath)
+        # requiredWhen on a list: at least one row when a sibling field has that value
+        # (e.g. rectification items required when an acceptance is failed).
+        self.required_when: tuple[str, Any] | None = None
+        rw = props.get("requiredWhen")
+        if rw not in (None, ""):
+            if not isinstance(rw, str) or "=" not in rw:
+                raise FormDefinitionError(f"requiredWhen must look like 'field=value', got {rw!r}", jpath)
+            name, _, literal = rw.partition("=")
+            self.required_when = (_split_path(name.strip(), "requiredWhen field", jpath)[0],
+                                  _parse_literal(literal.strip()))
 
 
 def _split_path(text: Any, what: str, jpath: str) -> list[str]:
@@ -764,8 +774,15 @@ class _ListField(fields.Field):
 
     def deserialize(self, value, attr=None, data=None, **kwargs):
         node = self.node
+        needed = node.min_items
+        if node.required_when is not None and isinstance(data, dict):
+            field, literal = node.required_when
+            if _same(data.get(field), literal):
+                needed = max(needed, 1)
+                if isinstance(value, list) and not value:
+                    raise ValidationError(REQUIRED)
         if value is missing or value is None:
-            if node.min_items > 0:
+            if needed > 0:
                 raise ValidationError(REQUIRED)
             return missing
         if not isinstance(value, list):

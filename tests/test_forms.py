@@ -555,3 +555,20 @@ def test_form_definition_errors_whole_form():
 def test_any_values_key_accepted_at_compile_time():
     compiled = compile_form(form({"type": "select", "key": "who", "valuesKey": "reviewer_choices"}))
     assert compiled.validate({"who": "u1"}, {"reviewer_choices": [{"label": "u1", "value": "u1"}]}) == {"who": "u1"}
+
+
+def test_required_when_on_a_dynamic_list():
+    from engine.forms import FormValidationError, compile_form
+    form = {"type": "default", "components": [
+        {"type": "radio", "key": "passed", "label": "结论", "values": [{"label": "合格", "value": True},
+                                                                     {"label": "不合格", "value": False}],
+         "validate": {"required": True}},
+        {"type": "dynamiclist", "path": "items", "label": "整改事项", "properties": {"requiredWhen": "passed=false"},
+         "components": [{"type": "textfield", "key": "item", "label": "事项", "validate": {"required": True}}]}]}
+    cf = compile_form(form)
+    assert cf.validate({"passed": True}) == {"passed": True}
+    for bad in ({"passed": False}, {"passed": False, "items": []}):
+        with pytest.raises(FormValidationError) as e:
+            cf.validate(bad)
+        assert "items" in e.value.errors
+    assert cf.validate({"passed": False, "items": [{"item": "补设标志"}]})["items"] == [{"item": "补设标志"}]
