@@ -60,3 +60,23 @@ def test_cli_deploys_the_repository(tmp_path, monkeypatch, capsys):
     assert any(l.split()[0] == "dept_fire_rescue" and l.split()[-1].startswith("sj_") for l in lines)
     assert main(["user", "add", "someone", "--role", "fire_rescue"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("sj_")
+
+
+def test_applicant_sees_why_the_materials_came_back(siji):
+    """The correction task shows the one-time notice (a read-only field) and drops it if echoed."""
+    from test_flow_business_opening import application, check_bad
+    siji.deploy_paths(ROOT / "bpmn", ROOT / "forms")
+    iid = siji.start("business_opening", "ent_a", application())["id"]
+    siji.complete("bureau", iid, "Task_CheckMaterials", check_bad(1))
+    task = siji.task_for("ent_a", iid, "Task_CorrectMaterials")
+    detail = siji.ok(siji.get(f"/api/tasks/{task['id']}", "ent_a"))
+    notice = check_bad(1)["correction_notice"]
+    assert detail["data"]["correction_notice"] == notice
+    shown = [c for c in detail["form"]["components"] if c.get("key") == "correction_notice"]
+    assert shown and shown[0]["readonly"] is True
+    # echoing the read-only value back does not overwrite the bureau's notice
+    siji.complete("ent_a", iid, "Task_CorrectMaterials",
+                  {"corrected_items": [{"corrected_item_name": "股东身份证明"}], "correction_confirmed": True,
+                   "correction_notice": "被篡改的告知"})
+    task = siji.task_for("bureau", iid, "Task_CheckMaterials")
+    assert siji.ok(siji.get(f"/api/tasks/{task['id']}", "bureau"))["data"].get("correction_notice") == notice
