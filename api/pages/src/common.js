@@ -1,0 +1,220 @@
+// Shared by every page: the bearer token (kept in sessionStorage only), calls to the public JSON
+// API, the header with navigation and login, and small DOM helpers.
+import './style.css';
+
+const TOKEN_KEY = 'siji.token';
+
+export function getToken() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && (body.message_zh || body.message)) || `HTTP ${status}`);
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+/** Calls the API with the bearer token. `json` sends a JSON body, `form` a FormData (multipart);
+ *  `raw` returns the Response itself (for downloads). Errors throw ApiError with the JSON body. */
+export async function api(path, { method = 'GET', json, form, raw = false, headers = {} } = {}) {
+  const h = { Accept: 'application/json', ...headers };
+  const token = getToken();
+  if (token) h.Authorization = `Bearer ${token}`;
+  let body;
+  if (json !== undefined) {
+    h['Content-Type'] = 'application/json';
+    body = JSON.stringify(json);
+  } else if (form) {
+    body = form;
+  }
+  let resp;
+  try {
+    resp = await fetch(path, { method, headers: h, body });
+  } catch (e) {
+    throw new ApiError(0, { message_zh: `无法连接服务器（${e.message}）` });
+  }
+  if (!resp.ok) {
+    let payload;
+    try {
+      payload = await resp.json();
+    } catch {
+      payload = { message_zh: `${resp.status} ${resp.statusText}` };
+    }
+    if (resp.status === 401) showLoggedOut('令牌无效或已过期，请重新登录。');
+    throw new ApiError(resp.status, payload);
+  }
+  if (raw) return resp;
+  const type = resp.headers.get('Content-Type') || '';
+  return type.includes('json') ? resp.json() : resp.text();
+}
+
+/** Tiny element builder: h('a', {href: '/x', class: 'y', onclick: f}, 'text', child…). Strings
+ *  become text nodes (never HTML). */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, v);
+  }
+  return append(el, children);
+}
+
+function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+/** Replaces an element's children (same rules as h: nested arrays flattened, null skipped). */
+export function put(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
+export function $(sel, root = document) {
+  return root.querySelector(sel);
+}
+
+const TIME_FMT = new Intl.DateTimeFormat('zh-CN', {
+  timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit',
+  hour: '2-digit', minute: '2-digit', hour12: false,
+});
+
+/** API times are UTC; shown in China time. */
+export function parseTime(iso) {
+  if (!iso) return null;
+  const s = /[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : `${iso}Z`;
+  const d = new Date(s);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+export function fmtTime(iso) {
+  const d = parseTime(iso);
+  return d ? TIME_FMT.format(d).replace(/\//g, '-') : '—';
+}
+
+export function errorText(err) {
+  if (err instanceof ApiError) {
+    const b = err.body || {};
+    return b.message_zh || b.message || err.message;
+  }
+  return String((err && err.message) || err);
+}
+
+/** Shows a message in a status box (kind: info, ok, error). */
+export function say(box, text, kind = 'info') {
+  if (!box) return;
+  box.className = `msg msg-${kind}`;
+  box.textContent = text;
+  box.hidden = !text;
+}
+
+export function download(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+export function randomKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+export function readFile(file) {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+    r.readAsText(file, 'utf-8');
+  });
+}
+
+// ------------------------------------------------------------------ header, login
+const NAV = [
+  ['/', '首页'],
+  ['/modeler', '流程建模'],
+  ['/inbox', '待办'],
+  ['/case', '案件'],
+];
+
+let loginListeners = [];
+
+function renderHeader() {
+  const top = $('#top');
+  const here = location.pathname.replace(/\/\d+$/, '');
+  put(top, 
+    h('a', { class: 'brand', href: '/' }, '四即 · 流程再造'),
+    h('nav', {}, NAV.map(([href, label]) => h('a', { href, class: here === href ? 'current' : '' }, label))),
+    h('div', { id: 'who' }),
+  );
+}
+
+function showLoggedOut(reason) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  const who = $('#who');
+  if (!who) return;
+  const input = h('input', { id: 'token', type: 'password', placeholder: '粘贴 API 令牌', autocomplete: 'off', size: 28 });
+  const msg = h('span', { class: 'login-msg' }, reason || '');
+  const form = h('form', { id: 'login', onsubmit: async (e) => {
+    e.preventDefault();
+    const t = input.value.trim();
+    if (!t) return;
+    sessionStorage.setItem(TOKEN_KEY, t);
+    await loadMe();
+  } }, h('label', { for: 'token' }, '令牌'), input, h('button', { type: 'submit' }, '登录'), msg);
+  put(who, form);
+  const main = $('main');
+  if (main) main.classList.add('logged-out');
+}
+
+export let me = null;
+
+async function loadMe() {
+  const who = $('#who');
+  try {
+    me = await api('/api/me');
+  } catch (e) {
+    me = null;
+    showLoggedOut(e.status === 401 ? '令牌无效或已过期。' : errorText(e));
+    return null;
+  }
+  const roles = Object.values(me.role_names || {}).join('、');
+  put(who, 
+    h('span', { id: 'whoami' }, `当前用户：${me.username}`, h('small', {}, `（${roles}）`)),
+    h('button', { type: 'button', class: 'link', onclick: () => { me = null; showLoggedOut('已退出。'); location.reload(); } }, '退出'),
+  );
+  const main = $('main');
+  if (main) main.classList.remove('logged-out');
+  for (const f of loginListeners) await f(me);
+  return me;
+}
+
+/** Renders the header; calls onLogin(me) once a valid token is known (now or after login). */
+export async function initPage(onLogin) {
+  renderHeader();
+  if (onLogin) loginListeners.push(onLogin);
+  if (getToken()) return loadMe();
+  showLoggedOut('请用 API 令牌登录（仅保存在本浏览器标签页中）。');
+  return null;
+}
+
+export function hasRole(...roles) {
+  return !!me && roles.some((r) => me.roles.includes(r));
+}
+
+/** Waits for the browser to paint (so tests and users see a settled page). */
+export function nextFrame() {
+  return new Promise((r) => requestAnimationFrame(() => r()));
+}
