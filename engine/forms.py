@@ -934,3 +934,10 @@ def compile_form(form: dict) -> CompiledForm:
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return compiled
+
+
+def walk_components(components):
+    """Every component of a form-js schema, depth first (groups and lists included)."""
+    for c in components or []:
+        yield c
+        yield from walk_components(c.get("components"))

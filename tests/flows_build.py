@@ -11,6 +11,8 @@ division of labour, independently of the diagram, so a task drawn in the wrong l
 """
 from __future__ import annotations
 
+from flows import segments  # noqa: F401  (one definition, used by both flows' tests)
+
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -223,16 +225,3 @@ class Case:
         return inst["data"]
 
 
-def segments(seq: list[str], parts: list) -> None:
-    """`seq` is the concatenation of `parts`; a part is a list (that exact order) or a set (those
-    activities in any order, each once: a parallel segment)."""
-    i = 0
-    for part in parts:
-        n = len(part)
-        chunk = seq[i:i + n]
-        if isinstance(part, (set, frozenset)):
-            assert Counter(chunk) == Counter(part), f"at {i}: {chunk} is not the parallel set {sorted(part)}\n{seq}"
-        else:
-            assert chunk == list(part), f"at {i}: {chunk} != {list(part)}\n{seq}"
-        i += n
-    assert i == len(seq), f"unexpected extra activities {seq[i:]}\n{seq}"

@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from engine import roles
+from engine.forms import walk_components
 
 from ..commands import NotFound
 from ..models import ProcessVersionRow
@@ -60,7 +61,7 @@ def get_definition(query, key):
         options = svc.options(s, pv)
     start_form_data = {}
     if row.start_form:
-        for comp in _walk(row.start_form.get("components", [])):
+        for comp in walk_components(row.start_form.get("components", [])):
             vk = comp.get("valuesKey")
             if vk in options:
                 start_form_data[vk] = options[vk]
@@ -73,12 +74,6 @@ def get_definition(query, key):
         "version_list": [{"id": v.id, "key": key, "version": v.version, "name": v.name,
                           "deployment_id": v.deployment_id, "created_at": v.created_at} for v in versions],
     }
-
-
-def _walk(components):
-    for c in components or []:
-        yield c
-        yield from _walk(c.get("components"))
 
 
 @blp.route("/<string:key>/xml")

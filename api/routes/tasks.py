@@ -6,6 +6,8 @@ from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
+from engine.forms import walk_components
+
 from ..authz import can_see_task, task_filter
 from ..commands import Invalid, NotFound
 from ..models import Task
@@ -75,18 +77,12 @@ def get_task(task_id):
             if ut.id == task.id:
                 data = _form_data(form, ut.data)
     if form:
-        for comp in _walk(form.get("components", [])):
+        for comp in walk_components(form.get("components", [])):
             vk = comp.get("valuesKey")
             if vk in options:
                 data[vk] = options[vk]
     body.update(form=form, data=json.loads(json.dumps(data, default=str)))
     return body
-
-
-def _walk(components):
-    for c in components or []:
-        yield c
-        yield from _walk(c.get("components"))
 
 
 def _form_data(form, task_data: dict) -> dict:
@@ -95,7 +91,7 @@ def _form_data(form, task_data: dict) -> dict:
     if not form:
         return {}
     keys = set()
-    for c in _walk(form.get("components", [])):
+    for c in walk_components(form.get("components", [])):
         if c.get("key"):
             keys.add(c["key"].split(".")[0])
         if c.get("path"):
