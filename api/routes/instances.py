@@ -99,7 +99,12 @@ def _detail(instance_id: int) -> dict:
         if transition == "gateway":
             flows.extend(f for f in (data or {}).get("taken_flows", []) if f not in flows)
     snap = svc.engine.snapshot(pv, state)
-    data = snap.data if inst.status == "completed" else (snap.user_tasks[-1].data if snap.user_tasks else {})
+    if inst.status == "completed":
+        data = snap.data
+    else:   # a running case: what its open tasks hold, parallel branches merged
+        data = {}
+        for ut in snap.user_tasks:
+            data.update(ut.data)
     body = _summary(inst, version, names)
     body.update(
         active_activities=[{"id": t.activity_id, "name": t.name} for t in tasks if t.state == "open"]
