@@ -51,10 +51,31 @@ MATRIX: dict[str, frozenset[str] | str] = {
     "admin.get_clock": frozenset({"admin", "auditor"}),
     "admin.advance_clock": frozenset({"admin"}),
     "admin.list_users": frozenset({"admin"}),
-    "admin.create_user": frozenset({"admin"}),
+    # the view function is create_user_endpoint (renamed after registration, so Flask's endpoint
+    # keeps the original name)
+    "admin.create_user_endpoint": frozenset({"admin"}),
     "admin.revoke_token": frozenset({"admin"}),
     "admin.load_calendar": frozenset({"admin"}),
 }
+
+
+# endpoint → the row rule that narrows what an allowed caller sees or acts on (docs/SECURITY.md).
+_TASK_ROWS = "tasks: own department's unreserved tasks, tasks reserved for or claimed by the caller; others 404"
+_CASE_ROWS = ("cases: started by or for the caller, its paired enterprises' (commissioner), "
+              "or holding a task of the caller's department; others 404")
+ROW_RULES: dict[str, str] = {
+    "instances.start": "applicant: for itself; commissioner: for a paired enterprise only (on_behalf_of)",
+    "instances.list_instances": _CASE_ROWS,
+    "instances.get_instance": _CASE_ROWS,
+    "tasks.list_tasks": _TASK_ROWS,
+    "tasks.get_task": _TASK_ROWS + " (also tasks the caller completed)",
+    "tasks.claim": _TASK_ROWS + "; reserved tasks only by the reserved user",
+    "tasks.unclaim": _TASK_ROWS + "; only the claimant",
+    "tasks.complete": _TASK_ROWS + "; the actor is the token's user, never the body",
+    "traces.instance_trace": _CASE_ROWS + "; leading_group_office (supervision) reads every trace",
+    "admin.advance_clock": "only when SIJI_ALLOW_CLOCK_CONTROL=1 (acceptance testing)",
+}
+READS_ALL = frozenset({"auditor", "admin"})   # see every row of the endpoints they may call
 
 
 def allowed(endpoint: str | None, user_roles: frozenset[str] | None) -> bool | None:

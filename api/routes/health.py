@@ -24,6 +24,8 @@ def health():
     body = {"status": "ok" if db == "ok" else "degraded", "database": db, "now": svc.now().isoformat()}
     if db != "ok":
         from flask import jsonify
+        # a 503 is documented as the error body: error and message alongside the health fields
+        body.update(error="unavailable", message="数据库暂不可用，请稍后重试 / database unavailable; retry later")
         return jsonify(body), 503
     return body
 
