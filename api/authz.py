@@ -62,7 +62,8 @@ MATRIX: dict[str, frozenset[str] | str] = {
 # endpoint → the row rule that narrows what an allowed caller sees or acts on (docs/SECURITY.md).
 _TASK_ROWS = "tasks: own department's unreserved tasks, tasks reserved for or claimed by the caller; others 404"
 _CASE_ROWS = ("cases: started by or for the caller, its paired enterprises' (commissioner), "
-              "or holding a task of the caller's department; others 404")
+              "or holding a task of the caller's department; leading_group_office (supervision) "
+              "sees every case; others 404")
 ROW_RULES: dict[str, str] = {
     "instances.start": "applicant: for itself; commissioner: for a paired enterprise only (on_behalf_of)",
     "instances.list_instances": _CASE_ROWS,
@@ -72,7 +73,7 @@ ROW_RULES: dict[str, str] = {
     "tasks.claim": _TASK_ROWS + "; reserved tasks only by the reserved user",
     "tasks.unclaim": _TASK_ROWS + "; only the claimant",
     "tasks.complete": _TASK_ROWS + "; the actor is the token's user, never the body",
-    "traces.instance_trace": _CASE_ROWS + "; leading_group_office (supervision) reads every trace",
+    "traces.instance_trace": _CASE_ROWS,
     "admin.advance_clock": "only when SIJI_ALLOW_CLOCK_CONTROL=1 (acceptance testing)",
 }
 READS_ALL = frozenset({"auditor", "admin"})   # see every row of the endpoints they may call
@@ -118,9 +119,18 @@ def can_act_on_task(actor, task: Task) -> bool:
     return task.role in actor.roles
 
 
+# Offices that supervise every case (督导检查) see every case and its trace, like auditors; their
+# inbox still holds only their own tasks.
+SUPERVISORS = frozenset({"leading_group_office"})
+
+
+def sees_all_cases(actor) -> bool:
+    return actor.reads_all or bool(actor.roles & SUPERVISORS)
+
+
 def instance_filter(actor):
     """SQL condition for the instances a caller sees."""
-    if actor.reads_all:
+    if sees_all_cases(actor):
         return True
     conds = [Instance.starter_id == actor.id, Instance.enterprise_id == actor.id]
     if "commissioner" in actor.roles:
@@ -135,6 +145,6 @@ def instance_filter(actor):
 
 
 def can_see_instance(session: Session, actor, instance: Instance) -> bool:
-    if actor.reads_all:
+    if sees_all_cases(actor):
         return True
     return session.scalar(select(Instance.id).where(Instance.id == instance.id, instance_filter(actor))) is not None

@@ -20,10 +20,6 @@ from .common import actor, service
 blp = Blueprint("traces", __name__, url_prefix="/api",
                 description="审计轨迹与导出 / audit traces and exports (JSON, CSV, XES, OCEL 2.0)")
 
-# Offices that supervise every case (督导检查) read every trace, like auditors.
-SUPERVISORS = frozenset({"leading_group_office"})
-
-
 class TraceFormatQuery(QuerySchema):
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xes"]),
                            metadata={"description": "json | csv | xes"})
@@ -49,10 +45,6 @@ class VerifySchema(Schema):
     events = fields.Integer()
 
 
-def _sees_all(me) -> bool:
-    return me.reads_all or bool(me.roles & SUPERVISORS)
-
-
 def _download(body, fmt: str, filename: str) -> Response:
     resp = Response(body, content_type=export.MEDIA_TYPES[fmt])
     resp.headers["Content-Disposition"] = f'attachment; filename="{filename}.{export.EXTENSIONS[fmt]}"'
@@ -67,7 +59,7 @@ def instance_trace(query, instance_id):
     lifecycle transition, actor, role, data and chain hash. `?format=json|csv|xes`."""
     svc = service()
     me = actor()
-    visible = True if _sees_all(me) else instance_filter(me)
+    visible = instance_filter(me)
     with svc.db.read() as s:
         q = select(Instance.id).where(Instance.id == instance_id)
         if visible is not True:
@@ -119,7 +111,7 @@ def export_traces(query):
     except export.FilterError as e:
         raise Invalid("日期格式有误", "not a date or datetime", {"from/to": [f"{e}: YYYY-MM-DD 或 ISO 8601"]}) \
             from None
-    visible = True if _sees_all(me) else instance_filter(me)
+    visible = instance_filter(me)
     fmt = query["format"]
     meta = dict(flt.as_dict(), exported_at=export._iso(svc.now()), exported_by=me.username)
     chunks = export.stream(fmt, export.iter_cases(svc.db, flt, visible), meta)
