@@ -67,10 +67,12 @@ def test_matrix_policy():
                       "pages.static_page", "pages.asset"}, public
 
 
-def test_security_doc_table_is_current():
-    assert TABLE.current_doc_table() is not None, "docs/SECURITY.md has no generated authorization table"
-    assert TABLE.current_doc_table() == TABLE.table(), \
-        "docs/SECURITY.md's authorization table is out of date: run tools/authz-table --write"
+@pytest.mark.parametrize("doc", ["docs/SECURITY.md", "README.md"])
+def test_security_doc_table_is_current(doc):
+    path = ROOT / doc
+    assert TABLE.current_doc_table(path) is not None, f"{doc} has no generated authorization table"
+    assert TABLE.current_doc_table(path) == TABLE.table(), \
+        f"{doc}'s authorization table is out of date: run tools/authz-table --write"
 
 
 # ------------------------------------------------------------------ the shared world (SQLite)

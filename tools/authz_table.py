@@ -72,31 +72,37 @@ def table() -> str:
     return "\n".join(lines)
 
 
-def current_doc_table() -> str | None:
-    if not DOC.exists():
+README = ROOT / "README.md"
+DOCS = (DOC, README)   # the README carries the same generated table
+
+
+def current_doc_table(doc: Path = DOC) -> str | None:
+    if not doc.exists():
         return None
-    text = DOC.read_text(encoding="utf-8")
+    text = doc.read_text(encoding="utf-8")
     if START not in text or END not in text:
         return None
     return text.split(START, 1)[1].split(END, 1)[0].strip("\n")
 
 
 def write() -> None:
-    text = DOC.read_text(encoding="utf-8")
-    before, rest = text.split(START, 1)
-    _, after = rest.split(END, 1)
-    DOC.write_text(f"{before}{START}\n{table()}\n{END}{after}", encoding="utf-8")
+    for doc in DOCS:
+        text = doc.read_text(encoding="utf-8")
+        before, rest = text.split(START, 1)
+        _, after = rest.split(END, 1)
+        doc.write_text(f"{before}{START}\n{table()}\n{END}{after}", encoding="utf-8")
 
 
 def main(argv: list[str]) -> int:
     if "--write" in argv:
         write()
-        print(f"wrote {DOC.relative_to(ROOT)}")
+        print("wrote " + ", ".join(str(d.relative_to(ROOT)) for d in DOCS))
         return 0
     if "--check" in argv:
-        if current_doc_table() != table():
-            print("docs/SECURITY.md's authorization table is out of date: run tools/authz-table --write",
-                  file=sys.stderr)
+        stale = [d for d in DOCS if current_doc_table(d) != table()]
+        if stale:
+            print(", ".join(str(d.relative_to(ROOT)) for d in stale)
+                  + ": the authorization table is out of date: run tools/authz-table --write", file=sys.stderr)
             return 1
         return 0
     print(table())
