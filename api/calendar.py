@@ -1,4 +1,7 @@
-"""Loading a year's holidays and make-up working days, and recomputing provisional deadlines."""
+"""Loading a year's holidays and make-up working days, and recomputing provisional deadlines.
+
+The years an admin loaded live in ``calendar_years``; every process loads them at start and again
+whenever the shared calendar version changes (``api/clocksync.py``)."""
 from __future__ import annotations
 
 from datetime import date
@@ -10,15 +13,20 @@ from .models import CalendarYear
 
 def load_calendar_years(service) -> None:
     with service.db.read() as s:
-        for row in s.scalars(select(CalendarYear)):
-            service.engine.calendar.load_year(row.year, [date.fromisoformat(d) for d in row.holidays],
-                                              [date.fromisoformat(d) for d in row.workdays])
+        rows = [(row.year, list(row.holidays), list(row.workdays)) for row in s.scalars(select(CalendarYear))]
+    for year, holidays, workdays in rows:
+        service.engine.calendar.load_year(year, [date.fromisoformat(d) for d in holidays],
+                                          [date.fromisoformat(d) for d in workdays])
 
 
 def store_year(service, year: int, holidays: list[date], workdays: list[date], actor: str) -> int:
-    """Persist a year, load it into this process's calendar and recompute provisional timers.
-    Returns how many timers were recomputed."""
+    """Persist a year, load it into this process's calendar, tell the other processes (the shared
+    calendar version) and recompute provisional timers. Returns how many timers were recomputed.
+    Raises ValueError (nothing stored) for inconsistent data."""
+    from .clocksync import bump_calendar_version
     from .recompute import recompute_provisional
+    from engine.workdays import WorkdayCalendar
+    WorkdayCalendar().load_year(year, holidays, workdays)   # validate before storing anything
     now = service.now()
     with service.db.write() as s:
         row = s.get(CalendarYear, year)
@@ -29,5 +37,9 @@ def store_year(service, year: int, holidays: list[date], workdays: list[date], a
         else:
             for k, v in values.items():
                 setattr(row, k, v)
+        version = bump_calendar_version(s)
     service.engine.calendar.load_year(year, holidays, workdays)
+    sync = getattr(service, "clock_sync", None)
+    if sync is not None and sync._calendar_version is not None and version == sync._calendar_version + 1:
+        sync._calendar_version = version     # this process is up to date already
     return recompute_provisional(service, year, actor)

@@ -1,16 +1,22 @@
-"""The service clock's offset lives in the database so every API and worker process shares it.
+"""Settings every process must share, kept in the database and re-read at most every
+``REFRESH_SECONDS``: the service clock's offset and the version of the loaded holiday calendar.
 
-Only used when SIJI_ALLOW_CLOCK_CONTROL=1 lets an admin move time forward for acceptance tests;
-otherwise the offset stays zero.
+The offset is only ever non-zero when SIJI_ALLOW_CLOCK_CONTROL=1 lets an admin move time forward
+for acceptance tests. The calendar version changes whenever an admin loads a year's holidays
+(``api/calendar.py``); a process that sees a new version reloads the years from the database, so a
+working-day deadline armed in any API or worker process follows the same calendar.
 """
 from __future__ import annotations
 
 import time
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from .models import ServiceSetting
 
 KEY = "clock_offset"
+CALENDAR_KEY = "calendar_version"
 REFRESH_SECONDS = 0.5
 
 
@@ -18,19 +24,36 @@ class ClockSync:
     def __init__(self, service):
         self.service = service
         self._checked = 0.0
+        self._calendar_version = None
+        self.calendar_changed = False   # set when this process reloaded the calendar; the worker clears it
 
     def refresh(self, force: bool = False) -> None:
-        clock = self.service.clock
-        if not hasattr(clock, "set_offset"):
-            return
         mono = time.monotonic()
         if not force and mono - self._checked < REFRESH_SECONDS:
             return
         self._checked = mono
         with self.service.db.read() as s:
-            row = s.get(ServiceSetting, KEY)
-        seconds = float((row.value or {}).get("seconds", 0)) if row else 0.0
-        clock.set_offset(timedelta(seconds=seconds))
+            values = {r.name: (r.value or {}) for r in s.scalars(
+                select(ServiceSetting).where(ServiceSetting.name.in_([KEY, CALENDAR_KEY])))}
+        clock = self.service.clock
+        if hasattr(clock, "set_offset"):
+            clock.set_offset(timedelta(seconds=float(values.get(KEY, {}).get("seconds", 0))))
+        version = values.get(CALENDAR_KEY, {}).get("version", 0)
+        if version != self._calendar_version:
+            if self._calendar_version is not None:
+                from .calendar import load_calendar_years
+                load_calendar_years(self.service)
+                self.calendar_changed = True
+            self._calendar_version = version
+
+
+def stored_offset(session, lock: bool = False) -> float:
+    """The shared clock offset in seconds, read in ``session`` (``lock``: FOR UPDATE)."""
+    q = select(ServiceSetting).where(ServiceSetting.name == KEY)
+    if lock:
+        q = q.with_for_update()
+    row = session.scalars(q).first()
+    return float((row.value or {}).get("seconds", 0)) if row else 0.0
 
 
 def store_offset(session, seconds: float) -> None:
@@ -39,3 +62,14 @@ def store_offset(session, seconds: float) -> None:
         session.add(ServiceSetting(name=KEY, value={"seconds": seconds}))
     else:
         row.value = {"seconds": seconds}
+
+
+def bump_calendar_version(session) -> int:
+    row = session.scalars(select(ServiceSetting).where(ServiceSetting.name == CALENDAR_KEY)
+                          .with_for_update()).first()
+    if row is None:
+        session.add(ServiceSetting(name=CALENDAR_KEY, value={"version": 1}))
+        return 1
+    version = int((row.value or {}).get("version", 0)) + 1
+    row.value = {"version": version}
+    return version

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from ..auth import create_user, issue_token, pair
 from ..audit import GENESIS, event_hash
-from ..clocksync import store_offset
+from ..clocksync import store_offset, stored_offset
 from ..commands import Forbidden, Invalid, NotFound
 from ..models import AuditEvent, Token, User, UserRole
 from ..schemas import (AdvanceClockSchema, CalendarResultSchema, CalendarYearSchema, ClockSchema, NewUserResultSchema,
@@ -57,11 +57,16 @@ def advance_clock(body):
     delta = parse_duration(body["advance"])
     if not hasattr(svc.clock, "set_offset"):
         raise Forbidden("此时钟不可调整", "this clock cannot be moved")
-    before = svc.now()
-    new_offset = svc.clock.offset + delta
     with svc.db.write() as s:
+        # Start from the stored offset (another process may have moved the clock since this one
+        # last looked), locked so that two concurrent advances add up.
+        offset = timedelta(seconds=stored_offset(s, lock=True))
+        svc.clock.set_offset(offset)
+        before = svc.now()
+        new_offset = offset + delta
         store_offset(s, new_offset.total_seconds())
-        data = {"advance": body["advance"], "from": before.isoformat(), "offset_seconds": new_offset.total_seconds()}
+        data = {"advance": body["advance"], "from": before.isoformat(), "to": (before + delta).isoformat(),
+                "offset_seconds": new_offset.total_seconds()}
         at = before
         h = event_hash(GENESIS, None, 1, at, None, "服务时钟", "clock_advanced", actor().username, "admin", None, data)
         s.add(AuditEvent(instance_id=None, process_key=None, seq=1, at=at, activity_id=None, activity_name="服务时钟",
@@ -140,5 +145,8 @@ def load_calendar(body):
         bad = [d.isoformat() for d in body[field] if d.year != body["year"]]
         if bad:
             raise Invalid("日期不在该年度", "dates outside the year", {field: [f"{', '.join(bad[:5])}"]})
-    n = store_year(service(), body["year"], body["holidays"], body["workdays"], actor().username)
+    try:
+        n = store_year(service(), body["year"], body["holidays"], body["workdays"], actor().username)
+    except ValueError as e:
+        raise Invalid("节假日数据有误", str(e), {"workdays": [str(e)]}) from None
     return {"year": body["year"], "recomputed_timers": n}

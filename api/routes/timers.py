@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from datetime import timezone
+
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from ..models import Timer
+from ..models import Instance, Timer
 from ..schemas import TimerPageSchema, TimerQuery
 from .common import paginate, service
 
@@ -15,12 +17,14 @@ blp = Blueprint("timers", __name__, url_prefix="/api/timers",
 @blp.arguments(TimerQuery, location="query")
 @blp.response(200, TimerPageSchema)
 def list_timers(query):
-    """定时器列表，按到期时间 / Timers by due time: `?due_before=&process_instance_id=&status=`."""
+    """定时器列表，按到期时间 / Timers by due time: `?due_before=&process_instance_id=&status=`.
+
+    `provisional: true` marks a working-day deadline computed without the holiday calendar of its
+    year (weekends only); it is recomputed when an admin loads that year."""
     conds = []
     if query.get("due_before"):
         due = query["due_before"]
         if due.tzinfo is None:
-            from datetime import timezone
             due = due.replace(tzinfo=timezone.utc)
         conds.append(Timer.due_at < due)
     if query.get("process_instance_id"):
@@ -28,14 +32,13 @@ def list_timers(query):
     if query.get("status"):
         conds.append(Timer.status == query["status"])
     svc = service()
+    q = (select(Timer, Instance.version_id).join(Instance, Instance.id == Timer.instance_id)
+         .where(*conds).order_by(Timer.due_at, Timer.id))
     with svc.db.read() as s:
-        rows, total = paginate(s, select(Timer).where(*conds).order_by(Timer.due_at, Timer.id), query["page"],
-                               query["per_page"], select(func.count(Timer.id)).where(*conds))
+        rows, total = paginate(s, q, query["page"], query["per_page"], select(func.count(Timer.id)).where(*conds))
         items = []
-        for (t,) in rows:
-            from ..models import Instance
-            inst = s.get(Instance, t.instance_id)
-            pv = svc.version(s, inst.version_id)
+        for t, version_id in rows:
+            pv = svc.version(s, version_id)
             items.append({"id": t.id, "process_instance_id": t.instance_id, "activity_id": t.activity_id,
                           "activity_name": pv.element_name(t.activity_id), "task_id": t.task_id,
                           "due_at": t.due_at, "status": t.status, "provisional": t.provisional,
