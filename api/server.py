@@ -35,6 +35,9 @@ def _start_worker(server) -> None:
 
 def serve(embedded_worker: bool = True, workers: int = 2) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # SpiffWorkflow logs every task state change at INFO: far too much for a server, and slow.
+    for name in ("spiff", "spiff.task", "spiff.workflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     host = os.environ.get("SIJI_HOST", "127.0.0.1")
     port = int(os.environ.get("SIJI_PORT", "8080"))
     from .cli import _service
