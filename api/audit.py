@@ -42,13 +42,19 @@ class Recorder:
         self.role = role
         self.rows: list[dict] = []
         session.info.setdefault("audit_recorders", []).append(self)
+        # The chain's head is kept here and written to the instance row once, when the events
+        # are flushed: touching the row for every event would make the ORM update it (and its
+        # version counter) again before every query of the command.
+        heads = session.info.setdefault("audit_heads", {})
+        if instance is not None:
+            self.seq, self.head = heads.get(instance.id, (instance.last_seq, instance.last_hash or GENESIS))
 
     def add(self, transition: str, activity_id: str | None = None, activity_name: str | None = None,
             data: dict | None = None, task_id: str | None = None, actor: str | None = ...,
             role: str | None = ...) -> dict:
         inst = self.instance
-        seq = inst.last_seq + 1
-        prev = inst.last_hash or GENESIS
+        seq = self.seq + 1
+        prev = self.head
         actor = self.actor if actor is ... else actor
         role = self.role if role is ... else role
         data = json.loads(_canonical(data or {}))
@@ -57,7 +63,8 @@ class Recorder:
         row = dict(instance_id=inst.id, process_key=inst.process_key, seq=seq, at=self.at,
                    activity_id=activity_id, activity_name=activity_name, transition=transition,
                    actor=actor, role=role, task_id=task_id, data=data, prev_hash=prev, hash=h)
-        inst.last_seq, inst.last_hash = seq, h
+        self.seq, self.head = seq, h
+        self.session.info["audit_heads"][inst.id] = (seq, h)
         self.rows.append(row)
         return row
 
@@ -65,8 +72,12 @@ class Recorder:
         """Write the collected events in one statement (executemany), inside the command's
         transaction."""
         if self.rows:
-            self.session.execute(insert(AuditEvent), self.rows)
+            # Core executemany: one statement for all of the command's events
+            self.session.execute(insert(AuditEvent.__table__), self.rows)
             self.rows = []
+            inst = self.instance
+            if (inst.last_seq, inst.last_hash) != (self.seq, self.head):
+                inst.last_seq, inst.last_hash = self.seq, self.head
 
 
 @event.listens_for(Session, "before_commit")
@@ -75,6 +86,7 @@ def _flush_pending_events(session: Session) -> None:
     # can be forgotten by a caller that did not flush explicitly.
     for rec in session.info.pop("audit_recorders", []):
         rec.flush()
+    session.info.pop("audit_heads", None)
 
 
 def verify(events: Iterable[AuditEvent]) -> tuple[bool, int | None]:

@@ -6,7 +6,7 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import roles
@@ -58,6 +58,13 @@ def pair(session: Session, commissioner: User, applicant: User) -> None:
     session.add(Pairing(commissioner_id=commissioner.id, applicant_id=applicant.id))
 
 
+# Built once: constructing a statement costs more than running it on the hot path.
+_TOKEN_LOOKUP = (
+    select(Token.user_id, Token.expires_at, Token.revoked_at, User.username, User.active, UserRole.role)
+    .join(User, User.id == Token.user_id).outerjoin(UserRole, UserRole.user_id == User.id)
+    .where(Token.token_hash == bindparam("token_hash")))
+
+
 def authenticate(session: Session, header: str | None, now: datetime, remote: str | None = None) -> Actor | None:
     if not header or not header.startswith("Bearer "):
         return None
@@ -65,15 +72,14 @@ def authenticate(session: Session, header: str | None, now: datetime, remote: st
     if not token or len(token) > 200:
         log.warning("login failed: malformed token from %s", remote)
         return None
-    row = session.execute(
-        select(Token.id, Token.user_id, Token.expires_at, Token.revoked_at, User.username, User.active)
-        .join(User, User.id == Token.user_id).where(Token.token_hash == hash_token(token))).first()
+    # one statement: the token, its user and the user's roles (one row per role)
+    rows = session.execute(_TOKEN_LOOKUP, {"token_hash": hash_token(token)}).all()
+    row = rows[0] if rows else None
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active:
         log.warning("login failed: %s token from %s",
                     "unknown" if row is None else ("revoked" if row.revoked_at else "expired or inactive"), remote)
         return None
-    user_roles = frozenset(session.scalars(select(UserRole.role).where(UserRole.user_id == row.user_id)))
-    return Actor(row.user_id, row.username, user_roles)
+    return Actor(row.user_id, row.username, frozenset(r.role for r in rows if r.role))
 
 
 def system_actor(session: Session, now: datetime) -> Actor:

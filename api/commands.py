@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from engine import roles
@@ -25,6 +25,14 @@ from .audit import GENESIS, Recorder, event_hash
 from .db import Database
 from .models import (AuditEvent, Deployment, IdempotencyKey, Incident, Instance, Pairing, ProcessVersionRow,
                      Task, Timer, User, UserRole)
+
+
+# Statements of the hot path, built once (building costs more than running them on SQLite).
+_LOCK = select(Instance).where(Instance.id == bindparam("iid"))
+_LOCK_PG = _LOCK.with_for_update()
+_LOCK_PG_SKIP = _LOCK.with_for_update(skip_locked=True)
+_OPEN_TASKS = select(Task).where(Task.instance_id == bindparam("iid"), Task.state == "open")
+_WAITING_TIMERS = select(Timer).where(Timer.instance_id == bindparam("iid"), Timer.status == "waiting")
 
 
 class CommandError(Exception):
@@ -93,7 +101,7 @@ def _records_incidents(method):
         try:
             return method(self, *args, **kwargs)
         except _Abort as a:
-            actor = args[0] if args and isinstance(args[0], Actor) else None
+            actor = args[0] if args and isinstance(args[0], Actor) else kwargs.get("actor")
             self._incident(a.instance_id, a.process_key, a.error, a.command, actor)
             if a.command == "fire_timers":
                 return 0
@@ -189,12 +197,21 @@ class Service:
             raise Invalid("表单数据有误", "invalid form data", e.errors) from None
 
     # ------------------------------------------------------------------ start
-    @_records_incidents
     def start(self, actor: Actor, process_key: str, business_key: str | None, variables: dict | None,
               on_behalf_of: str | None = None) -> int:
+        return self.start_with_result(actor, process_key, business_key, variables, on_behalf_of)[0]
+
+    @_records_incidents
+    def start_with_result(self, actor: Actor, process_key: str, business_key: str | None,
+                          variables: dict | None, on_behalf_of: str | None = None) -> tuple[int, StepResult]:
         now = self.now()
         with self.db.write() as s:
-            row = self.latest_version(s, process_key)
+            # only the columns a start needs: the stored spec and XML are large
+            row = s.execute(select(ProcessVersionRow.id, ProcessVersionRow.key, ProcessVersionRow.version,
+                                   ProcessVersionRow.name, ProcessVersionRow.starter_roles,
+                                   ProcessVersionRow.start_form)
+                            .where(ProcessVersionRow.key == process_key)
+                            .order_by(ProcessVersionRow.version.desc()).limit(1)).first()
             if row is None:
                 raise NotFound("没有该流程", f"no process '{process_key}'", {"process_key": ["未部署 / not deployed"]})
             if not (actor.roles & set(row.starter_roles)):
@@ -214,9 +231,9 @@ class Service:
                               {"on_behalf_of": ["必填 / required"]})
             pv = self.version(s, row.id)
             data = self._validate(s, pv, row.start_form, variables or {}) if (row.start_form or variables) else {}
-            enterprise = s.get(User, enterprise_id)
+            enterprise = actor.username if enterprise_id == actor.id else on_behalf_of
             data = copy.deepcopy(data)
-            data.update({"initiator": actor.username, "enterprise_user": enterprise.username})
+            data.update({"initiator": actor.username, "enterprise_user": enterprise})
             try:
                 result = self.engine.start(pv, data)
             except EngineError as e:
@@ -229,10 +246,10 @@ class Service:
             rec = Recorder(s, inst, now, actor.username, _role_for_start(actor, row.starter_roles))
             rec.add("instance_started", None, row.name, {"process_key": row.key, "version": row.version,
                                                          "business_key": business_key, "variables": data})
-            self._apply(s, inst, pv, result, rec, completed_task=None)
+            self._apply(s, inst, pv, result, rec, completed_task=None, fresh=True)
             iid = inst.id
         self._timers_changed()
-        return iid
+        return iid, result
 
     # ------------------------------------------------------------------ claim / unclaim
     def claim(self, actor: Actor, task_id: str) -> None:
@@ -330,10 +347,8 @@ class Service:
 
     # ------------------------------------------------------------------ internals
     def _lock_instance(self, s: Session, instance_id: int, skip_locked: bool = False) -> Instance | None:
-        q = select(Instance).where(Instance.id == instance_id)
-        if self.db.is_postgres:
-            q = q.with_for_update(skip_locked=skip_locked)
-        return s.scalars(q).first()
+        q = (_LOCK_PG_SKIP if skip_locked else _LOCK_PG) if self.db.is_postgres else _LOCK
+        return s.scalars(q, {"iid": instance_id}).first()
 
     def _task_for_action(self, s: Session, actor: Actor, task_id: str) -> tuple[Task, Instance]:
         from .authz import can_act_on_task, can_see_task
@@ -358,13 +373,14 @@ class Service:
         inst.updated_at = now
 
     def _apply(self, s: Session, inst: Instance, pv: ProcessVersion, result: StepResult, rec: Recorder,
-               completed_task: Task | None) -> int:
+               completed_task: Task | None, fresh: bool = False) -> int:
         now = rec.at
         system = "system"
-        open_rows = {t.id: t for t in s.scalars(select(Task).where(Task.instance_id == inst.id,
-                                                                   Task.state == "open"))}
-        timer_rows = {t.task_id: t for t in s.scalars(select(Timer).where(Timer.instance_id == inst.id,
-                                                                          Timer.status == "waiting"))}
+        if fresh:   # a case just started has no rows yet
+            open_rows, timer_rows = {}, {}
+        else:
+            open_rows = {t.id: t for t in s.scalars(_OPEN_TASKS, {"iid": inst.id})}
+            timer_rows = {t.task_id: t for t in s.scalars(_WAITING_TIMERS, {"iid": inst.id})}
         current = {t.task_id: t for t in result.timers}
         fired_rows: dict[str, Timer] = {}
         fired = 0
@@ -465,8 +481,12 @@ class Service:
             inst.status, inst.ended_at = "completed", now
             if result.outcome:
                 inst.outcome_id, inst.outcome_name = result.outcome["id"], result.outcome["name"]
-            for row in s.scalars(select(Task).where(Task.instance_id == inst.id, Task.state == "open")):
-                row.state, row.completed_at = "cancelled", now
+            for row in open_rows.values():   # anything still open when the process ended
+                if row.state == "open" and (completed_task is None or row.id != completed_task.id):
+                    row.state, row.completed_at = "cancelled", now
+            for row in s.new:
+                if isinstance(row, Task) and row.instance_id == inst.id and row.state == "open":
+                    row.state, row.completed_at = "cancelled", now
             rec.add("instance_completed", inst.outcome_id, inst.outcome_name, {"outcome": result.outcome},
                     None, actor=system, role=None)
         inst.updated_at = now

@@ -1,6 +1,8 @@
 """Helpers shared by the blueprints: the caller, pagination and row → JSON."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import g
 from sqlalchemy import func, select
 
@@ -41,4 +43,9 @@ def task_json(t: Task, names: dict[int, str], now) -> dict:
     }
 
 
-__all__ = ["actor", "paginate", "usernames", "task_json", "service"]
+def plain(row: dict) -> dict:
+    """JSON-ready copy of a row: datetimes as ISO 8601, as the marshmallow schemas would write them."""
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+
+
+__all__ = ["plain", "actor", "paginate", "usernames", "task_json", "service"]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask import request
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ..authz import instance_filter
 from ..commands import NotFound
@@ -28,9 +28,9 @@ def start(body):
     """发起案件 / Start a case: `{process_key, business_key?, variables?}`; variables are checked
     against the process's start form."""
     svc = service()
-    iid = svc.start(actor(), body["process_key"], body.get("business_key"), body.get("variables") or {},
-                    body.get("on_behalf_of"))
-    return _detail(iid)
+    iid, result = svc.start_with_result(actor(), body["process_key"], body.get("business_key"),
+                                        body.get("variables") or {}, body.get("on_behalf_of"))
+    return _detail(iid, result)
 
 
 @blp.route("")
@@ -69,7 +69,15 @@ def get_instance(instance_id):
     return _detail(instance_id)
 
 
-def _detail(instance_id: int) -> dict:
+_TASKS = select(Task).where(Task.instance_id == bindparam("iid")).order_by(Task.created_at, Task.id)
+_TIMERS = select(Timer).where(Timer.instance_id == bindparam("iid")).order_by(Timer.id)
+_EVENTS = (select(AuditEvent.transition, AuditEvent.activity_id, AuditEvent.data)
+           .where(AuditEvent.instance_id == bindparam("iid")).order_by(AuditEvent.seq))
+
+
+def _detail(instance_id: int, result=None) -> dict:
+    """The case view. ``result``: the engine's answer of the command that just ran, which spares
+    loading the state again."""
     svc = service()
     me = actor()
     with svc.db.read() as s:
@@ -82,10 +90,9 @@ def _detail(instance_id: int) -> dict:
         if found is None:
             raise NotFound("案件不存在", "no such case")
         inst, version = found
-        tasks = s.scalars(select(Task).where(Task.instance_id == inst.id).order_by(Task.created_at, Task.id)).all()
-        timers = s.scalars(select(Timer).where(Timer.instance_id == inst.id).order_by(Timer.id)).all()
-        events = s.execute(select(AuditEvent.transition, AuditEvent.activity_id, AuditEvent.data)
-                           .where(AuditEvent.instance_id == inst.id).order_by(AuditEvent.seq)).all()
+        tasks = s.scalars(_TASKS, {"iid": inst.id}).all()
+        timers = s.scalars(_TIMERS, {"iid": inst.id}).all()
+        events = s.execute(_EVENTS, {"iid": inst.id}).all()
         names = usernames(s, [inst.starter_id, inst.enterprise_id] + [t.assignee_id for t in tasks]
                           + [t.completed_by for t in tasks])
         pv = svc.version(s, inst.version_id)
@@ -98,7 +105,7 @@ def _detail(instance_id: int) -> dict:
                 completed.append(aid)
         if transition == "gateway":
             flows.extend(f for f in (data or {}).get("taken_flows", []) if f not in flows)
-    snap = svc.engine.snapshot(pv, state)
+    snap = result if result is not None else svc.engine.snapshot(pv, state)
     if inst.status == "completed":
         data = snap.data
     else:   # a running case: what its open tasks hold, parallel branches merged

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from flask import request
+from flask import jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
@@ -12,7 +12,7 @@ from ..authz import can_see_task, task_filter
 from ..commands import Invalid, NotFound
 from ..models import Task
 from ..schemas import CompleteResultSchema, CompleteSchema, TaskDetailSchema, TaskPageSchema, TaskQuery
-from .common import actor, paginate, service, task_json, usernames
+from .common import actor, paginate, plain, service, task_json, usernames
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/tasks",
                 description="待办任务：认领、释放、办理 / the task inbox: claim, unclaim, complete")
@@ -48,8 +48,10 @@ def list_tasks(query):
                                select(func.count(Task.id)).where(*conds))
         tasks = [r[0] for r in rows]
         names = usernames(s, [t.assignee_id for t in tasks] + [t.completed_by for t in tasks])
-    return {"items": [task_json(t, names, now) for t in tasks], "page": query["page"],
-            "per_page": query["per_page"], "total": total}
+    # The inbox is the most read page: answer with plain JSON (same shape as TaskPageSchema,
+    # which documents it) instead of a marshmallow dump of every row.
+    return jsonify({"items": [plain(task_json(t, names, now)) for t in tasks], "page": query["page"],
+                    "per_page": query["per_page"], "total": total})
 
 
 @blp.route("/<string:task_id>")
