@@ -6,7 +6,7 @@ caller may not see answer 404, never 403, so ids cannot be probed.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine import roles
@@ -94,15 +94,18 @@ def is_public(endpoint: str | None) -> bool:
 
 
 # ---------------------------------------------------------------- row visibility
+def task_audiences(actor) -> list[str]:
+    """The ``tasks.audience`` values whose tasks a caller sees: tasks reserved for the caller and
+    the unreserved tasks of the caller's roles."""
+    from .models import task_audience
+    return [task_audience(actor.id, "")] + [task_audience(None, r) for r in sorted(actor.roles & TASK_ROLES)]
+
+
 def task_filter(actor):
-    """SQL condition for the tasks a caller sees."""
+    """SQL condition for the tasks a caller sees (one indexed column)."""
     if actor.reads_all:
         return True
-    task_roles = [r for r in actor.roles if r in TASK_ROLES]
-    conds = [Task.reserved_for_id == actor.id, Task.assignee_id == actor.id]
-    if task_roles:
-        conds.append(and_(Task.role.in_(task_roles), Task.reserved_for_id.is_(None)))
-    return or_(*conds)
+    return Task.audience.in_(task_audiences(actor))
 
 
 def can_see_task(session: Session, actor, task: Task) -> bool:
@@ -136,11 +139,10 @@ def instance_filter(actor):
     if "commissioner" in actor.roles:
         conds.append(Instance.enterprise_id.in_(select(Pairing.applicant_id)
                                                 .where(Pairing.commissioner_id == actor.id)))
-    task_roles = [r for r in actor.roles if r in DEPARTMENT_ROLES]
-    task_cond = [Task.reserved_for_id == actor.id, Task.completed_by == actor.id]
-    if task_roles:
-        task_cond.append(and_(Task.role.in_(task_roles), Task.reserved_for_id.is_(None)))
-    conds.append(exists().where(Task.instance_id == Instance.id, or_(*task_cond)))
+    from .models import task_audience
+    audiences = [task_audience(actor.id, "")] + [task_audience(None, r)
+                                                 for r in sorted(actor.roles & DEPARTMENT_ROLES)]
+    conds.append(Instance.id.in_(select(Task.instance_id).where(Task.audience.in_(audiences))))
     return or_(*conds)
 
 

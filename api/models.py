@@ -2,10 +2,10 @@
 the serialized engine state."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, event)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -31,6 +31,13 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+NO_DUE = datetime(9999, 12, 31, tzinfo=timezone.utc)   # sorts after every real due time
+
+
+def task_audience(reserved_for_id: int | None, role: str) -> str:
+    return f"u:{reserved_for_id}" if reserved_for_id is not None else f"r:{role}"
 
 
 class Base(DeclarativeBase):
@@ -146,7 +153,15 @@ class Task(Base):
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     due_at: Mapped[datetime | None]
+    # Who may pick the task up, as one indexed value: "u:<user id>" for a task reserved for a
+    # user, else "r:<role>". With sort_due (due_at, or far in the future when there is none) it
+    # lets an inbox read its first page straight off an index, however many tasks are open.
+    audience: Mapped[str] = mapped_column(String(60), default="")
+    sort_due: Mapped[datetime] = mapped_column(default=lambda: NO_DUE)
     __table_args__ = (
+        Index("ix_tasks_audience", "state", "audience", "sort_due", "created_at", "id"),
+        Index("ix_tasks_sorted", "state", "sort_due", "created_at", "id"),
+        Index("ix_tasks_audience_instance", "audience", "instance_id"),
         Index("ix_tasks_inbox", "state", "role", "due_at", "created_at"),
         Index("ix_tasks_assignee", "assignee_id", "state"),
         Index("ix_tasks_reserved", "reserved_for_id", "state"),
@@ -236,3 +251,10 @@ class CalendarYear(Base):
     workdays: Mapped[list]
     loaded_at: Mapped[datetime]
     loaded_by: Mapped[str | None] = mapped_column(String(80))
+
+
+@event.listens_for(Task, "before_insert")
+@event.listens_for(Task, "before_update")
+def _task_index_columns(mapper, connection, task: Task) -> None:
+    task.audience = task_audience(task.reserved_for_id, task.role)
+    task.sort_due = task.due_at or NO_DUE
