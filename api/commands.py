@@ -482,10 +482,7 @@ class Service:
             if result.outcome:
                 inst.outcome_id, inst.outcome_name = result.outcome["id"], result.outcome["name"]
             for row in open_rows.values():   # anything still open when the process ended
-                if row.state == "open" and (completed_task is None or row.id != completed_task.id):
-                    row.state, row.completed_at = "cancelled", now
-            for row in s.new:
-                if isinstance(row, Task) and row.instance_id == inst.id and row.state == "open":
+                if row.state == "open":
                     row.state, row.completed_at = "cancelled", now
             rec.add("instance_completed", inst.outcome_id, inst.outcome_name, {"outcome": result.outcome},
                     None, actor=system, role=None)
