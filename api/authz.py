@@ -6,8 +6,8 @@ caller may not see answer 404, never 403, so ids cannot be probed.
 """
 from __future__ import annotations
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, union
+from sqlalchemy.orm import Session, aliased
 
 from engine import roles
 
@@ -132,18 +132,23 @@ def sees_all_cases(actor) -> bool:
 
 
 def instance_filter(actor):
-    """SQL condition for the instances a caller sees."""
+    """SQL condition for the instances a caller sees.
+
+    Written as ``id IN (a UNION b UNION …)`` of index-only selects, so a department with a few
+    cases among many does not scan every case (an OR of the same conditions does)."""
     if sees_all_cases(actor):
         return True
-    conds = [Instance.starter_id == actor.id, Instance.enterprise_id == actor.id]
-    if "commissioner" in actor.roles:
-        conds.append(Instance.enterprise_id.in_(select(Pairing.applicant_id)
-                                                .where(Pairing.commissioner_id == actor.id)))
     from .models import task_audience
+    inst = aliased(Instance)
+    parts = [select(inst.id).where(inst.starter_id == actor.id),
+             select(inst.id).where(inst.enterprise_id == actor.id)]
+    if "commissioner" in actor.roles:
+        parts.append(select(inst.id).where(inst.enterprise_id.in_(
+            select(Pairing.applicant_id).where(Pairing.commissioner_id == actor.id))))
     audiences = [task_audience(actor.id, "")] + [task_audience(None, r)
                                                  for r in sorted(actor.roles & DEPARTMENT_ROLES)]
-    conds.append(Instance.id.in_(select(Task.instance_id).where(Task.audience.in_(audiences))))
-    return or_(*conds)
+    parts.append(select(Task.instance_id).where(Task.audience.in_(audiences)))
+    return Instance.id.in_(union(*parts))
 
 
 def can_see_instance(session: Session, actor, instance: Instance) -> bool:

@@ -119,6 +119,7 @@ class TaskPageSchema(Schema):
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()
+    total_exact = fields.Boolean(metadata={"description": "false when total is the count cap (10,000)"})
 
 
 class TaskQuery(PageQuery):
@@ -172,6 +173,7 @@ class InstancePageSchema(Schema):
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()
+    total_exact = fields.Boolean(metadata={"description": "false when total is the count cap (10,000)"})
 
 
 class InstanceQuery(PageQuery):

@@ -17,6 +17,17 @@ def actor() -> Actor:
     return g.actor
 
 
+# Lists count at most this many rows: an exact count of 100,000 open tasks costs more than the
+# page itself. Beyond it the answer says `total_exact: false` and `total` is this cap.
+COUNT_CAP = 10_000
+
+
+def capped_count(session, ids_query) -> tuple[int, bool]:
+    """(count, exact) of the rows ``ids_query`` (a select of one id column) yields."""
+    n = session.scalar(select(func.count()).select_from(ids_query.limit(COUNT_CAP + 1).subquery()))
+    return (n, True) if n <= COUNT_CAP else (COUNT_CAP, False)
+
+
 def paginate(session, query, page: int, per_page: int, count_query=None):
     total = session.scalar(count_query if count_query is not None
                            else select(func.count()).select_from(query.order_by(None).subquery()))
@@ -48,4 +59,4 @@ def plain(row: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
 
 
-__all__ = ["plain", "actor", "paginate", "usernames", "task_json", "service"]
+__all__ = ["plain", "capped_count", "actor", "paginate", "usernames", "task_json", "service"]

@@ -4,7 +4,7 @@ import json
 
 from flask import jsonify, request
 from flask_smorest import Blueprint
-from sqlalchemy import func, select, union_all
+from sqlalchemy import select, union_all
 
 from engine.forms import walk_components
 
@@ -12,7 +12,7 @@ from ..authz import can_see_task, task_audiences
 from ..commands import Invalid, NotFound
 from ..models import Task
 from ..schemas import CompleteResultSchema, CompleteSchema, TaskDetailSchema, TaskPageSchema, TaskQuery
-from .common import actor, plain, service, task_json, usernames
+from .common import actor, capped_count, plain, service, task_json, usernames
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/tasks",
                 description="待办任务：认领、释放、办理 / the task inbox: claim, unclaim, complete")
@@ -43,7 +43,7 @@ def list_tasks(query):
     page, per_page = query["page"], query["per_page"]
     with svc.db.read() as s:
         if me.reads_all:
-            total = s.scalar(select(func.count(Task.id)).where(*conds))
+            total, exact = capped_count(s, select(Task.id).where(*conds))
             tasks = s.scalars(select(Task).where(*conds).order_by(*order)
                               .limit(per_page).offset((page - 1) * per_page)).all()
         else:
@@ -51,7 +51,7 @@ def list_tasks(query):
             # each read in order and cut at the page's end, then merged: a department with
             # 100,000 open tasks costs the same as one with ten.
             audiences = task_audiences(me)
-            total = s.scalar(select(func.count(Task.id)).where(Task.audience.in_(audiences), *conds))
+            total, exact = capped_count(s, select(Task.id).where(Task.audience.in_(audiences), *conds))
             need = page * per_page
             branches = [select(Task.id, Task.sort_due, Task.created_at)
                         .where(Task.audience == a, *conds).order_by(*order).limit(need).subquery()
@@ -65,7 +65,7 @@ def list_tasks(query):
     # The inbox is the most read page: answer with plain JSON (same shape as TaskPageSchema,
     # which documents it) instead of a marshmallow dump of every row.
     return jsonify({"items": [plain(task_json(t, names, now)) for t in tasks], "page": query["page"],
-                    "per_page": query["per_page"], "total": total})
+                    "per_page": query["per_page"], "total": total, "total_exact": exact})
 
 
 @blp.route("/<string:task_id>")
