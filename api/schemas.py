@@ -27,6 +27,17 @@ class PageQuery(QuerySchema):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
+class PageSchema(Schema):
+    """A page of a list; subclasses say what ``items`` holds."""
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class CappedPageSchema(PageSchema):
+    total_exact = fields.Boolean(metadata={"description": "false when total is the count cap (10,000)"})
+
+
 class HealthSchema(Schema):
     status = fields.String()
     database = fields.String()
@@ -114,12 +125,8 @@ class TaskDetailSchema(TaskSummarySchema):
     data = fields.Dict()
 
 
-class TaskPageSchema(Schema):
+class TaskPageSchema(CappedPageSchema):
     items = fields.List(fields.Nested(TaskSummarySchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
-    total_exact = fields.Boolean(metadata={"description": "false when total is the count cap (10,000)"})
 
 
 class TaskQuery(PageQuery):
@@ -168,12 +175,8 @@ class InstanceDetailSchema(InstanceSummarySchema):
     data = fields.Dict()
 
 
-class InstancePageSchema(Schema):
+class InstancePageSchema(CappedPageSchema):
     items = fields.List(fields.Nested(InstanceSummarySchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
-    total_exact = fields.Boolean(metadata={"description": "false when total is the count cap (10,000)"})
 
 
 class InstanceQuery(PageQuery):
@@ -200,11 +203,8 @@ class TimerQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(["waiting", "fired", "cancelled"]))
 
 
-class TimerPageSchema(Schema):
+class TimerPageSchema(PageSchema):
     items = fields.List(fields.Nested(TimerSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
 
 
 class IncidentSchema(Schema):
@@ -223,11 +223,8 @@ class IncidentQuery(PageQuery):
     process_instance_id = fields.Integer()
 
 
-class IncidentPageSchema(Schema):
+class IncidentPageSchema(PageSchema):
     items = fields.List(fields.Nested(IncidentSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
 
 
 class ClockSchema(Schema):
