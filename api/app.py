@@ -103,8 +103,8 @@ def create_app(config: dict | None = None, service: Service | None = None) -> Fl
         sync = getattr(service, "clock_sync", None)
         if sync is not None:
             sync.refresh()
-        with service.db.read() as s:
-            actor = authenticate(s, request.headers.get("Authorization"), service.now(), request.remote_addr)
+        with service.db.connection() as conn:
+            actor = authenticate(conn, request.headers.get("Authorization"), service.now(), request.remote_addr)
         if actor is None:
             return _error(401, "unauthorized", "未登录或令牌无效", "missing, invalid, expired or revoked token")
         g.actor = actor
@@ -128,7 +128,7 @@ def create_app(config: dict | None = None, service: Service | None = None) -> Fl
         if isinstance(e, DataError):   # a value the column cannot hold: the request's fault, not an outage
             log.warning("database refused a value: %s", str(getattr(e, "orig", e)).splitlines()[0][:200])
             return _error(422, "invalid", "数据超出允许范围", "a value is out of range")
-        log.error("database error: %s", e.__class__.__name__)
+        log.error("database error: %s %s", e.__class__.__name__, str(getattr(e, "orig", e)).splitlines()[0][:300])
         if _is_connection_problem(e):
             return _error(503, "unavailable", "数据库暂不可用，请稍后重试", "database unavailable; retry later")
         if "locked" in str(e).lower() or "could not serialize" in str(e).lower() or "deadlock" in str(e).lower():

@@ -41,6 +41,7 @@ class Recorder:
         self.actor = actor
         self.role = role
         self.rows: list[dict] = []
+        self.written: list[dict] = []   # every event of this recorder, for a caller's answer
         session.info.setdefault("audit_recorders", []).append(self)
         # The chain's head is kept here and written to the instance row once, when the events
         # are flushed: touching the row for every event would make the ORM update it (and its
@@ -66,6 +67,7 @@ class Recorder:
         self.seq, self.head = seq, h
         self.session.info["audit_heads"][inst.id] = (seq, h)
         self.rows.append(row)
+        self.written.append(row)
         return row
 
     def flush(self) -> None:

@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from engine import roles
@@ -65,7 +66,7 @@ _TOKEN_LOOKUP = (
     .where(Token.token_hash == bindparam("token_hash")))
 
 
-def authenticate(session: Session, header: str | None, now: datetime, remote: str | None = None) -> Actor | None:
+def authenticate(session: Session | Connection, header: str | None, now: datetime, remote: str | None = None) -> Actor | None:
     if not header or not header.startswith("Bearer "):
         return None
     token = header[len("Bearer "):].strip()

@@ -170,7 +170,7 @@ def cmd_verify_trace(args) -> int:
     from .models import Instance
     svc = _service()
     bad = 0
-    with svc.db.read() as s:
+    with svc.db.read(snapshot=True) as s:
         q = select(Instance).order_by(Instance.id)
         if args.instance:
             q = q.where(Instance.id.in_(args.instance))

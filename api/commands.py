@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import roles
@@ -31,7 +31,17 @@ from .models import (AuditEvent, Deployment, IdempotencyKey, Incident, Instance,
 _LOCK = select(Instance).where(Instance.id == bindparam("iid"))
 _LOCK_PG = _LOCK.with_for_update()
 _LOCK_PG_SKIP = _LOCK.with_for_update(skip_locked=True)
+_LOCK_BY_TASK = select(Instance).where(
+    Instance.id == select(Task.instance_id).where(Task.id == bindparam("tid")).scalar_subquery())
+_LOCK_BY_TASK_PG = _LOCK_BY_TASK.with_for_update()
+_TASK_AND_OPEN = select(Task).where(Task.instance_id == bindparam("iid"),
+                                    or_(Task.state == "open", Task.id == bindparam("tid")))
 _OPEN_TASKS = select(Task).where(Task.instance_id == bindparam("iid"), Task.state == "open")
+# only the columns a start needs: the stored spec and XML are large
+_LATEST_VERSION = (select(ProcessVersionRow.id, ProcessVersionRow.key, ProcessVersionRow.version,
+                          ProcessVersionRow.name, ProcessVersionRow.starter_roles, ProcessVersionRow.start_form)
+                   .where(ProcessVersionRow.key == bindparam("key"))
+                   .order_by(ProcessVersionRow.version.desc()).limit(1))
 _WAITING_TIMERS = select(Timer).where(Timer.instance_id == bindparam("iid"), Timer.status == "waiting")
 
 
@@ -84,6 +94,19 @@ class Actor:
 
     def primary_role(self) -> str | None:
         return sorted(self.roles)[0] if self.roles else None
+
+
+@dataclass
+class Started:
+    """A case just started, with what the command wrote: its answer needs no second read."""
+    instance: Instance
+    version: int
+    process_version: ProcessVersion
+    result: StepResult
+    tasks: list[Task]
+    timers: list[Timer]
+    events: list[dict]
+    names: dict[int, str]
 
 
 class _Abort(Exception):
@@ -199,19 +222,14 @@ class Service:
     # ------------------------------------------------------------------ start
     def start(self, actor: Actor, process_key: str, business_key: str | None, variables: dict | None,
               on_behalf_of: str | None = None) -> int:
-        return self.start_with_result(actor, process_key, business_key, variables, on_behalf_of)[0]
+        return self.start_with_result(actor, process_key, business_key, variables, on_behalf_of).instance.id
 
     @_records_incidents
     def start_with_result(self, actor: Actor, process_key: str, business_key: str | None,
-                          variables: dict | None, on_behalf_of: str | None = None) -> tuple[int, StepResult]:
+                          variables: dict | None, on_behalf_of: str | None = None) -> "Started":
         now = self.now()
-        with self.db.write() as s:
-            # only the columns a start needs: the stored spec and XML are large
-            row = s.execute(select(ProcessVersionRow.id, ProcessVersionRow.key, ProcessVersionRow.version,
-                                   ProcessVersionRow.name, ProcessVersionRow.starter_roles,
-                                   ProcessVersionRow.start_form)
-                            .where(ProcessVersionRow.key == process_key)
-                            .order_by(ProcessVersionRow.version.desc()).limit(1)).first()
+        with self.db.write() as s, s.no_autoflush:   # one flush for the new rows, at commit
+            row = s.execute(_LATEST_VERSION, {"key": process_key}).first()
             if row is None:
                 raise NotFound("没有该流程", f"no process '{process_key}'", {"process_key": ["未部署 / not deployed"]})
             if not (actor.roles & set(row.starter_roles)):
@@ -246,16 +264,16 @@ class Service:
             rec = Recorder(s, inst, now, actor.username, _role_for_start(actor, row.starter_roles))
             rec.add("instance_started", None, row.name, {"process_key": row.key, "version": row.version,
                                                          "business_key": business_key, "variables": data})
-            self._apply(s, inst, pv, result, rec, completed_task=None, fresh=True)
-            iid = inst.id
+            rows = self._apply(s, inst, pv, result, rec, completed_task=None, fresh=True, collect=True)
         self._timers_changed()
-        return iid, result
+        return Started(inst, row.version, pv, result, rows["tasks"], rows["timers"], rec.written,
+                       {actor.id: actor.username, enterprise_id: enterprise})
 
     # ------------------------------------------------------------------ claim / unclaim
     def claim(self, actor: Actor, task_id: str) -> None:
         now = self.now()
-        with self.db.write() as s:
-            task, inst = self._task_for_action(s, actor, task_id)
+        with self.db.write() as s, s.no_autoflush:
+            task, inst, _ = self._task_for_action(s, actor, task_id)
             if task.assignee_id == actor.id:
                 return
             if task.assignee_id is not None:
@@ -267,8 +285,8 @@ class Service:
 
     def unclaim(self, actor: Actor, task_id: str) -> None:
         now = self.now()
-        with self.db.write() as s:
-            task, inst = self._task_for_action(s, actor, task_id)
+        with self.db.write() as s, s.no_autoflush:
+            task, inst, _ = self._task_for_action(s, actor, task_id)
             if task.assignee_id is None:
                 return
             if task.assignee_id != actor.id:
@@ -284,7 +302,10 @@ class Service:
         now = self.now()
         request_hash = hashlib.sha256(json.dumps([task_id, data], sort_keys=True, default=str)
                                       .encode()).hexdigest()
-        with self.db.write() as s:
+        # no_autoflush: every read of the command comes before its first change, so the ORM
+        # writes the whole change in one flush at commit (one UPDATE of the instance row, not
+        # one per query that happens to follow a change).
+        with self.db.write() as s, s.no_autoflush:
             if idempotency_key:
                 seen = s.get(IdempotencyKey, (actor.id, idempotency_key))
                 if seen is not None:
@@ -292,7 +313,7 @@ class Service:
                         raise Conflict("幂等键已用于另一请求", "idempotency key was used for another request",
                                        {"Idempotency-Key": ["已使用 / already used"]})
                     return dict(seen.response, replayed=True)
-            task, inst = self._task_for_action(s, actor, task_id)
+            task, inst, open_rows = self._task_for_action(s, actor, task_id)
             if task.assignee_id is not None and task.assignee_id != actor.id:
                 raise Conflict("任务已被他人认领", "task is claimed by someone else")
             pv = self.version(s, inst.version_id)
@@ -309,8 +330,8 @@ class Service:
             task.assignee_id = actor.id
             task.state, task.completed_at, task.completed_by = "completed", now, actor.id
             rec = Recorder(s, inst, now, actor.username, task.role)
-            self._apply(s, inst, pv, result, rec, completed_task=task)
             self._save_state(inst, result, now)
+            self._apply(s, inst, pv, result, rec, completed_task=task, open_rows=open_rows)
             response = {"task_id": task.id, "process_instance_id": inst.id, "status": inst.status}
             if idempotency_key:
                 s.add(IdempotencyKey(user_id=actor.id, key=idempotency_key, request_hash=request_hash,
@@ -327,7 +348,7 @@ class Service:
         ``only_if_due``: re-check under the instance lock that a waiting timer is still due, and
         write nothing otherwise (another worker fired it after the caller looked)."""
         now = self.now()
-        with self.db.write() as s:
+        with self.db.write() as s, s.no_autoflush:   # one flush at commit, as in complete()
             inst = self._lock_instance(s, instance_id, skip_locked)
             if inst is None or inst.status != "running":
                 return 0
@@ -340,8 +361,8 @@ class Service:
             except EngineError as e:
                 raise _Abort(e, instance_id, inst.process_key, "fire_timers") from None
             rec = Recorder(s, inst, now, actor_name, None)
-            fired = self._apply(s, inst, pv, result, rec, completed_task=None)
             self._save_state(inst, result, now)
+            fired = self._apply(s, inst, pv, result, rec, completed_task=None)
         self._timers_changed()
         return fired
 
@@ -350,20 +371,24 @@ class Service:
         q = (_LOCK_PG_SKIP if skip_locked else _LOCK_PG) if self.db.is_postgres else _LOCK
         return s.scalars(q, {"iid": instance_id}).first()
 
-    def _task_for_action(self, s: Session, actor: Actor, task_id: str) -> tuple[Task, Instance]:
+    def _task_for_action(self, s: Session, actor: Actor, task_id: str) -> tuple[Task, Instance, dict[str, Task]]:
+        """Lock the task's instance, then read the task with the instance's other open tasks
+        (which the command's step needs anyway). Read after the lock, the task's state is the
+        one the last command on this instance left: a racing complete has either finished or
+        waits for this one."""
         from .authz import can_act_on_task, can_see_task
-        task = s.get(Task, str(task_id)[:36])
+        tid = str(task_id)[:36]
+        q = _LOCK_BY_TASK_PG if self.db.is_postgres else _LOCK_BY_TASK
+        inst = s.scalars(q, {"tid": tid}).first()
+        rows = {t.id: t for t in s.scalars(_TASK_AND_OPEN, {"iid": inst.id, "tid": tid})} if inst else {}
+        task = rows.get(tid)
         if task is None or not can_see_task(s, actor, task):
             raise NotFound("任务不存在", "no such task")
         if not can_act_on_task(actor, task):
             raise Forbidden("您不能办理此任务", "you may not act on this task")
-        inst = self._lock_instance(s, task.instance_id)
-        if self.db.is_postgres:
-            s.refresh(task)  # re-read after the row lock: a racing command may have finished it
-        # (SQLite: the command's BEGIN IMMEDIATE already serialised writers before the first read)
         if task.state != "open":
             raise Conflict("任务已办结或已取消", f"task is {task.state}")
-        return task, inst
+        return task, inst, {k: t for k, t in rows.items() if t.state == "open"}
 
     def _save_state(self, inst: Instance, result: StepResult, now: datetime) -> None:
         # lock_version is the mapper's version_id_col: the UPDATE checks it, so a racing writer
@@ -373,17 +398,23 @@ class Service:
         inst.updated_at = now
 
     def _apply(self, s: Session, inst: Instance, pv: ProcessVersion, result: StepResult, rec: Recorder,
-               completed_task: Task | None, fresh: bool = False) -> int:
+               completed_task: Task | None, fresh: bool = False, collect: bool = False,
+               open_rows: dict[str, Task] | None = None):
+        """Write what the engine step did. Returns how many timers fired, or with ``collect`` the
+        rows written (``{"tasks": [...], "timers": [...]}``) for the caller's answer."""
         now = rec.at
         system = "system"
         if fresh:   # a case just started has no rows yet
             open_rows, timer_rows = {}, {}
         else:
-            open_rows = {t.id: t for t in s.scalars(_OPEN_TASKS, {"iid": inst.id})}
+            if open_rows is None:
+                open_rows = {t.id: t for t in s.scalars(_OPEN_TASKS, {"iid": inst.id})}
             timer_rows = {t.task_id: t for t in s.scalars(_WAITING_TIMERS, {"iid": inst.id})}
         current = {t.task_id: t for t in result.timers}
         fired_rows: dict[str, Timer] = {}
         fired = 0
+        new_timers: list[Timer] = []
+        new_tasks: list[Task] = []
 
         for f in result.facts:
             if f.transition == "start":
@@ -436,6 +467,7 @@ class Service:
                         created_at=now)
             s.add(row)      # inserted with the others in one batch at flush
             timer_rows[tid] = row
+            new_timers.append(row)
             rec.add("timer_armed", view.activity_id, pv.element_name(view.activity_id),
                     {"due_at": view.due_at.isoformat(), "provisional": view.provisional},
                     tid, actor=system, role=None)
@@ -473,6 +505,7 @@ class Service:
                        name=ut.name, role=ut.role, state="open", assignee_id=None, reserved_for_id=reserved,
                        form_key=ut.form_key, created_at=now, due_at=due_by_task.get(ut.id))
             s.add(row)
+            new_tasks.append(row)
             rec.add("scheduled", ut.activity_id, ut.name,
                     {"role": ut.role, "reserved_for": reserved_name,
                      "due_at": row.due_at.isoformat() if row.due_at else None}, ut.id, actor=system, role=ut.role)
@@ -488,6 +521,8 @@ class Service:
                     None, actor=system, role=None)
         inst.updated_at = now
         rec.flush()
+        if collect:
+            return {"tasks": new_tasks, "timers": new_timers}
         return fired
 
     def _incident(self, instance_id, process_key, err: EngineError, command: str, actor: Actor | None) -> None:

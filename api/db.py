@@ -3,7 +3,8 @@
 SQLite: WAL, synchronous=NORMAL, and two engines on the same file — commands open their
 transaction with BEGIN IMMEDIATE so two writers never both read-then-upgrade (which SQLite
 answers with "database is locked" mid-transaction), while reads stay concurrent.
-PostgreSQL: one pooled engine; commands lock the instance row with SELECT … FOR UPDATE.
+PostgreSQL: pooled engines (reads in autocommit); commands lock the instance row with SELECT … FOR
+UPDATE.
 """
 from __future__ import annotations
 
@@ -55,10 +56,19 @@ class Database:
             self.read_engine = _sqlite_engine(url, immediate=False)
             self.write_engine = _sqlite_engine(url, immediate=True)
         else:
-            self.read_engine = self.write_engine = create_engine(
-                url, pool_size=int(os.environ.get("SIJI_DB_POOL", "5")), max_overflow=10, pool_pre_ping=True)
+            pool = dict(pool_size=int(os.environ.get("SIJI_DB_POOL", "5")), max_overflow=10, pool_pre_ping=True)
+            self.write_engine = create_engine(url, **pool)
+            # Reads run in autocommit: under READ COMMITTED each statement takes its own snapshot
+            # anyway, so a read transaction buys no consistency and costs a BEGIN and a ROLLBACK
+            # round trip per request.
+            self.read_engine = create_engine(url, isolation_level="AUTOCOMMIT", **pool)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+        # Long reads (exports, reports) stream rows through a server-side cursor, which needs a
+        # transaction; REPEATABLE READ also gives them one snapshot from first row to last.
+        # (SQLite: a deferred read transaction is already one snapshot.)
+        self._snapshot = self._read if self.dialect == "sqlite" else sessionmaker(
+            self.write_engine.execution_options(isolation_level="REPEATABLE READ"), expire_on_commit=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -72,10 +82,18 @@ class Database:
                 yield session
 
     @contextmanager
-    def read(self):
-        with self._read() as session:
+    def read(self, snapshot: bool = False):
+        """A read session; ``snapshot`` for a long or streamed read that must see one state."""
+        with (self._snapshot if snapshot else self._read)() as session:
             with session.begin():
                 yield session
+
+    @contextmanager
+    def connection(self):
+        """A plain connection for a one-statement read on every request (the token lookup): no
+        ORM session to set up and tear down."""
+        with self.read_engine.connect() as conn:
+            yield conn
 
     def session(self) -> Session:
         return self._read()

@@ -153,7 +153,7 @@ def iter_cases(db, flt: TraceFilter, visible=None, batch: int | None = None) -> 
         conds.append(visible)
     last = 0
     while True:
-        with db.read() as s:
+        with db.read(snapshot=True) as s:
             rows = s.execute(
                 select(Instance.id, Instance.process_key, ProcessVersionRow.name, ProcessVersionRow.version,
                        Instance.business_key, Instance.status, Instance.starter_id, Instance.enterprise_id,

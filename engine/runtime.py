@@ -246,6 +246,11 @@ class Engine:
             wf = self.load(pv, state)
             return self._result(pv, wf, [], [], state)
 
+    def ready_task_data(self, state: str, task_id: str) -> dict | None:
+        """The data a ready task holds (what its form starts with), or None when it is not ready."""
+        from .serializer import task_data
+        return task_data(state, task_id, TaskState.READY)
+
     # ----------------------------------------------------------------- internals
     def _run(self, pv: ProcessVersion, task) -> None:
         try:

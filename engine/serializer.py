@@ -61,6 +61,40 @@ def dump_workflow(workflow: BpmnWorkflow) -> str:
     return _serializer.serialize_json(workflow)
 
 
+def task_data(state: str, task_id: str, ready: int) -> dict | None:
+    """One task's data straight from the saved state, without rebuilding the workflow; None when
+    the task is not there or not in state ``ready``. Reading a form needs only this.
+
+    SpiffWorkflow saves a task's data as a delta against its parent's (the root holds it whole),
+    and its restore rebuilds it parent first, within the task's own (sub)workflow: this walks
+    that chain and applies the same merge."""
+    from SpiffWorkflow.util.deep_merge import DeepMerge
+
+    dct = json.loads(state)
+    tasks = dct["tasks"]
+    if task_id not in tasks:
+        tasks = next((sub["tasks"] for sub in (dct.get("subprocesses") or {}).values()
+                      if task_id in sub["tasks"]), None)
+    if tasks is None or tasks[task_id].get("state") != ready:
+        return None
+    chain = []
+    entry = tasks[task_id]
+    while True:
+        chain.append(entry)
+        parent = tasks.get(entry["parent"]) if entry.get("parent") else None
+        if parent is None or not entry.get("delta"):
+            break
+        entry = parent
+    data = _registry.restore(chain[-1].get("data") or {})
+    for entry in reversed(chain[:-1]):
+        delta = entry["delta"]
+        data = DeepMerge.merge({}, data)
+        data.update(_registry.restore(delta.get("updates", {})))
+        for key in delta.get("deletions", {}):
+            data.pop(key, None)
+    return data
+
+
 def load_workflow(state: str | dict, spec, subprocess_specs, script_engine) -> BpmnWorkflow:
     dct = json.loads(state) if isinstance(state, str) else state
     version = dct.pop(BpmnWorkflowSerializer.VERSION_KEY, VERSION)

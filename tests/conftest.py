@@ -139,9 +139,24 @@ class Harness:
 
     def complete(self, user, instance_id, activity_id, data=None, expect=200):
         task = self.task_for(user, instance_id, activity_id)
+        self.check_ready_data(task["id"])
         resp = self.post(f"/api/tasks/{task['id']}/complete", user, json={"data": data or {}})
         assert resp.status_code == expect, resp.get_data(as_text=True)[:3000]
         return task
+
+    def check_ready_data(self, task_id: str) -> None:
+        """The task page reads a ready task's data straight from the saved state; in every flow
+        scenario it must equal what the restored workflow holds for that task."""
+        from api.models import Instance, Task
+        svc = self.service
+        with svc.db.read() as s:
+            task = s.get(Task, task_id)
+            inst = s.get(Instance, task.instance_id)
+            pv = svc.version(s, inst.version_id)
+            state = inst.state
+        snap = {ut.id: ut.data for ut in svc.engine.snapshot(pv, state).user_tasks}
+        assert task_id in snap
+        assert svc.engine.ready_task_data(state, task_id) == snap[task_id]
 
     def instance(self, instance_id, user="auditor"):
         return self.ok(self.get(f"/api/process-instances/{instance_id}", user))

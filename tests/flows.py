@@ -102,6 +102,7 @@ def do(siji, user: str, instance_id: int, activity_id: str, data: dict, *, role:
         assert siji.get(f"/api/tasks/{task['id']}", other).status_code == 404, f"{other} reads {activity_id}"
         resp = siji.post(f"/api/tasks/{task['id']}/complete", other, json={"data": data})
         assert resp.status_code == 404, f"{other} completes {activity_id}: {resp.status_code}"
+    siji.check_ready_data(task["id"])
     siji.ok(siji.post(f"/api/tasks/{task['id']}/complete", user, json={"data": data}))
     return task
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import g
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from engine import roles
 
@@ -22,9 +22,15 @@ def actor() -> Actor:
 COUNT_CAP = 10_000
 
 
-def capped_count(session, ids_query) -> tuple[int, bool]:
-    """(count, exact) of the rows ``ids_query`` (a select of one id column) yields."""
-    n = session.scalar(select(func.count()).select_from(ids_query.limit(COUNT_CAP + 1).subquery()))
+def capped_count(session, ids_query, params: dict | None = None) -> tuple[int, bool]:
+    """(count, exact) of the rows ``ids_query`` (a select of one id column) yields. The cap is
+    a parameter (``cap``) of the statement, so a cached statement serves any cap."""
+    n = session.scalar(select(func.count()).select_from(ids_query.limit(bindparam("cap")).subquery()),
+                       dict(params or {}, cap=COUNT_CAP + 1))
+    return capped(n)
+
+
+def capped(n: int) -> tuple[int, bool]:
     return (n, True) if n <= COUNT_CAP else (COUNT_CAP, False)
 
 
@@ -35,11 +41,14 @@ def paginate(session, query, page: int, per_page: int, count_query=None):
     return rows, total
 
 
+_USERNAMES = select(User.id, User.username).where(User.id.in_(bindparam("ids", expanding=True)))
+
+
 def usernames(session, ids) -> dict[int, str]:
     ids = {i for i in ids if i is not None}
     if not ids:
         return {}
-    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+    return dict(session.execute(_USERNAMES, {"ids": sorted(ids)}).all())
 
 
 def task_json(t: Task, names: dict[int, str], now) -> dict:
@@ -59,4 +68,4 @@ def plain(row: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
 
 
-__all__ = ["plain", "capped_count", "actor", "paginate", "usernames", "task_json", "service"]
+__all__ = ["plain", "capped", "capped_count", "actor", "paginate", "usernames", "task_json", "service"]

@@ -4,7 +4,7 @@ from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy import bindparam, select
 
-from ..authz import instance_filter
+from ..authz import instance_filter, sees_all_cases, visible_instance_ids
 from ..commands import NotFound
 from ..models import AuditEvent, Instance, ProcessVersionRow, Task, Timer, User
 from ..schemas import InstanceDetailSchema, InstancePageSchema, InstanceQuery, StartSchema
@@ -27,10 +27,12 @@ def _summary(inst: Instance, version: int, names: dict[int, str]) -> dict:
 def start(body):
     """发起案件 / Start a case: `{process_key, business_key?, variables?}`; variables are checked
     against the process's start form."""
-    svc = service()
-    iid, result = svc.start_with_result(actor(), body["process_key"], body.get("business_key"),
-                                        body.get("variables") or {}, body.get("on_behalf_of"))
-    return _detail(iid, result)
+    started = service().start_with_result(actor(), body["process_key"], body.get("business_key"),
+                                          body.get("variables") or {}, body.get("on_behalf_of"))
+    # The command wrote every row of the new case: answer from them instead of reading them back.
+    return _render(started.instance, started.version, sorted(started.tasks, key=lambda t: (t.created_at, t.id)),
+                   started.timers, [(e["transition"], e["activity_id"], e["data"]) for e in started.events],
+                   started.names, started.process_version, started.result)
 
 
 @blp.route("")
@@ -39,24 +41,21 @@ def start(body):
 def list_instances(query):
     """案件列表（分页）/ Cases the caller may see, newest first, paged."""
     svc = service()
+    me = actor()
+    filters = {f: query[f] for f in ("process_key", "status", "business_key") if query.get(f)}
+    page, per_page = query["page"], query["per_page"]
     q = select(Instance, ProcessVersionRow.version).join(ProcessVersionRow,
                                                          ProcessVersionRow.id == Instance.version_id)
-    cond = instance_filter(actor())
-    if cond is not True:
-        q = q.where(cond)
-    for field in ("process_key", "status", "business_key"):
-        if query.get(field):
-            q = q.where(getattr(Instance, field) == query[field])
-    q = q.order_by(Instance.id.desc())
     with svc.db.read() as s:
-        ids = select(Instance.id)
-        if cond is not True:
-            ids = ids.where(cond)
-        for field in ("process_key", "status", "business_key"):
-            if query.get(field):
-                ids = ids.where(getattr(Instance, field) == query[field])
-        total, exact = capped_count(s, ids)
-        rows = s.execute(q.limit(query["per_page"]).offset((query["page"] - 1) * query["per_page"])).all()
+        if sees_all_cases(me):
+            ids = select(Instance.id).where(*[getattr(Instance, k) == v for k, v in filters.items()])
+            total, exact = capped_count(s, ids)
+            rows = s.execute(q.where(*[getattr(Instance, k) == v for k, v in filters.items()])
+                             .order_by(Instance.id.desc()).limit(per_page).offset((page - 1) * per_page)).all()
+        else:
+            total, exact = capped_count(s, visible_instance_ids(me, filters, bindparam("cap")))
+            page_ids = s.scalars(visible_instance_ids(me, filters, page * per_page)).all()[(page - 1) * per_page:]
+            rows = s.execute(q.where(Instance.id.in_(page_ids)).order_by(Instance.id.desc())).all() if page_ids else []
         names = usernames(s, [r[0].starter_id for r in rows] + [r[0].enterprise_id for r in rows])
     return {"items": [_summary(i, v, names) for i, v in rows], "page": query["page"],
             "per_page": query["per_page"], "total": total, "total_exact": exact}
@@ -76,9 +75,8 @@ _EVENTS = (select(AuditEvent.transition, AuditEvent.activity_id, AuditEvent.data
            .where(AuditEvent.instance_id == bindparam("iid")).order_by(AuditEvent.seq))
 
 
-def _detail(instance_id: int, result=None) -> dict:
-    """The case view. ``result``: the engine's answer of the command that just ran, which spares
-    loading the state again."""
+def _detail(instance_id: int) -> dict:
+    """The case view."""
     svc = service()
     me = actor()
     with svc.db.read() as s:
@@ -97,7 +95,14 @@ def _detail(instance_id: int, result=None) -> dict:
         names = usernames(s, [inst.starter_id, inst.enterprise_id] + [t.assignee_id for t in tasks]
                           + [t.completed_by for t in tasks])
         pv = svc.version(s, inst.version_id)
-        state = inst.state
+    return _render(inst, version, tasks, timers, events, names, pv, None)
+
+
+def _render(inst: Instance, version: int, tasks, timers, events, names: dict[int, str], pv, result) -> dict:
+    """``result``: the engine's answer of the command that just ran, which spares loading the
+    state again."""
+    svc = service()
+    state = inst.state
     now = svc.now()
     completed, flows = [], []
     for transition, aid, data in events:

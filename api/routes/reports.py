@@ -44,7 +44,7 @@ def departments(query):
     and overdue, median and p90 handling time (claim or creation → completion)."""
     start, end = _window(query)
     svc = service()
-    with svc.db.read() as s:
+    with svc.db.read(snapshot=True) as s:
         return departments_report(s, svc.now(), start, end)
 
 
@@ -56,7 +56,7 @@ def flows(query):
     same task)."""
     start, end = _window(query)
     svc = service()
-    with svc.db.read() as s:
+    with svc.db.read(snapshot=True) as s:
         return flows_report(s, svc.now(), start, end)
 
 
@@ -66,6 +66,6 @@ def ledger(query):
     """问题台账 / The problem register of a flow (default `enterprise_call`): number, enterprise,
     handling unit, responsible person, time limit, status, closed on time or not."""
     svc = service()
-    with svc.db.read() as s:
+    with svc.db.read(snapshot=True) as s:
         return ledger_report(s, svc.now(), query["process_key"], query["page"], query["per_page"],
                              query.get("status"))

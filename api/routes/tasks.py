@@ -1,16 +1,17 @@
 from __future__ import annotations
 
+import functools
 import json
 
 from flask import jsonify, request
 from flask_smorest import Blueprint
-from sqlalchemy import select, union_all
+from sqlalchemy import bindparam, select, union_all
 
 from engine.forms import walk_components
 
 from ..authz import can_see_task, task_audiences
 from ..commands import Invalid, NotFound
-from ..models import Task
+from ..models import Instance, Task
 from ..schemas import CompleteResultSchema, CompleteSchema, TaskDetailSchema, TaskPageSchema, TaskQuery
 from .common import actor, capped_count, plain, service, task_json, usernames
 
@@ -26,46 +27,68 @@ def list_tasks(query):
     svc = service()
     me = actor()
     now = svc.now()
-    conds = []
-    if query["state"] != "all":
-        conds.append(Task.state == query["state"])
-    if query.get("role"):
-        conds.append(Task.role == query["role"])
-    if query.get("assignee") == "me":
-        conds.append(Task.assignee_id == me.id)
-    if query.get("process_instance_id"):
-        conds.append(Task.instance_id == query["process_instance_id"])
-    if query.get("overdue") is True:
-        conds += [Task.due_at.is_not(None), Task.due_at < now]
-    elif query.get("overdue") is False:
-        conds.append((Task.due_at.is_(None)) | (Task.due_at >= now))
-    order = (Task.sort_due, Task.created_at, Task.id)
-    page, per_page = query["page"], query["per_page"]
+    params = {"now": now, "me": me.id, "state": query["state"], "role": query.get("role"),
+              "iid": query.get("process_instance_id"), "per_page": query["per_page"],
+              "off": (query["page"] - 1) * query["per_page"], "need": query["page"] * query["per_page"]}
+    shape = (query["state"] != "all", bool(query.get("role")), query.get("assignee") == "me",
+             bool(query.get("process_instance_id")), query.get("overdue"))
     with svc.db.read() as s:
         if me.reads_all:
-            total, exact = capped_count(s, select(Task.id).where(*conds))
-            tasks = s.scalars(select(Task).where(*conds).order_by(*order)
-                              .limit(per_page).offset((page - 1) * per_page)).all()
+            count_q, page_q = _inbox_statements(shape, None)
         else:
             # One index range per audience (the caller's own reserved tasks, each of its roles),
             # each read in order and cut at the page's end, then merged: a department with
             # 100,000 open tasks costs the same as one with ten.
             audiences = task_audiences(me)
-            total, exact = capped_count(s, select(Task.id).where(Task.audience.in_(audiences), *conds))
-            need = page * per_page
-            branches = [select(Task.id, Task.sort_due, Task.created_at)
-                        .where(Task.audience == a, *conds).order_by(*order).limit(need).subquery()
-                        for a in audiences]
-            merged = union_all(*[select(b) for b in branches]).subquery()
-            ids = s.scalars(select(merged.c.id).order_by(merged.c.sort_due, merged.c.created_at, merged.c.id)
-                            .limit(per_page).offset((page - 1) * per_page)).all()
-            by_id = {t.id: t for t in s.scalars(select(Task).where(Task.id.in_(ids)))} if ids else {}
-            tasks = [by_id[i] for i in ids]
+            params.update({f"a{i}": a for i, a in enumerate(audiences)})
+            count_q, page_q = _inbox_statements(shape, len(audiences))
+        total, exact = capped_count(s, count_q, params)
+        ids = s.scalars(page_q, params).all()
+        by_id = {t.id: t for t in s.scalars(_TASKS_BY_ID, {"ids": ids})} if ids else {}
+        tasks = [by_id[i] for i in ids]
         names = usernames(s, [t.assignee_id for t in tasks] + [t.completed_by for t in tasks])
     # The inbox is the most read page: answer with plain JSON (same shape as TaskPageSchema,
     # which documents it) instead of a marshmallow dump of every row.
     return jsonify({"items": [plain(task_json(t, names, now)) for t in tasks], "page": query["page"],
                     "per_page": query["per_page"], "total": total, "total_exact": exact})
+
+
+_TASK_WITH_STATE = (select(Task, Instance.version_id, Instance.state)
+                    .join(Instance, Instance.id == Task.instance_id).where(Task.id == bindparam("id")))
+_TASKS_BY_ID = select(Task).where(Task.id.in_(bindparam("ids", expanding=True)))
+
+
+@functools.lru_cache(maxsize=256)
+def _inbox_statements(shape: tuple, n_audiences: int | None):
+    """The ids to count and the page statement of one shape of inbox query, values as parameters.
+    Built once per shape: building the union costs more than running it."""
+    has_state, has_role, mine, has_instance, overdue = shape
+    conds = []
+    if has_state:
+        conds.append(Task.state == bindparam("state"))
+    if has_role:
+        conds.append(Task.role == bindparam("role"))
+    if mine:
+        conds.append(Task.assignee_id == bindparam("me"))
+    if has_instance:
+        conds.append(Task.instance_id == bindparam("iid"))
+    if overdue is True:
+        conds += [Task.due_at.is_not(None), Task.due_at < bindparam("now")]
+    elif overdue is False:
+        conds.append((Task.due_at.is_(None)) | (Task.due_at >= bindparam("now")))
+    order = (Task.sort_due, Task.created_at, Task.id)
+    if n_audiences is None:
+        count_ids = select(Task.id).where(*conds)
+        page = select(Task.id).where(*conds).order_by(*order)
+    else:
+        audience = [bindparam(f"a{i}") for i in range(n_audiences)]
+        count_ids = select(Task.id).where(Task.audience.in_(audience), *conds)
+        branches = [select(Task.id, Task.sort_due, Task.created_at)
+                    .where(Task.audience == a, *conds).order_by(*order).limit(bindparam("need")).subquery()
+                    for a in audience]
+        merged = union_all(*[select(b) for b in branches]).subquery()
+        page = select(merged.c.id).order_by(merged.c.sort_due, merged.c.created_at, merged.c.id)
+    return count_ids, page.limit(bindparam("per_page")).offset(bindparam("off"))
 
 
 @blp.route("/<string:task_id>")
@@ -75,28 +98,26 @@ def get_task(task_id):
     svc = service()
     me = actor()
     with svc.db.read() as s:
-        task = s.get(Task, task_id[:36])
+        found = s.execute(_TASK_WITH_STATE, {"id": task_id[:36]}).first()
+        task = found[0] if found else None
         if task is None or not can_see_task(s, me, task):
             raise NotFound("任务不存在", "no such task")
-        from ..models import Instance
-        inst = s.get(Instance, task.instance_id)
-        pv = svc.version(s, inst.version_id)
+        _, version_id, state = found
+        pv = svc.version(s, version_id)
         names = usernames(s, [task.assignee_id, task.completed_by])
-        options = svc.options(s, pv)
-        state = inst.state
-    form = (pv.resources.get("forms") or {}).get(task.form_key)
+        form = (pv.resources.get("forms") or {}).get(task.form_key)
+        values_keys = [c["valuesKey"] for c in walk_components((form or {}).get("components", []))
+                       if c.get("valuesKey")]
+        options = svc.options(s, pv) if values_keys else {}
     body = task_json(task, names, svc.now())
     data = {}
     if task.state == "open":
-        snap = svc.engine.snapshot(pv, state)
-        for ut in snap.user_tasks:
-            if ut.id == task.id:
-                data = _form_data(form, ut.data)
-    if form:
-        for comp in walk_components(form.get("components", [])):
-            vk = comp.get("valuesKey")
-            if vk in options:
-                data[vk] = options[vk]
+        ready = svc.engine.ready_task_data(state, task.id)
+        if ready is not None:
+            data = _form_data(form, ready)
+    for vk in values_keys:
+        if vk in options:
+            data[vk] = options[vk]
     body.update(form=form, data=json.loads(json.dumps(data, default=str)))
     return body
 
