@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from engine import roles
 from engine.deploy import CompiledProcess, DeploymentRefused, Previous, UploadedFile, compile_deployment
@@ -23,8 +24,8 @@ from engine.runtime import Engine, EngineError, ProcessVersion, StepResult, Task
 
 from .audit import GENESIS, Recorder, event_hash
 from .db import Database
-from .models import (AuditEvent, Deployment, IdempotencyKey, Incident, Instance, Pairing, ProcessVersionRow,
-                     Task, Timer, User, UserRole)
+from .models import (NO_DUE, AuditEvent, Deployment, IdempotencyKey, Incident, Instance, Pairing,
+                     ProcessVersionRow, Task, Timer, User, UserRole, task_audience)
 
 
 # Statements of the hot path, built once (building costs more than running them on SQLite).
@@ -43,6 +44,75 @@ _LATEST_VERSION = (select(ProcessVersionRow.id, ProcessVersionRow.key, ProcessVe
                    .where(ProcessVersionRow.key == bindparam("key"))
                    .order_by(ProcessVersionRow.version.desc()).limit(1))
 _WAITING_TIMERS = select(Timer).where(Timer.instance_id == bindparam("iid"), Timer.status == "waiting")
+
+
+_INSERT_INSTANCE = insert(Instance.__table__).returning(Instance.__table__.c.id)
+_INSERT_TASK = insert(Task.__table__)
+_TIMER_INSERT_COLS = ("instance_id", "task_id", "activity_id", "due_at", "status", "provisional", "calc",
+                      "attached_task_id", "created_at", "fired_at")
+_INSERT_TIMER = insert(Timer.__table__).returning(Timer.__table__.c.id, sort_by_parameter_order=True)
+
+
+def _task_values(t: Task) -> dict:
+    return dict(id=t.id, instance_id=t.instance_id, process_key=t.process_key, activity_id=t.activity_id,
+                name=t.name, role=t.role, state=t.state, assignee_id=t.assignee_id,
+                reserved_for_id=t.reserved_for_id, form_key=t.form_key, created_at=t.created_at,
+                claimed_at=t.claimed_at, completed_at=t.completed_at, completed_by=t.completed_by,
+                due_at=t.due_at, audience=task_audience(t.reserved_for_id, t.role), sort_due=t.due_at or NO_DUE)
+
+
+@dataclass
+class _StepRows:
+    fired: int              # timers fired by the step
+    new_tasks: list         # Task rows inserted (not in the session)
+    new_timers: list        # Timer rows inserted, with their ids
+
+
+class _Changes:
+    """The rows a command read, taken out of the session: the command changes them in memory,
+    and ``write()`` sends one Core UPDATE per changed row with only the changed columns. (The
+    ORM's unit of work costs more than the statements it emits on this path.)
+
+    The instance row's UPDATE checks ``lock_version`` and bumps it, so a writer that raced past
+    the row lock fails with StaleDataError (answered 409) instead of overwriting the state."""
+
+    _COLUMNS = {
+        Instance: ("status", "ended_at", "outcome_id", "outcome_name", "state", "updated_at", "last_seq",
+                   "last_hash"),
+        Task: ("state", "assignee_id", "claimed_at", "completed_at", "completed_by", "due_at"),
+        Timer: ("status", "fired_at", "due_at", "provisional", "calc"),
+    }
+
+    def __init__(self, session: Session, instance: Instance, tasks, timers):
+        self.session = session
+        self.rows = [instance, *tasks, *timers]
+        for row in self.rows:
+            if row in session:
+                session.expunge(row)
+        self.before = [self._values(row) for row in self.rows]
+
+    def _values(self, row) -> dict:
+        return {c: getattr(row, c) for c in self._COLUMNS[type(row)]}
+
+    def write(self) -> None:
+        for row, before in zip(self.rows, self.before):
+            now = self._values(row)
+            changed = {c: v for c, v in now.items() if v != before[c]}
+            table = type(row).__table__
+            if isinstance(row, Instance):
+                done = self.session.execute(
+                    update(table).where(table.c.id == row.id, table.c.lock_version == row.lock_version)
+                    .values(**changed, lock_version=row.lock_version + 1))
+                if done.rowcount != 1:
+                    raise StaleDataError(f"process instance {row.id} changed under this command")
+                row.lock_version += 1
+            elif changed:
+                if type(row) is Timer and changed.get("status") == "fired":
+                    # what this transaction fires, for whoever watches the commit (a test hook)
+                    self.session.info.setdefault("fired_timers", set()).add(row.id)
+                if type(row) is Task and "due_at" in changed:
+                    changed["sort_due"] = changed["due_at"] or NO_DUE
+                self.session.execute(update(table).where(table.c.id == row.id).values(**changed))
 
 
 class CommandError(Exception):
@@ -228,7 +298,7 @@ class Service:
     def start_with_result(self, actor: Actor, process_key: str, business_key: str | None,
                           variables: dict | None, on_behalf_of: str | None = None) -> "Started":
         now = self.now()
-        with self.db.write() as s, s.no_autoflush:   # one flush for the new rows, at commit
+        with self.db.write() as s:
             row = s.execute(_LATEST_VERSION, {"key": process_key}).first()
             if row is None:
                 raise NotFound("没有该流程", f"no process '{process_key}'", {"process_key": ["未部署 / not deployed"]})
@@ -256,17 +326,19 @@ class Service:
                 result = self.engine.start(pv, data)
             except EngineError as e:
                 raise _Abort(e, None, process_key, "start") from None
-            inst = Instance(version_id=row.id, process_key=row.key, business_key=business_key, status="running",
-                            starter_id=actor.id, enterprise_id=enterprise_id, created_at=now, updated_at=now,
-                            state=result.state, lock_version=1, last_seq=0, last_hash="")
-            s.add(inst)
-            s.flush()
+            values = dict(version_id=row.id, process_key=row.key, business_key=business_key, status="running",
+                          starter_id=actor.id, enterprise_id=enterprise_id, created_at=now, updated_at=now,
+                          ended_at=None, outcome_id=None, outcome_name=None, state=result.state,
+                          lock_version=1, last_seq=0, last_hash="")
+            inst = Instance(id=s.execute(_INSERT_INSTANCE, values).scalar_one(), **values)   # not in the session
             rec = Recorder(s, inst, now, actor.username, _role_for_start(actor, row.starter_roles))
             rec.add("instance_started", None, row.name, {"process_key": row.key, "version": row.version,
                                                          "business_key": business_key, "variables": data})
-            rows = self._apply(s, inst, pv, result, rec, completed_task=None, fresh=True, collect=True)
+            changes = _Changes(s, inst, [], [])
+            step = self._apply(s, inst, pv, result, rec, completed_task=None, open_rows={}, timer_rows={})
+            changes.write()
         self._timers_changed()
-        return Started(inst, row.version, pv, result, rows["tasks"], rows["timers"], rec.written,
+        return Started(inst, row.version, pv, result, step.new_tasks, step.new_timers, rec.written,
                        {actor.id: actor.username, enterprise_id: enterprise})
 
     # ------------------------------------------------------------------ claim / unclaim
@@ -302,10 +374,7 @@ class Service:
         now = self.now()
         request_hash = hashlib.sha256(json.dumps([task_id, data], sort_keys=True, default=str)
                                       .encode()).hexdigest()
-        # no_autoflush: every read of the command comes before its first change, so the ORM
-        # writes the whole change in one flush at commit (one UPDATE of the instance row, not
-        # one per query that happens to follow a change).
-        with self.db.write() as s, s.no_autoflush:
+        with self.db.write() as s:
             if idempotency_key:
                 seen = s.get(IdempotencyKey, (actor.id, idempotency_key))
                 if seen is not None:
@@ -314,6 +383,7 @@ class Service:
                                        {"Idempotency-Key": ["已使用 / already used"]})
                     return dict(seen.response, replayed=True)
             task, inst, open_rows = self._task_for_action(s, actor, task_id)
+            timer_rows = {t.task_id: t for t in s.scalars(_WAITING_TIMERS, {"iid": inst.id})}
             if task.assignee_id is not None and task.assignee_id != actor.id:
                 raise Conflict("任务已被他人认领", "task is claimed by someone else")
             pv = self.version(s, inst.version_id)
@@ -325,13 +395,15 @@ class Service:
                 raise Conflict("任务已不可办理", "task is no longer ready") from None
             except EngineError as e:
                 raise _Abort(e, inst.id, inst.process_key, "complete") from None
+            changes = _Changes(s, inst, open_rows.values(), timer_rows.values())
             if task.claimed_at is None:
                 task.claimed_at = now
             task.assignee_id = actor.id
             task.state, task.completed_at, task.completed_by = "completed", now, actor.id
             rec = Recorder(s, inst, now, actor.username, task.role)
             self._save_state(inst, result, now)
-            self._apply(s, inst, pv, result, rec, completed_task=task, open_rows=open_rows)
+            self._apply(s, inst, pv, result, rec, completed_task=task, open_rows=open_rows, timer_rows=timer_rows)
+            changes.write()
             response = {"task_id": task.id, "process_instance_id": inst.id, "status": inst.status}
             if idempotency_key:
                 s.add(IdempotencyKey(user_id=actor.id, key=idempotency_key, request_hash=request_hash,
@@ -348,7 +420,7 @@ class Service:
         ``only_if_due``: re-check under the instance lock that a waiting timer is still due, and
         write nothing otherwise (another worker fired it after the caller looked)."""
         now = self.now()
-        with self.db.write() as s, s.no_autoflush:   # one flush at commit, as in complete()
+        with self.db.write() as s:
             inst = self._lock_instance(s, instance_id, skip_locked)
             if inst is None or inst.status != "running":
                 return 0
@@ -361,10 +433,15 @@ class Service:
             except EngineError as e:
                 raise _Abort(e, instance_id, inst.process_key, "fire_timers") from None
             rec = Recorder(s, inst, now, actor_name, None)
+            open_rows = {t.id: t for t in s.scalars(_OPEN_TASKS, {"iid": inst.id})}
+            timer_rows = {t.task_id: t for t in s.scalars(_WAITING_TIMERS, {"iid": inst.id})}
+            changes = _Changes(s, inst, open_rows.values(), timer_rows.values())
             self._save_state(inst, result, now)
-            fired = self._apply(s, inst, pv, result, rec, completed_task=None)
+            step = self._apply(s, inst, pv, result, rec, completed_task=None, open_rows=open_rows,
+                               timer_rows=timer_rows)
+            changes.write()
         self._timers_changed()
-        return fired
+        return step.fired
 
     # ------------------------------------------------------------------ internals
     def _lock_instance(self, s: Session, instance_id: int, skip_locked: bool = False) -> Instance | None:
@@ -398,18 +475,13 @@ class Service:
         inst.updated_at = now
 
     def _apply(self, s: Session, inst: Instance, pv: ProcessVersion, result: StepResult, rec: Recorder,
-               completed_task: Task | None, fresh: bool = False, collect: bool = False,
-               open_rows: dict[str, Task] | None = None):
-        """Write what the engine step did. Returns how many timers fired, or with ``collect`` the
-        rows written (``{"tasks": [...], "timers": [...]}``) for the caller's answer."""
+               completed_task: Task | None, open_rows: dict[str, Task], timer_rows: dict[str, Timer]) -> "_StepRows":
+        """Project what the engine step did onto the case's rows: changes to the loaded rows are
+        made in memory (the caller's ``_Changes`` writes them), new task and timer rows and the
+        audit events are inserted here."""
         now = rec.at
         system = "system"
-        if fresh:   # a case just started has no rows yet
-            open_rows, timer_rows = {}, {}
-        else:
-            if open_rows is None:
-                open_rows = {t.id: t for t in s.scalars(_OPEN_TASKS, {"iid": inst.id})}
-            timer_rows = {t.task_id: t for t in s.scalars(_WAITING_TIMERS, {"iid": inst.id})}
+        timer_rows = dict(timer_rows)
         current = {t.task_id: t for t in result.timers}
         fired_rows: dict[str, Timer] = {}
         fired = 0
@@ -463,9 +535,7 @@ class Service:
                 continue
             row = Timer(instance_id=inst.id, task_id=tid, activity_id=view.activity_id, due_at=view.due_at,
                         status="waiting", provisional=view.provisional, calc=view.calc,
-                        attached_task_id=view.attached_to,
-                        created_at=now)
-            s.add(row)      # inserted with the others in one batch at flush
+                        attached_task_id=view.attached_to, created_at=now, fired_at=None)
             timer_rows[tid] = row
             new_timers.append(row)
             rec.add("timer_armed", view.activity_id, pv.element_name(view.activity_id),
@@ -503,8 +573,8 @@ class Service:
                         reserved, reserved_name = uid, username
             row = Task(id=ut.id, instance_id=inst.id, process_key=inst.process_key, activity_id=ut.activity_id,
                        name=ut.name, role=ut.role, state="open", assignee_id=None, reserved_for_id=reserved,
-                       form_key=ut.form_key, created_at=now, due_at=due_by_task.get(ut.id))
-            s.add(row)
+                       form_key=ut.form_key, created_at=now, claimed_at=None, completed_at=None,
+                       completed_by=None, due_at=due_by_task.get(ut.id))
             new_tasks.append(row)
             rec.add("scheduled", ut.activity_id, ut.name,
                     {"role": ut.role, "reserved_for": reserved_name,
@@ -520,10 +590,14 @@ class Service:
             rec.add("instance_completed", inst.outcome_id, inst.outcome_name, {"outcome": result.outcome},
                     None, actor=system, role=None)
         inst.updated_at = now
+        if new_tasks:
+            s.execute(_INSERT_TASK, [_task_values(t) for t in new_tasks])
+        if new_timers:
+            ids = s.scalars(_INSERT_TIMER, [{c: getattr(t, c) for c in _TIMER_INSERT_COLS} for t in new_timers]).all()
+            for t, i in zip(new_timers, ids):
+                t.id = i
         rec.flush()
-        if collect:
-            return {"tasks": new_tasks, "timers": new_timers}
-        return fired
+        return _StepRows(fired, new_tasks, new_timers)
 
     def _incident(self, instance_id, process_key, err: EngineError, command: str, actor: Actor | None) -> None:
         now = self.now()

@@ -22,7 +22,9 @@ def default_url(instance_dir: str | os.PathLike) -> str:
     return f"sqlite:///{path}"
 
 
-def _sqlite_engine(url: str, immediate: bool) -> SAEngine:
+def _sqlite_engine(url: str, immediate: bool | None) -> SAEngine:
+    """``immediate``: True for commands, False for reads, None for single statements in
+    autocommit (no BEGIN at all)."""
     engine = create_engine(url, connect_args={"isolation_level": None, "check_same_thread": False,
                                               "timeout": 30})
 
@@ -35,9 +37,10 @@ def _sqlite_engine(url: str, immediate: bool) -> SAEngine:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
-    @event.listens_for(engine, "begin")
-    def _begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    if immediate is not None:
+        @event.listens_for(engine, "begin")
+        def _begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -55,13 +58,14 @@ class Database:
                 Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
             self.read_engine = _sqlite_engine(url, immediate=False)
             self.write_engine = _sqlite_engine(url, immediate=True)
+            self.autocommit_engine = _sqlite_engine(url, immediate=None)
         else:
             pool = dict(pool_size=int(os.environ.get("SIJI_DB_POOL", "5")), max_overflow=10, pool_pre_ping=True)
             self.write_engine = create_engine(url, **pool)
             # Reads run in autocommit: under READ COMMITTED each statement takes its own snapshot
             # anyway, so a read transaction buys no consistency and costs a BEGIN and a ROLLBACK
             # round trip per request.
-            self.read_engine = create_engine(url, isolation_level="AUTOCOMMIT", **pool)
+            self.read_engine = self.autocommit_engine = create_engine(url, isolation_level="AUTOCOMMIT", **pool)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
         # Long reads (exports, reports) stream rows through a server-side cursor, which needs a
@@ -92,7 +96,7 @@ class Database:
     def connection(self):
         """A plain connection for a one-statement read on every request (the token lookup): no
         ORM session to set up and tear down."""
-        with self.read_engine.connect() as conn:
+        with self.autocommit_engine.connect() as conn:
             yield conn
 
     def session(self) -> Session:
@@ -100,5 +104,7 @@ class Database:
 
     def dispose(self) -> None:
         self.read_engine.dispose()
+        if self.autocommit_engine is not self.read_engine:
+            self.autocommit_engine.dispose()
         if self.write_engine is not self.read_engine:
             self.write_engine.dispose()

@@ -177,14 +177,9 @@ class TimerWorker:
 def _install_test_pause(service, seconds: float, marker: str | None) -> None:
     """Test-only (see the module docstring): stall inside the transaction of a timer firing."""
 
-    def after_flush(session, _context):
-        for o in session.dirty:
-            if isinstance(o, Timer) and o.status == "fired":
-                session.info.setdefault("siji_fired_timers", set()).add(o.id)
-
     def before_commit(session):
         session.flush()   # the firing's writes reach the database, uncommitted
-        fired = sorted(session.info.pop("siji_fired_timers", ()))
+        fired = sorted(session.info.pop("fired_timers", ()))
         if not fired:
             return
         if marker:
@@ -193,5 +188,4 @@ def _install_test_pause(service, seconds: float, marker: str | None) -> None:
         log.warning("test pause: %s s before committing the firing of timer(s) %s", seconds, fired)
         time.sleep(seconds)
 
-    event.listen(service.db._write, "after_flush", after_flush)
     event.listen(service.db._write, "before_commit", before_commit)
