@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from .models import AuditEvent, Instance
 
 GENESIS = "0" * 64
+_INSERT_EVENTS = insert(AuditEvent.__table__)
 
 
 def _canonical(value: Any) -> str:
@@ -75,7 +76,7 @@ class Recorder:
         transaction."""
         if self.rows:
             # Core executemany: one statement for all of the command's events
-            self.session.execute(insert(AuditEvent.__table__), self.rows)
+            self.session.connection().execute(_INSERT_EVENTS, self.rows)
             self.rows = []
             inst = self.instance
             if (inst.last_seq, inst.last_hash) != (self.seq, self.head):

@@ -7,6 +7,7 @@ When the engine fails nothing of the command is written; an incident is recorded
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -95,15 +96,14 @@ class _Changes:
         return {c: getattr(row, c) for c in self._COLUMNS[type(row)]}
 
     def write(self) -> None:
+        conn = self.session.connection()   # Core statements need no ORM session machinery
         for row, before in zip(self.rows, self.before):
             now = self._values(row)
             changed = {c: v for c, v in now.items() if v != before[c]}
-            table = type(row).__table__
-            if isinstance(row, Instance):
-                done = self.session.execute(
-                    update(table).where(table.c.id == row.id, table.c.lock_version == row.lock_version)
-                    .values(**changed, lock_version=row.lock_version + 1))
-                if done.rowcount != 1:
+            if type(row) is Instance:
+                params = {f"v_{c}": v for c, v in changed.items()}
+                params.update(_id=row.id, _lock=row.lock_version, v_lock_version=row.lock_version + 1)
+                if conn.execute(_update(Instance, frozenset(changed)), params).rowcount != 1:
                     raise StaleDataError(f"process instance {row.id} changed under this command")
                 row.lock_version += 1
             elif changed:
@@ -112,7 +112,22 @@ class _Changes:
                     self.session.info.setdefault("fired_timers", set()).add(row.id)
                 if type(row) is Task and "due_at" in changed:
                     changed["sort_due"] = changed["due_at"] or NO_DUE
-                self.session.execute(update(table).where(table.c.id == row.id).values(**changed))
+                params = {f"v_{c}": v for c, v in changed.items()}
+                params["_id"] = row.id
+                conn.execute(_update(type(row), frozenset(changed)), params)
+
+
+@functools.lru_cache(maxsize=512)
+def _update(model, columns: frozenset[str]):
+    """UPDATE of ``columns`` of one row by id (an instance also by its lock_version), built once
+    per shape with every value a parameter."""
+    table = model.__table__
+    where = [table.c.id == bindparam("_id")]
+    values = {c: bindparam(f"v_{c}") for c in sorted(columns)}
+    if model is Instance:
+        where.append(table.c.lock_version == bindparam("_lock"))
+        values["lock_version"] = bindparam("v_lock_version")
+    return update(table).where(*where).values(values)
 
 
 class CommandError(Exception):
