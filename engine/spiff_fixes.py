@@ -34,6 +34,15 @@ def _last_firing(spec, my_task):
     return None
 
 
+def _ancestors(task) -> set:
+    out = set()
+    t = task.parent
+    while t is not None:
+        out.add(t.id)
+        t = t.parent
+    return out
+
+
 def _check_threshold_unstructured(self, my_task):
     last = _last_firing(self, my_task)
     waiting_inputs = set(self.inputs)
@@ -44,12 +53,18 @@ def _check_threshold_unstructured(self, my_task):
         elif task.parent is not None:
             remove_ancestor(task.parent)
 
-    for task in my_task.workflow.get_tasks(spec_name=self.name):
-        if last is not None and task is not my_task and not task.is_descendant_of(last):
+    # The join's copies in its own (sub)workflow, read straight off the task map: walking the
+    # tree with get_tasks() cost more than the rest of the engine step on a wide diagram.
+    # Each copy's ancestors are collected once (Task.is_descendant_of walks the chain anew on
+    # every call).
+    mine = _ancestors(my_task)
+    for task in [t for t in my_task.workflow.tasks.values() if t.task_spec is self]:
+        above = _ancestors(task)
+        if last is not None and task is not my_task and last.id not in above:
             continue    # a copy left over from an earlier round
-        if task.is_descendant_of(my_task):
+        if my_task.id in above:
             remove_ancestor(task)
-        elif my_task.is_descendant_of(task):
+        elif task.id in mine:
             continue
         elif task.parent.state == TaskState.COMPLETED and task.parent.task_spec in waiting_inputs:
             waiting_inputs.remove(task.parent.task_spec)
@@ -58,16 +73,11 @@ def _check_threshold_unstructured(self, my_task):
 
 def _run_hook(self, my_task):
     last = _last_firing(self, my_task)
+    mine = _ancestors(my_task)
     others = [t for t in my_task.workflow.tasks.values()
               if t.task_spec == self and t is not my_task and t.has_state(TaskState.FINISHED_MASK)
-              and not my_task.is_descendant_of(t) and (last is None or t.is_descendant_of(last))]
+              and t.id not in mine and (last is None or last.id in _ancestors(t))]
     others.sort(key=lambda t: t.last_state_change)
-
-    mine = set()
-    a = my_task.parent
-    while a is not None:
-        mine.add(a.id)
-        a = a.parent
 
     def divergence(task):
         a = task.parent
