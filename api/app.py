@@ -8,7 +8,7 @@ import os
 import re
 from pathlib import Path
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, g, has_request_context, jsonify, request
 from flask_smorest import Api
 from marshmallow import INCLUDE, Schema
 from marshmallow import fields as ma_fields
@@ -92,6 +92,24 @@ def create_app(config: dict | None = None, service: Service | None = None) -> Fl
     from .routes import register
     register(api, app)
     _document_success(api)
+
+    db = getattr(service, "db", None)   # (tools build the app without a database to list its routes)
+    if db is not None and db.is_postgres:
+        def _request_connection():
+            if not has_request_context():
+                return None
+            conn = g.get("_db_conn")
+            if conn is None:
+                conn = g._db_conn = db.autocommit_engine.connect()
+            return conn
+
+        db.request_connection = _request_connection
+
+        @app.teardown_request
+        def _close_request_connection(_exc):
+            conn = g.pop("_db_conn", None)
+            if conn is not None:
+                conn.close()
 
     @app.before_request
     def _gate():

@@ -66,6 +66,10 @@ class Database:
             # anyway, so a read transaction buys no consistency and costs a BEGIN and a ROLLBACK
             # round trip per request.
             self.read_engine = self.autocommit_engine = create_engine(url, isolation_level="AUTOCOMMIT", **pool)
+        # Set by the web app on PostgreSQL: the connection of the current request, or None outside
+        # one. A request's reads (all autocommit there) then share the connection its token
+        # lookup used — one pool checkout and one pre-ping per request instead of two or more.
+        self.request_connection = None
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
         # Long reads (exports, reports) stream rows through a server-side cursor, which needs a
@@ -88,6 +92,12 @@ class Database:
     @contextmanager
     def read(self, snapshot: bool = False):
         """A read session; ``snapshot`` for a long or streamed read that must see one state."""
+        shared = self.request_connection() if (self.request_connection and not snapshot) else None
+        if shared is not None:
+            with Session(shared, expire_on_commit=False) as session:
+                with session.begin():
+                    yield session
+            return
         with (self._snapshot if snapshot else self._read)() as session:
             with session.begin():
                 yield session
@@ -96,6 +106,10 @@ class Database:
     def connection(self):
         """A plain connection for a one-statement read on every request (the token lookup): no
         ORM session to set up and tear down."""
+        shared = self.request_connection() if self.request_connection else None
+        if shared is not None:
+            yield shared
+            return
         with self.autocommit_engine.connect() as conn:
             yield conn
 

@@ -43,9 +43,7 @@ def list_tasks(query):
             params.update({f"a{i}": a for i, a in enumerate(audiences)})
             count_q, page_q = _inbox_statements(shape, len(audiences))
         total, exact = capped_count(s, count_q, params)
-        ids = s.scalars(page_q, params).all()
-        by_id = {t.id: t for t in s.scalars(_TASKS_BY_ID, {"ids": ids})} if ids else {}
-        tasks = [by_id[i] for i in ids]
+        tasks = s.scalars(page_q, params).all()
         names = usernames(s, [t.assignee_id for t in tasks] + [t.completed_by for t in tasks])
     # The inbox is the most read page: answer with plain JSON (same shape as TaskPageSchema,
     # which documents it) instead of a marshmallow dump of every row.
@@ -55,12 +53,11 @@ def list_tasks(query):
 
 _TASK_WITH_STATE = (select(Task, Instance.version_id, Instance.state)
                     .join(Instance, Instance.id == Task.instance_id).where(Task.id == bindparam("id")))
-_TASKS_BY_ID = select(Task).where(Task.id.in_(bindparam("ids", expanding=True)))
 
 
 @functools.lru_cache(maxsize=256)
 def _inbox_statements(shape: tuple, n_audiences: int | None):
-    """The ids to count and the page statement of one shape of inbox query, values as parameters.
+    """The ids to count and the page's rows of one shape of inbox query, values as parameters.
     Built once per shape: building the union costs more than running it."""
     has_state, has_role, mine, has_instance, overdue = shape
     conds = []
@@ -79,7 +76,8 @@ def _inbox_statements(shape: tuple, n_audiences: int | None):
     order = (Task.sort_due, Task.created_at, Task.id)
     if n_audiences is None:
         count_ids = select(Task.id).where(*conds)
-        page = select(Task.id).where(*conds).order_by(*order)
+        page = (select(Task).where(*conds).order_by(*order)
+                .limit(bindparam("per_page")).offset(bindparam("off")))
     else:
         audience = [bindparam(f"a{i}") for i in range(n_audiences)]
         count_ids = select(Task.id).where(Task.audience.in_(audience), *conds)
@@ -87,8 +85,11 @@ def _inbox_statements(shape: tuple, n_audiences: int | None):
                     .where(Task.audience == a, *conds).order_by(*order).limit(bindparam("need")).subquery()
                     for a in audience]
         merged = union_all(*[select(b) for b in branches]).subquery()
-        page = select(merged.c.id).order_by(merged.c.sort_due, merged.c.created_at, merged.c.id)
-    return count_ids, page.limit(bindparam("per_page")).offset(bindparam("off"))
+        ids = (select(merged).order_by(merged.c.sort_due, merged.c.created_at, merged.c.id)
+               .limit(bindparam("per_page")).offset(bindparam("off")).subquery())
+        # the page's rows in the same statement that picks them
+        page = select(Task).join(ids, Task.id == ids.c.id).order_by(ids.c.sort_due, ids.c.created_at, ids.c.id)
+    return count_ids, page
 
 
 @blp.route("/<string:task_id>")
