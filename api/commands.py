@@ -483,8 +483,8 @@ class Service:
         return task, inst, {k: t for k, t in rows.items() if t.state == "open"}
 
     def _save_state(self, inst: Instance, result: StepResult, now: datetime) -> None:
-        # lock_version is the mapper's version_id_col: the UPDATE checks it, so a racing writer
-        # that slipped past the row lock fails with StaleDataError (answered 409) instead of
+        # Written by _Changes.write(), whose UPDATE checks lock_version: a racing writer that
+        # slipped past the row lock fails with StaleDataError (answered 409) instead of
         # overwriting this state.
         inst.state = result.state
         inst.updated_at = now

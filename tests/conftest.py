@@ -158,6 +158,17 @@ class Harness:
         assert task_id in snap
         assert svc.engine.ready_task_data(state, task_id) == snap[task_id]
 
+    def check_index_columns(self, instance_id: int | None = None) -> None:
+        """Commands write task rows with Core statements, not through the ORM hook that derives
+        the inbox's index columns: every row must still carry the right ones."""
+        from api.models import NO_DUE, Task, task_audience
+        from sqlalchemy import select
+        with self.service.db.read() as s:
+            q = select(Task) if instance_id is None else select(Task).where(Task.instance_id == instance_id)
+            for t in s.scalars(q):
+                assert t.audience == task_audience(t.reserved_for_id, t.role), (t.id, t.audience)
+                assert t.sort_due == (t.due_at or NO_DUE), (t.id, t.due_at, t.sort_due)
+
     def instance(self, instance_id, user="auditor"):
         return self.ok(self.get(f"/api/process-instances/{instance_id}", user))
 
@@ -170,6 +181,7 @@ class Harness:
             fired += n
             if n == 0:
                 break
+        self.check_index_columns()
         return fired
 
     def trace(self, instance_id):

@@ -104,6 +104,7 @@ def do(siji, user: str, instance_id: int, activity_id: str, data: dict, *, role:
         assert resp.status_code == 404, f"{other} completes {activity_id}: {resp.status_code}"
     siji.check_ready_data(task["id"])
     siji.ok(siji.post(f"/api/tasks/{task['id']}/complete", user, json={"data": data}))
+    siji.check_index_columns(instance_id)
     return task
 
 
