@@ -143,52 +143,50 @@ def instance_filter(actor):
     return _instance_filter(actor.id, actor.roles)
 
 
-# Building this statement costs more than running it (SQLAlchemy adapts the alias's columns
-# anew for every new alias), and a caller asks for it on every case read: keep the recent ones.
+# Building these statements costs more than running them (SQLAlchemy adapts an alias's columns
+# anew for every new alias), and a caller asks for them on every case read: one alias, and the
+# recent callers' filters kept.
 _INST = aliased(Instance)
+
+
+def _visibility_rules(actor_id: int, actor_roles: frozenset[str]) -> list[tuple]:
+    """Why a caller sees a case, one rule per index range: ``(select of case ids labelled "id",
+    whether the select reads the instance table)``. The single place these rules are written."""
+    from .models import task_audience
+    inst = _INST
+    rules = [(select(inst.id.label("id")).where(inst.starter_id == actor_id), True),
+             (select(inst.id.label("id")).where(inst.enterprise_id == actor_id), True)]
+    if "commissioner" in actor_roles:
+        rules.append((select(inst.id.label("id")).where(inst.enterprise_id.in_(
+            select(Pairing.applicant_id).where(Pairing.commissioner_id == actor_id))), True))
+    audiences = [task_audience(actor_id, "")] + [task_audience(None, r)
+                                                 for r in sorted(actor_roles & DEPARTMENT_ROLES)]
+    rules += [(select(Task.instance_id.label("id")).where(Task.audience == a), False) for a in audiences]
+    return rules
 
 
 @functools.lru_cache(maxsize=4096)
 def _instance_filter(actor_id: int, actor_roles: frozenset[str]):
-    from .models import task_audience
-    inst = _INST
-    parts = [select(inst.id).where(inst.starter_id == actor_id),
-             select(inst.id).where(inst.enterprise_id == actor_id)]
-    if "commissioner" in actor_roles:
-        parts.append(select(inst.id).where(inst.enterprise_id.in_(
-            select(Pairing.applicant_id).where(Pairing.commissioner_id == actor_id))))
-    audiences = [task_audience(actor_id, "")] + [task_audience(None, r)
-                                                 for r in sorted(actor_roles & DEPARTMENT_ROLES)]
-    parts.append(select(Task.instance_id).where(Task.audience.in_(audiences)))
-    return Instance.id.in_(union(*parts))
+    return Instance.id.in_(union(*[sel for sel, _ in _visibility_rules(actor_id, actor_roles)]))
 
 
-def visible_instance_ids(actor, filters: dict, limit: int):
+def visible_instance_ids(actor, filters: dict, limit):
     """A select of the ids of the cases a caller sees that match ``filters`` (instance column →
     value), newest first, at most ``limit``.
 
     One index range per visibility rule, each read newest first and cut at ``limit``, then
     merged: a department with 100,000 cases pays for a page, not for every case it has ever
     touched. (Callers that see every case need no rule: see ``sees_all_cases``.)"""
-    from .models import task_audience
     inst = _INST
-
-    def narrowed(sel):
-        return sel.where(*[getattr(inst, k) == v for k, v in filters.items()])
-
-    branches = [narrowed(select(inst.id.label("id")).where(inst.starter_id == actor.id)),
-                narrowed(select(inst.id.label("id")).where(inst.enterprise_id == actor.id))]
-    if "commissioner" in actor.roles:
-        branches.append(narrowed(select(inst.id.label("id")).where(inst.enterprise_id.in_(
-            select(Pairing.applicant_id).where(Pairing.commissioner_id == actor.id)))))
-    branches = [b.order_by(inst.id.desc()).limit(limit) for b in branches]
-    audiences = [task_audience(actor.id, "")] + [task_audience(None, r)
-                                                 for r in sorted(actor.roles & DEPARTMENT_ROLES)]
-    for a in audiences:
-        sel = select(Task.instance_id.label("id")).where(Task.audience == a)
-        if filters:
-            sel = narrowed(sel.join(inst, inst.id == Task.instance_id))
-        branches.append(sel.distinct().order_by(Task.instance_id.desc()).limit(limit))
+    branches = []
+    for sel, on_instances in _visibility_rules(actor.id, actor.roles):
+        if filters and not on_instances:
+            sel = sel.join(inst, inst.id == Task.instance_id)
+        sel = sel.where(*[getattr(inst, k) == v for k, v in filters.items()])
+        key = inst.id if on_instances else Task.instance_id
+        if not on_instances:
+            sel = sel.distinct()
+        branches.append(sel.order_by(key.desc()).limit(limit))
     merged = union(*[select(b.subquery()) for b in branches]).subquery()
     return select(merged.c.id).order_by(merged.c.id.desc()).limit(limit)
 

@@ -345,7 +345,7 @@ class Service:
                           starter_id=actor.id, enterprise_id=enterprise_id, created_at=now, updated_at=now,
                           ended_at=None, outcome_id=None, outcome_name=None, state=result.state,
                           lock_version=1, last_seq=0, last_hash="")
-            inst = Instance(id=s.execute(_INSERT_INSTANCE, values).scalar_one(), **values)   # not in the session
+            inst = Instance(id=s.connection().execute(_INSERT_INSTANCE, values).scalar_one(), **values)   # not in the session
             rec = Recorder(s, inst, now, actor.username, _role_for_start(actor, row.starter_roles))
             rec.add("instance_started", None, row.name, {"process_key": row.key, "version": row.version,
                                                          "business_key": business_key, "variables": data})
@@ -359,7 +359,7 @@ class Service:
     # ------------------------------------------------------------------ claim / unclaim
     def claim(self, actor: Actor, task_id: str) -> None:
         now = self.now()
-        with self.db.write() as s, s.no_autoflush:
+        with self.db.write() as s:
             task, inst, _ = self._task_for_action(s, actor, task_id)
             if task.assignee_id == actor.id:
                 return
@@ -372,7 +372,7 @@ class Service:
 
     def unclaim(self, actor: Actor, task_id: str) -> None:
         now = self.now()
-        with self.db.write() as s, s.no_autoflush:
+        with self.db.write() as s:
             task, inst, _ = self._task_for_action(s, actor, task_id)
             if task.assignee_id is None:
                 return
@@ -605,10 +605,12 @@ class Service:
             rec.add("instance_completed", inst.outcome_id, inst.outcome_name, {"outcome": result.outcome},
                     None, actor=system, role=None)
         inst.updated_at = now
+        conn = s.connection()   # Core inserts, like the audit events and _Changes
         if new_tasks:
-            s.execute(_INSERT_TASK, [_task_values(t) for t in new_tasks])
+            conn.execute(_INSERT_TASK, [_task_values(t) for t in new_tasks])
         if new_timers:
-            ids = s.scalars(_INSERT_TIMER, [{c: getattr(t, c) for c in _TIMER_INSERT_COLS} for t in new_timers]).all()
+            ids = conn.execute(_INSERT_TIMER, [{c: getattr(t, c) for c in _TIMER_INSERT_COLS}
+                                               for t in new_timers]).scalars().all()
             for t, i in zip(new_timers, ids):
                 t.id = i
         rec.flush()

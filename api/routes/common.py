@@ -27,10 +27,6 @@ def capped_count(session, ids_query, params: dict | None = None) -> tuple[int, b
     a parameter (``cap``) of the statement, so a cached statement serves any cap."""
     n = session.scalar(select(func.count()).select_from(ids_query.limit(bindparam("cap")).subquery()),
                        dict(params or {}, cap=COUNT_CAP + 1))
-    return capped(n)
-
-
-def capped(n: int) -> tuple[int, bool]:
     return (n, True) if n <= COUNT_CAP else (COUNT_CAP, False)
 
 
@@ -68,4 +64,4 @@ def plain(row: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
 
 
-__all__ = ["plain", "capped", "capped_count", "actor", "paginate", "usernames", "task_json", "service"]
+__all__ = ["plain", "capped_count", "actor", "paginate", "usernames", "task_json", "service"]
