@@ -35,7 +35,9 @@ class PageSchema(Schema):
 
 
 class CappedPageSchema(PageSchema):
-    total_exact = fields.Boolean(metadata={"description": "false when total is the count cap (10,000)"})
+    total_exact = fields.Boolean(metadata={"description": (
+        "false when total is the count cap (10,000): counting stops there. A page that is not full "
+        "ends the list, so its total is always exact.")})
 
 
 class HealthSchema(Schema):

@@ -34,12 +34,22 @@ def test_counts_are_exact_below_the_cap_and_capped_above(siji, five_cases, monke
 
     import api.routes.common as common
     monkeypatch.setattr(common, "COUNT_CAP", 2)
-    for user, path in (("auditor", "/api/process-instances"), ("bureau", "/api/process-instances"),
-                       ("ent_a", "/api/process-instances?status=running"), ("bureau", "/api/tasks"),
-                       ("auditor", "/api/tasks")):
-        body = siji.ok(siji.get(path, user))
-        assert (body["total"], body["total_exact"]) == (2, False), (user, path, body)
-        assert len(body["items"]) >= 3      # the cap bounds the count, never the page
+    for user, path, n in (("auditor", "/api/process-instances", 5), ("bureau", "/api/process-instances", 5),
+                          ("ent_a", "/api/process-instances?status=running", 3), ("bureau", "/api/tasks", 5),
+                          ("auditor", "/api/tasks", 5)):
+        sep = "&" if "?" in path else "?"
+        # a full page needs the count, which stops at the cap; the cap bounds the count, never the page
+        body = siji.ok(siji.get(f"{path}{sep}per_page=3", user))
+        assert (body["total"], body["total_exact"], len(body["items"])) == (2, False, 3), (user, path, body)
+        # so does a page past the end
+        body = siji.ok(siji.get(f"{path}{sep}per_page=3&page=9", user))
+        assert (body["total"], body["total_exact"], body["items"]) == (2, False, []), (user, path, body)
+        # a page that is not full ends the list: its total is exact, beyond the cap too
+        for per_page, page in ((20, 1), (n - 1, 2), (2, (n + 1) // 2)):
+            if n % per_page == 0 and page > 1:
+                continue
+            body = siji.ok(siji.get(f"{path}{sep}per_page={per_page}&page={page}", user))
+            assert (body["total"], body["total_exact"]) == (n, True), (user, path, per_page, page, body)
     body = siji.ok(siji.get(f"/api/tasks?process_instance_id={five_cases[0]}", "bureau"))
     assert (body["total"], body["total_exact"]) == (1, True)
 
@@ -64,3 +74,15 @@ def test_case_list_pages_through_every_visible_case_once(siji, five_cases):
     mine, _ = _pages(siji, "ent_a", "/api/process-instances?status=completed", 1)
     assert mine == [done]
     assert _pages(siji, "ent_b", "/api/process-instances?status=completed", 1)[0] == []
+
+
+def test_timer_list_totals_agree_on_every_page(siji, five_cases):
+    """Lists without a count cap: a full page counts, a short page is the end of the list."""
+    seen = []
+    for page in (1, 2, 3, 4):
+        body = siji.ok(siji.get(f"/api/timers?status=waiting&per_page=2&page={page}", "auditor"))
+        assert body["total"] == 5, (page, body)
+        seen += [t["process_instance_id"] for t in body["items"]]
+    assert sorted(seen) == sorted(five_cases)
+    body = siji.ok(siji.get("/api/timers?status=waiting&per_page=5", "auditor"))
+    assert (body["total"], len(body["items"])) == (5, 5)

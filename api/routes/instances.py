@@ -8,7 +8,7 @@ from ..authz import instance_filter, sees_all_cases, visible_instance_ids
 from ..commands import NotFound
 from ..models import AuditEvent, Instance, ProcessVersionRow, Task, Timer, User
 from ..schemas import InstanceDetailSchema, InstancePageSchema, InstanceQuery, StartSchema
-from .common import actor, capped_count, service, task_json, usernames
+from .common import actor, page_total, service, task_json, usernames
 
 blp = Blueprint("instances", __name__, url_prefix="/api/process-instances",
                 description="流程实例（案件）/ process instances (cases)")
@@ -48,14 +48,14 @@ def list_instances(query):
                                                          ProcessVersionRow.id == Instance.version_id)
     with svc.db.read() as s:
         if sees_all_cases(me):
-            ids = select(Instance.id).where(*[getattr(Instance, k) == v for k, v in filters.items()])
-            total, exact = capped_count(s, ids)
             rows = s.execute(q.where(*[getattr(Instance, k) == v for k, v in filters.items()])
                              .order_by(Instance.id.desc()).limit(per_page).offset((page - 1) * per_page)).all()
+            ids = select(Instance.id).where(*[getattr(Instance, k) == v for k, v in filters.items()])
         else:
-            total, exact = capped_count(s, visible_instance_ids(me, filters, bindparam("cap")))
             page_ids = s.scalars(visible_instance_ids(me, filters, page * per_page)).all()[(page - 1) * per_page:]
             rows = s.execute(q.where(Instance.id.in_(page_ids)).order_by(Instance.id.desc())).all() if page_ids else []
+            ids = visible_instance_ids(me, filters, bindparam("cap"))
+        total, exact = page_total(s, len(rows), (page - 1) * per_page, per_page, ids)
         names = usernames(s, [r[0].starter_id for r in rows] + [r[0].enterprise_id for r in rows])
     return {"items": [_summary(i, v, names) for i, v in rows], "page": query["page"],
             "per_page": query["per_page"], "total": total, "total_exact": exact}

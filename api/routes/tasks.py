@@ -13,7 +13,7 @@ from ..authz import can_see_task, task_audiences
 from ..commands import Invalid, NotFound
 from ..models import Instance, Task
 from ..schemas import CompleteResultSchema, CompleteSchema, TaskDetailSchema, TaskPageSchema, TaskQuery
-from .common import actor, capped_count, plain, service, task_json, usernames
+from .common import actor, page_total, plain, service, task_json, usernames
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/tasks",
                 description="待办任务：认领、释放、办理 / the task inbox: claim, unclaim, complete")
@@ -42,8 +42,8 @@ def list_tasks(query):
             audiences = task_audiences(me)
             params.update({f"a{i}": a for i, a in enumerate(audiences)})
             count_q, page_q = _inbox_statements(shape, len(audiences))
-        total, exact = capped_count(s, count_q, params)
         tasks = s.scalars(page_q, params).all()
+        total, exact = page_total(s, len(tasks), params["off"], query["per_page"], count_q, params)
         names = usernames(s, [t.assignee_id for t in tasks] + [t.completed_by for t in tasks])
     # The inbox is the most read page: answer with plain JSON (same shape as TaskPageSchema,
     # which documents it) instead of a marshmallow dump of every row.
