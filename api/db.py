@@ -60,21 +60,24 @@ class Database:
             self.write_engine = _sqlite_engine(url, immediate=True)
             self.autocommit_engine = _sqlite_engine(url, immediate=None)
         else:
-            pool = dict(pool_size=int(os.environ.get("SIJI_DB_POOL", "5")), max_overflow=10, pool_pre_ping=True)
-            self.write_engine = create_engine(url, **pool)
+            self.write_engine = create_engine(url, pool_size=int(os.environ.get("SIJI_DB_POOL", "5")),
+                                              max_overflow=10, pool_pre_ping=True)
             # Reads run in autocommit: under READ COMMITTED each statement takes its own snapshot
             # anyway, so a read transaction buys no consistency and costs a BEGIN and a ROLLBACK
-            # round trip per request.
-            self.read_engine = self.autocommit_engine = create_engine(url, isolation_level="AUTOCOMMIT", **pool)
+            # round trip per request. Same pool as the writes, so that a request's command can run
+            # on the connection its token lookup already checked out (see write()).
+            self.read_engine = self.autocommit_engine = self.write_engine.execution_options(
+                isolation_level="AUTOCOMMIT")
         # Set by the web app on PostgreSQL: the connection of the current request, or None outside
-        # one. A request's reads (all autocommit there) then share the connection its token
-        # lookup used — one pool checkout and one pre-ping per request instead of two or more.
+        # one. A request's reads and its command then share the connection its token lookup
+        # used — one pool checkout and one pre-ping per request instead of two or more.
         self.request_connection = None
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
         # Long reads (exports, reports) stream rows through a server-side cursor, which needs a
         # transaction; REPEATABLE READ also gives them one snapshot from first row to last.
         # (SQLite: a deferred read transaction is already one snapshot.)
+        self._write_isolation = "READ COMMITTED"
         self._snapshot = self._read if self.dialect == "sqlite" else sessionmaker(
             self.write_engine.execution_options(isolation_level="REPEATABLE READ"), expire_on_commit=False)
 
@@ -85,6 +88,19 @@ class Database:
     @contextmanager
     def write(self):
         """A command's transaction: commits on success, rolls back on any exception."""
+        shared = self.request_connection() if self.request_connection else None
+        if shared is not None and not shared.in_transaction():
+            # The request's own connection, switched out of autocommit for this transaction
+            # (psycopg sets that on the client: no round trip) and back for the reads after it.
+            shared.execution_options(isolation_level=self._write_isolation)
+            try:
+                with Session(shared, expire_on_commit=False) as session:
+                    with session.begin():
+                        yield session
+            finally:
+                if not shared.invalidated:
+                    shared.execution_options(isolation_level="AUTOCOMMIT")
+            return
         with self._write() as session:
             with session.begin():
                 yield session
@@ -109,6 +125,9 @@ class Database:
         shared = self.request_connection() if self.request_connection else None
         if shared is not None:
             yield shared
+            # End the transaction SQLAlchemy began around the statement (autocommit: nothing goes
+            # to the server), so that a command can take the connection next (write()).
+            shared.commit()
             return
         with self.autocommit_engine.connect() as conn:
             yield conn
