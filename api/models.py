@@ -163,7 +163,7 @@ class Task(Base):
         Index("ix_tasks_sorted", "state", "sort_due", "created_at", "id"),
         Index("ix_tasks_audience_instance", "audience", "instance_id"),
         Index("ix_tasks_inbox", "state", "role", "due_at", "created_at"),
-        Index("ix_tasks_assignee", "assignee_id", "state"),
+        Index("ix_tasks_assignee", "assignee_id", "state", "sort_due", "created_at", "id"),
         Index("ix_tasks_reserved", "reserved_for_id", "state"),
         Index("ix_tasks_instance", "instance_id"),
         Index("ix_tasks_completed", "completed_at"),

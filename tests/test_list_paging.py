@@ -86,3 +86,40 @@ def test_timer_list_totals_agree_on_every_page(siji, five_cases):
     assert sorted(seen) == sorted(five_cases)
     body = siji.ok(siji.get("/api/timers?status=waiting&per_page=5", "auditor"))
     assert (body["total"], len(body["items"])) == (5, 5)
+
+
+def test_one_cases_tasks_page_in_inbox_order(siji):
+    """Filtered by case the inbox reads the case's tasks whole and pages them itself (the
+    ordered read walked a department's whole inbox index); paging and order must not change."""
+    from pathlib import Path
+    siji.deploy_paths(Path(__file__).parent / "data" / "bench")
+    case = siji.start("bench28", "ent_a")["id"]
+    other = siji.start("bench28", "ent_b")["id"]
+    for iid in (case, other):
+        siji.complete("bureau", iid, "Task_Accept", {"accepted": True})
+
+    whole = siji.ok(siji.get(f"/api/tasks?process_instance_id={case}&per_page=50", "auditor"))
+    assert whole["total"] == 5 and {t["process_instance_id"] for t in whole["items"]} == {case}
+    keys = [(t["due_at"] is None, t["due_at"] or "", t["created_at"]) for t in whole["items"]]
+    assert keys == sorted(keys)
+    ids = [t["id"] for t in whole["items"]]
+    paged = []
+    for page in (1, 2, 3, 4):
+        body = siji.ok(siji.get(f"/api/tasks?process_instance_id={case}&per_page=2&page={page}", "auditor"))
+        assert (body["total"], body["total_exact"]) == (5, True)
+        paged += [t["id"] for t in body["items"]]
+    assert paged == ids
+
+    # a department sees its own task of the case only
+    mine = siji.ok(siji.get(f"/api/tasks?process_instance_id={case}", "fire"))
+    assert [t["id"] for t in mine["items"]] == [t["id"] for t in whole["items"] if t["role"] == "fire_rescue"]
+
+    # the caller's claimed tasks, open and then all states
+    tid = mine["items"][0]["id"]
+    siji.ok(siji.post(f"/api/tasks/{tid}/claim", "fire"))
+    claimed = siji.ok(siji.get("/api/tasks?assignee=me", "fire"))
+    assert [t["id"] for t in claimed["items"]] == [tid] and claimed["total"] == 1
+    siji.ok(siji.post(f"/api/tasks/{tid}/complete", "fire", json={"data": {"review0": True}}))
+    assert siji.ok(siji.get("/api/tasks?assignee=me", "fire"))["items"] == []
+    done = siji.ok(siji.get("/api/tasks?assignee=me&state=all", "fire"))
+    assert [(t["id"], t["state"]) for t in done["items"]] == [(tid, "completed")]
