@@ -53,6 +53,9 @@ class TimerWorker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._retry: dict[int, tuple[float, float]] = {}   # instance id -> (monotonic retry time, delay)
+        # Retry back-off runs on the machine's monotonic clock, not the service clock (a case
+        # failing every pass must not spin the loop whatever the business time); tests pin it.
+        self.monotonic = time.monotonic
         self._last_sweep = 0.0
         self._looked_until = None   # the service time the last pass looked for due timers
         self.batch_full = False
@@ -85,7 +88,7 @@ class TimerWorker:
         wait after each firing (the loop uses it on SQLite, see ``SQLITE_PAUSE``)."""
         skip: set[int] = set()
         if backoff and self._retry:
-            mono = time.monotonic()
+            mono = self.monotonic()
             for iid, (at, _delay) in list(self._retry.items()):
                 if at > mono:
                     skip.add(iid)
@@ -110,7 +113,7 @@ class TimerWorker:
                 # engine step failed (an incident was recorded): look again later, not at once.
                 _at, delay = self._retry.get(instance_id, (0.0, RETRY_FIRST / 2))
                 delay = min(delay * 2, RETRY_MAX)
-                self._retry[instance_id] = (time.monotonic() + delay, delay)
+                self._retry[instance_id] = (self.monotonic() + delay, delay)
         return fired
 
     def next_due_in(self) -> float:
@@ -127,7 +130,7 @@ class TimerWorker:
     def _sleep_time(self) -> float:
         wait = self.next_due_in()
         if self._retry:
-            mono = time.monotonic()
+            mono = self.monotonic()
             for iid, (at, _d) in list(self._retry.items()):
                 if at <= mono - RETRY_MAX:      # long past: forget it
                     self._retry.pop(iid, None)
