@@ -404,6 +404,11 @@ def test_timer_list_filters_and_access(siji):
     assert q["total"] == 0
     q = siji.ok(siji.get(f"/api/timers?process_instance_id={i2}", "admin"))
     assert [t["activity_id"] for t in q["items"]] == ["Event_NoticePeriodEnds"]
+    # one case's timers are read whole and paged in the same order
+    pages = [siji.ok(siji.get(f"/api/timers?process_instance_id={i1}&per_page=1&page={p}", "auditor"))
+             for p in (1, 2, 3)]
+    assert [q["total"] for q in pages] == [2, 2, 2]
+    assert [t["activity_id"] for q in pages for t in q["items"]] == ["Event_Reminder", "Event_Deadline"]
     assert siji.get("/api/timers?due_before=not-a-date", "auditor").status_code == 422
     siji.advance(timedelta(days=6))
     statuses = {(t["process_instance_id"], t["activity_id"]): t["status"]

@@ -13,7 +13,7 @@ from ..authz import can_see_task, task_audiences
 from ..commands import Invalid, NotFound
 from ..models import Instance, Task
 from ..schemas import CompleteResultSchema, CompleteSchema, TaskDetailSchema, TaskPageSchema, TaskQuery
-from .common import actor, page_total, plain, service, task_json, usernames
+from .common import actor, page_of_few, page_total, plain, service, task_json, usernames
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/tasks",
                 description="待办任务：认领、释放、办理 / the task inbox: claim, unclaim, complete")
@@ -43,11 +43,9 @@ def list_tasks(query):
             params.update({f"a{i}": a for i, a in enumerate(audiences)})
             count_q, page_q = _inbox_statements(shape, len(audiences))
         if count_q is None:
-            # One case's tasks: a handful of rows, read whole through the case's index and paged
-            # here (see _inbox_statements).
-            found = sorted(s.scalars(page_q, params).all(), key=lambda t: (t.sort_due, t.created_at, t.id))
-            tasks = found[params["off"]:params["off"] + query["per_page"]]
-            total, exact = len(found), True
+            tasks, total = page_of_few(s.scalars(page_q, params).all(), lambda t: (t.sort_due, t.created_at, t.id),
+                                       params["off"], query["per_page"])
+            exact = True
         else:
             tasks = s.scalars(page_q, params).all()
             total, exact = page_total(s, len(tasks), params["off"], query["per_page"], count_q, params)
@@ -84,8 +82,7 @@ def _inbox_statements(shape: tuple, n_audiences: int | None):
     order = (Task.sort_due, Task.created_at, Task.id)
     audience = [bindparam(f"a{i}") for i in range(n_audiences or 0)]
     if has_instance:
-        # No ORDER BY: asked to order, SQLite's planner walks a department's whole sorted
-        # inbox index (100 ms at 100,000 open tasks) rather than sort the few rows of one case.
+        # one case's tasks: read whole, unordered, through the case index (common.page_of_few)
         return None, select(Task).where(*([Task.audience.in_(audience)] if audience else []), *conds)
     if mine:
         # The caller's own claimed tasks: one ordered range of the assignee index, whatever the

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from ..models import Instance, Timer
 from ..schemas import TimerPageSchema, TimerQuery
-from .common import paginate, service
+from .common import page_of_few, paginate, service
 
 blp = Blueprint("timers", __name__, url_prefix="/api/timers",
                 description="定时器（法定期限）/ timers (legal deadlines)")
@@ -32,10 +32,14 @@ def list_timers(query):
     if query.get("status"):
         conds.append(Timer.status == query["status"])
     svc = service()
-    q = (select(Timer, Instance.version_id).join(Instance, Instance.id == Timer.instance_id)
-         .where(*conds).order_by(Timer.due_at, Timer.id))
+    q = select(Timer, Instance.version_id).join(Instance, Instance.id == Timer.instance_id).where(*conds)
     with svc.db.read() as s:
-        rows, total = paginate(s, q, query["page"], query["per_page"], select(func.count(Timer.id)).where(*conds))
+        if query.get("process_instance_id"):
+            rows, total = page_of_few(s.execute(q).all(), lambda r: (r[0].due_at, r[0].id),
+                                      (query["page"] - 1) * query["per_page"], query["per_page"])
+        else:
+            rows, total = paginate(s, q.order_by(Timer.due_at, Timer.id), query["page"], query["per_page"],
+                                   select(func.count(Timer.id)).where(*conds))
         items = []
         for t, version_id in rows:
             pv = svc.version(s, version_id)
