@@ -162,7 +162,7 @@ class Task(Base):
         Index("ix_tasks_audience", "state", "audience", "sort_due", "created_at", "id"),
         Index("ix_tasks_sorted", "state", "sort_due", "created_at", "id"),
         Index("ix_tasks_audience_instance", "audience", "instance_id"),
-        Index("ix_tasks_inbox", "state", "role", "due_at", "created_at"),
+        Index("ix_tasks_state_role", "state", "role", "process_key", "due_at"),
         Index("ix_tasks_assignee", "assignee_id", "state", "sort_due", "created_at", "id"),
         Index("ix_tasks_reserved", "reserved_for_id", "state"),
         Index("ix_tasks_instance", "instance_id"),
