@@ -23,6 +23,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import clock as clockmod
+from . import spiff_depth  # noqa: F401  (cases deeper than 1000 tasks)
 from . import spiff_fixes  # noqa: F401  (parallel joins inside loops)
 from .scripting import SafeEnvironment, ScriptLimitExceeded, ScriptRefused
 from .serializer import dump_workflow, load_workflow, spec_from_state
