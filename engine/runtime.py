@@ -122,6 +122,15 @@ def _parse_time(value) -> datetime:
     return dt.astimezone(UTC)
 
 
+def _ready(wf):
+    """The ready tasks of a workflow and its sub-processes, in no particular order, read off the
+    task maps: get_tasks() walks the whole tree, which grows with every round of a loop."""
+    for w in (wf, *wf.subprocesses.values()):
+        for t in w.tasks.values():
+            if t.state == TaskState.READY:
+                yield t
+
+
 class Engine:
     """Owns the parser output cache, the script environment and the clock."""
 
@@ -283,7 +292,7 @@ class Engine:
         try:
             for _ in range(MAX_ROUNDS):
                 wf.do_engine_steps(did_complete_task=did_complete)
-                if not any(not t.task_spec.manual for t in wf.get_tasks(state=TaskState.READY)):
+                if not any(not t.task_spec.manual for t in _ready(wf)):
                     break
         except (ScriptRefused, ScriptLimitExceeded) as e:
             t = completed[-1] if completed else None
@@ -349,7 +358,7 @@ class Engine:
         return out
 
     def _user_task_ids(self, wf) -> dict[str, str]:
-        return {str(t.id): t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.READY, manual=True)}
+        return {str(t.id): t.task_spec.bpmn_id for t in _ready(wf) if t.task_spec.manual}
 
     def _timer_ids(self, wf) -> dict[str, str]:
         return {str(t.id): t.task_spec.bpmn_id for t in self._waiting_timers(wf)}
