@@ -77,7 +77,6 @@ class Database:
         # Long reads (exports, reports) stream rows through a server-side cursor, which needs a
         # transaction; REPEATABLE READ also gives them one snapshot from first row to last.
         # (SQLite: a deferred read transaction is already one snapshot.)
-        self._write_isolation = "READ COMMITTED"
         self._snapshot = self._read if self.dialect == "sqlite" else sessionmaker(
             self.write_engine.execution_options(isolation_level="REPEATABLE READ"), expire_on_commit=False)
 
@@ -92,7 +91,7 @@ class Database:
         if shared is not None and not shared.in_transaction():
             # The request's own connection, switched out of autocommit for this transaction
             # (psycopg sets that on the client: no round trip) and back for the reads after it.
-            shared.execution_options(isolation_level=self._write_isolation)
+            shared.execution_options(isolation_level="READ COMMITTED")
             try:
                 with Session(shared, expire_on_commit=False) as session:
                     with session.begin():

@@ -26,7 +26,7 @@ from . import clock as clockmod
 from . import spiff_depth  # noqa: F401  (cases deeper than 1000 tasks)
 from . import spiff_fixes  # noqa: F401  (parallel joins inside loops)
 from .scripting import SafeEnvironment, ScriptLimitExceeded, ScriptRefused
-from .serializer import dump_workflow, load_workflow, spec_from_state
+from .serializer import dump_workflow, load_workflow, spec_from_state, task_data
 from .workdays import WorkdayCalendar
 
 UTC = timezone.utc
@@ -258,7 +258,6 @@ class Engine:
 
     def ready_task_data(self, state: str, task_id: str) -> dict | None:
         """The data a ready task holds (what its form starts with), or None when it is not ready."""
-        from .serializer import task_data
         return task_data(state, task_id, TaskState.READY)
 
     # ----------------------------------------------------------------- internals

@@ -81,30 +81,24 @@ def _inbox_statements(shape: tuple, n_audiences: int | None):
         conds.append((Task.due_at.is_(None)) | (Task.due_at >= bindparam("now")))
     order = (Task.sort_due, Task.created_at, Task.id)
     audience = [bindparam(f"a{i}") for i in range(n_audiences or 0)]
+    where = conds if n_audiences is None else [Task.audience.in_(audience), *conds]
     if has_instance:
         # one case's tasks: read whole, unordered, through the case index (common.page_of_few)
-        return None, select(Task).where(*([Task.audience.in_(audience)] if audience else []), *conds)
-    if mine:
-        # The caller's own claimed tasks: one ordered range of the assignee index, whatever the
-        # audiences (per-audience branches would each walk the department's inbox index).
-        where = [*([Task.audience.in_(audience)] if audience else []), *conds]
-        return (select(Task.id).where(*where),
-                select(Task).where(*where).order_by(*order).limit(bindparam("per_page")).offset(bindparam("off")))
-    if n_audiences is None:
-        count_ids = select(Task.id).where(*conds)
-        page = (select(Task).where(*conds).order_by(*order)
-                .limit(bindparam("per_page")).offset(bindparam("off")))
-    else:
-        count_ids = select(Task.id).where(Task.audience.in_(audience), *conds)
-        branches = [select(Task.id, Task.sort_due, Task.created_at)
-                    .where(Task.audience == a, *conds).order_by(*order).limit(bindparam("need")).subquery()
-                    for a in audience]
-        merged = union_all(*[select(b) for b in branches]).subquery()
-        ids = (select(merged).order_by(merged.c.sort_due, merged.c.created_at, merged.c.id)
-               .limit(bindparam("per_page")).offset(bindparam("off")).subquery())
-        # the page's rows in the same statement that picks them
-        page = select(Task).join(ids, Task.id == ids.c.id).order_by(ids.c.sort_due, ids.c.created_at, ids.c.id)
-    return count_ids, page
+        return None, select(Task).where(*where)
+    count_ids = select(Task.id).where(*where)
+    if mine or n_audiences is None:
+        # Everything the caller may read, or the caller's own claimed tasks: one ordered range
+        # of one index (per-audience branches would each walk the department's inbox index).
+        return count_ids, (select(Task).where(*where).order_by(*order)
+                           .limit(bindparam("per_page")).offset(bindparam("off")))
+    branches = [select(Task.id, Task.sort_due, Task.created_at)
+                .where(Task.audience == a, *conds).order_by(*order).limit(bindparam("need")).subquery()
+                for a in audience]
+    merged = union_all(*[select(b) for b in branches]).subquery()
+    ids = (select(merged).order_by(merged.c.sort_due, merged.c.created_at, merged.c.id)
+           .limit(bindparam("per_page")).offset(bindparam("off")).subquery())
+    # the page's rows in the same statement that picks them
+    return count_ids, select(Task).join(ids, Task.id == ids.c.id).order_by(ids.c.sort_due, ids.c.created_at, ids.c.id)
 
 
 @blp.route("/<string:task_id>")
