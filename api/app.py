@@ -17,14 +17,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from engine.clock import SystemClock
-from engine.runtime import Engine
+from engine.workflow.runtime import Engine
 from engine.workdays import WorkdayCalendar
 
-from . import authz
-from .auth import authenticate
-from .commands import CommandError, Service
-from .db import Database, default_url
-from .schema import upgrade
+from api import authz
+from engine.service.users import authenticate
+from engine.service.commands import CommandError, Service
+from engine.store.db import Database, default_url
+from engine.store.migrate import upgrade
 
 log = logging.getLogger("siji.api")
 
@@ -80,16 +80,16 @@ def create_app(config: dict | None = None, service: Service | None = None) -> Fl
         upgrade(db)
         clock = SystemClock()
         service = Service(db, Engine(clock=clock, calendar=WorkdayCalendar()))
-        from .clocksync import ClockSync
+        from engine.service.clock_sync import ClockSync
         service.clock_sync = ClockSync(service)
         service.clock_sync.refresh(force=True)
-        from .calendar import load_calendar_years
+        from engine.service.calendar_years import load_calendar_years
         load_calendar_years(service)
     app.extensions["siji"] = service
 
     api = _Api(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
-    from .routes import register
+    from api.routes import register
     register(api, app)
     _document_success(api)
 

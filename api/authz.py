@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 
 from engine import roles
 
-from .models import Instance, Pairing, Task
+from engine.store.models import Instance, Pairing, Task
 
 DEPARTMENT_ROLES = frozenset(r.code for r in roles.ROLES if r.code not in roles.SYSTEM_ROLES
                              and r.code not in ("applicant", "commissioner"))
@@ -99,7 +99,7 @@ def is_public(endpoint: str | None) -> bool:
 def task_audiences(actor) -> list[str]:
     """The ``tasks.audience`` values whose tasks a caller sees: tasks reserved for the caller and
     the unreserved tasks of the caller's roles."""
-    from .models import task_audience
+    from engine.store.models import task_audience
     return [task_audience(actor.id, "")] + [task_audience(None, r) for r in sorted(actor.roles & TASK_ROLES)]
 
 
@@ -152,7 +152,7 @@ _INST = aliased(Instance)
 def _visibility_rules(actor_id: int, actor_roles: frozenset[str]) -> list[tuple]:
     """Why a caller sees a case, one rule per index range: ``(select of case ids labelled "id",
     whether the select reads the instance table)``. The single place these rules are written."""
-    from .models import task_audience
+    from engine.store.models import task_audience
     inst = _INST
     rules = [(select(inst.id.label("id")).where(inst.starter_id == actor_id), True),
              (select(inst.id.label("id")).where(inst.enterprise_id == actor_id), True)]

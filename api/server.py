@@ -21,13 +21,13 @@ class _Gunicorn(BaseApplication):
             self.cfg.set("when_ready", _start_worker)
 
     def load(self):
-        from .app import create_app
+        from api.app import create_app
         return create_app()
 
 
 def _start_worker(server) -> None:
-    from .cli import _service
-    from .timers import TimerWorker
+    from engine.cli.main import _service
+    from engine.timers.worker import TimerWorker
     worker = TimerWorker(_service(migrate=False), name="embedded")
     worker.start_thread()
     server.log.info("embedded timer worker started")
@@ -40,7 +40,7 @@ def serve(embedded_worker: bool = True, workers: int = 2) -> int:
         logging.getLogger(name).setLevel(logging.WARNING)
     host = os.environ.get("SIJI_HOST", "127.0.0.1")
     port = int(os.environ.get("SIJI_PORT", "8080"))
-    from .cli import _service
+    from engine.cli.main import _service
     _service()  # create or upgrade the schema once, before any worker starts
     options = {"bind": f"{host}:{port}", "workers": max(1, workers), "worker_class": "sync",
                "timeout": 60, "graceful_timeout": 10, "accesslog": None, "preload_app": False}

@@ -92,8 +92,8 @@ class Harness:
 
     # ---------------------------------------------------------------- domain helpers
     def add_user(self, username: str, roles: list[str], pair_with: list[str] | None = None) -> str:
-        from api.auth import create_user, issue_token, pair
-        from api.models import User
+        from engine.service.users import create_user, issue_token, pair
+        from engine.store.models import User
         from sqlalchemy import select
         with self.service.db.write() as s:
             user = create_user(s, username, roles, self.clock.now(), username)
@@ -105,7 +105,7 @@ class Harness:
         return token
 
     def deploy_paths(self, *paths, user="analyst", expect=201):
-        from api.cli import collect_files
+        from engine.cli.main import collect_files
         files = collect_files([str(p) for p in paths])
         data = {f"file{i}": (__import__("io").BytesIO(f.data), f.name) for i, f in enumerate(files)}
         resp = self.client.post("/api/deployments", headers=self.headers(user), data=data,
@@ -147,7 +147,7 @@ class Harness:
     def check_ready_data(self, task_id: str) -> None:
         """The task page reads a ready task's data straight from the saved state; in every flow
         scenario it must equal what the restored workflow holds for that task."""
-        from api.models import Instance, Task
+        from engine.store.models import Instance, Task
         svc = self.service
         with svc.db.read() as s:
             task = s.get(Task, task_id)
@@ -161,7 +161,7 @@ class Harness:
     def check_index_columns(self, instance_id: int | None = None) -> None:
         """Commands write task rows with Core statements, not through the ORM hook that derives
         the inbox's index columns: every row must still carry the right ones."""
-        from api.models import NO_DUE, Task, task_audience
+        from engine.store.models import NO_DUE, Task, task_audience
         from sqlalchemy import select
         with self.service.db.read() as s:
             q = select(Task) if instance_id is None else select(Task).where(Task.instance_id == instance_id)
@@ -185,7 +185,7 @@ class Harness:
         return fired
 
     def trace(self, instance_id):
-        from api.models import AuditEvent
+        from engine.store.models import AuditEvent
         from sqlalchemy import select
         with self.service.db.read() as s:
             return [(e.transition, e.activity_id, e.actor, e.role) for e in
@@ -205,11 +205,11 @@ BASE_USERS = {
 
 def make_harness(url: str, backend: str, config: dict | None = None, start: datetime = T0) -> Harness:
     from api.app import create_app
-    from api.commands import Service
-    from api.db import Database
-    from api.schema import upgrade
-    from api.timers import TimerWorker
-    from engine.runtime import Engine
+    from engine.service.commands import Service
+    from engine.store.db import Database
+    from engine.store.migrate import upgrade
+    from engine.timers.worker import TimerWorker
+    from engine.workflow.runtime import Engine
     from engine.workdays import WorkdayCalendar
 
     clock = FixedClock(start)

@@ -184,7 +184,7 @@ def test_edited_row_is_found(siji):
     n = len(siji.trace(iid))
     assert _chain(siji, iid)["ok"] is True
     # someone with database access "corrects" the submitted data of event 8
-    from api.models import AuditEvent
+    from engine.store.models import AuditEvent
     with siji.service.db.write() as s:
         s.execute(update(AuditEvent).where(AuditEvent.instance_id == iid, AuditEvent.seq == 8)
                   .values(data={"data": {"complete": True}}))
@@ -223,8 +223,8 @@ def test_deleted_middle_row_is_found(siji):
 
 
 def test_verify_trace_cli(siji, monkeypatch, capsys):
-    from api.cli import main
-    from api.models import AuditEvent
+    from engine.cli.main import main
+    from engine.store.models import AuditEvent
     siji.deploy_paths(MINI)
     a = siji.start("mini", "ent_a", START)["id"]
     b = siji.start("mini", "ent_b", START)["id"]
@@ -252,14 +252,14 @@ def test_incidents_are_audit_events(siji):
     task = siji.inbox("bureau")[0]
     assert siji.post(f"/api/tasks/{task['id']}/complete", "bureau", json={"data": {"note": "x"}}).status_code == 422
     assert siji.trace(iid) == before           # the case is unchanged ...
-    from api.models import AuditEvent
+    from engine.store.models import AuditEvent
     with siji.service.db.read() as s:
         rows = s.scalars(select(AuditEvent).where(AuditEvent.transition == "incident")).all()
         assert len(rows) == 1                  # ... and the failure is on record
         ev = rows[0]
         assert ev.instance_id is None and ev.actor == "bureau" and ev.activity_id == "Gateway_Decision"
         assert ev.data["process_instance_id"] == iid and ev.data["command"] == "complete"
-        from api.audit import verify
+        from engine.audit.chain import verify
         assert verify([ev]) == (True, None)
 
 
@@ -339,7 +339,7 @@ def _joint_cases(siji):
 
 
 def _db_counts(siji, process_key=None):
-    from api.models import AuditEvent, Instance
+    from engine.store.models import AuditEvent, Instance
     with siji.service.db.read() as s:
         q = select(func.count(AuditEvent.id)).join(Instance, Instance.id == AuditEvent.instance_id)
         c = select(func.count(Instance.id))
@@ -471,7 +471,7 @@ def test_ocel_links_events_to_case_enterprise_project_and_department(siji, tmp_p
 
 
 def test_export_filters_and_streams(siji, monkeypatch):
-    from api import export
+    from engine.audit import export
     siji.deploy_paths(MINI)
     siji.deploy_paths(JOINT)
     early = _mini_cases(siji, n_done=2, n_loop=1, n_open=1)       # started on Friday 26 September
@@ -506,7 +506,7 @@ def test_export_filters_and_streams(siji, monkeypatch):
 
 def test_export_is_read_lazily(siji, monkeypatch):
     """The response body is a generator: cases are read batch by batch as the client reads."""
-    from api import export
+    from engine.audit import export
     siji.deploy_paths(MINI)
     for _ in range(5):
         siji.start("mini", "ent_a", START)
@@ -535,7 +535,7 @@ def test_export_is_read_lazily(siji, monkeypatch):
 
 
 def test_siji_export_command(siji, monkeypatch, tmp_path, capsys):
-    from api.cli import main
+    from engine.cli.main import main
     siji.deploy_paths(MINI)
     ids = _mini_cases(siji, n_done=2, n_loop=1, n_open=1)
     monkeypatch.setenv("SIJI_DATABASE_URL", siji.service.db.url)

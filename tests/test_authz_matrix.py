@@ -338,7 +338,7 @@ def test_row_rules_when_completing(siji):
 # ------------------------------------------------------------------ tokens
 def _token_rows(siji):
     from sqlalchemy import select
-    from api.models import Token
+    from engine.store.models import Token
     with siji.service.db.read() as s:
         return [t.token_hash for t in s.scalars(select(Token))]
 
@@ -353,8 +353,8 @@ def test_tokens_are_stored_hashed(siji):
 
 def test_expired_token_is_refused(siji):
     from sqlalchemy import select
-    from api.auth import issue_token
-    from api.models import User
+    from engine.service.users import issue_token
+    from engine.store.models import User
     with siji.service.db.write() as s:
         user = s.scalar(select(User).where(User.username == "fire"))
         short = issue_token(s, user, siji.clock.now(), ttl=timedelta(hours=1))

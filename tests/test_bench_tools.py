@@ -16,7 +16,7 @@ def _load(name: str):
 
 
 def test_engine_limit_completes_the_parallel_review_with_plain_spiffworkflow():
-    from engine.baseline import engine_limit_ms, run_all_user_tasks, set_start_data
+    from engine.workflow.baseline import engine_limit_ms, run_all_user_tasks, set_start_data
     bench = ROOT / "tests" / "data" / "bench"
     seen = []
 

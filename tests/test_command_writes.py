@@ -9,7 +9,7 @@ from test_api_core import GOOD_START, MINI
 
 
 def _snapshot(siji, iid):
-    from api.models import AuditEvent, Instance, Task, Timer
+    from engine.store.models import AuditEvent, Instance, Task, Timer
     with siji.service.db.read() as s:
         inst = s.get(Instance, iid)
         return (inst.state, inst.status, inst.lock_version, inst.last_hash,
@@ -24,7 +24,7 @@ def test_a_state_changed_under_the_command_is_refused_and_nothing_is_written(sij
     task = siji.task_for("bureau", iid, "Task_Review")
     before = _snapshot(siji, iid)
 
-    import api.commands as commands
+    import engine.service.commands as commands
     real_write = commands._Changes.write
 
     def racing_write(self):
@@ -42,7 +42,7 @@ def test_a_state_changed_under_the_command_is_refused_and_nothing_is_written(sij
     siji.complete("bureau", iid, "Task_Review", {"complete": True})
     after = _snapshot(siji, iid)
     assert after[1] == "completed" and after[2] == before[2] + 1 and after[4] > before[4]
-    from api.audit import verify_instance
-    from api.models import Instance
+    from engine.audit.chain import verify_instance
+    from engine.store.models import Instance
     with siji.service.db.read() as s:
         assert verify_instance(s, s.get(Instance, iid)) == (True, None)

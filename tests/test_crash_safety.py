@@ -43,7 +43,7 @@ class Server:
         env = {**os.environ, "SIJI_DATABASE_URL": url, "SIJI_PORT": str(self.port), "SIJI_HOST": "127.0.0.1",
                "SIJI_INSTANCE_DIR": str(tmp_path / "instance"), "SIJI_TEST_COMMIT_DELAY": str(delay)}
         self.log = open(tmp_path / f"server-{self.port}.log", "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--workers", "2", "--no-worker"],
+        self.proc = subprocess.Popen([sys.executable, "-m", "engine.cli.main", "serve", "--workers", "2", "--no-worker"],
                                      cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         deadline = time.monotonic() + 60
@@ -88,12 +88,12 @@ def _check_consistency(url: str, acked: set[int]) -> dict[int, bool]:
     """Every instance whole; returns instance id → completed."""
     from sqlalchemy import select
 
-    from api.audit import verify_instance
-    from api.commands import Service
-    from api.db import Database
-    from api.models import AuditEvent, IdempotencyKey, Instance, Task
+    from engine.audit.chain import verify_instance
+    from engine.service.commands import Service
+    from engine.store.db import Database
+    from engine.store.models import AuditEvent, IdempotencyKey, Instance, Task
     from engine.clock import SystemClock
-    from engine.runtime import Engine
+    from engine.workflow.runtime import Engine
     from engine.workdays import WorkdayCalendar
 
     db = Database(url)

@@ -158,8 +158,8 @@ def test_outage_gives_503_then_full_recovery_without_duplicates(proxied):
         assert h.completed_activities(iid) == ["Task_Review"]        # exactly one completion each
         assert h.instance(iid)["status"] == "completed"
     from sqlalchemy import select
-    from api.audit import verify_instance
-    from api.models import Instance
+    from engine.audit.chain import verify_instance
+    from engine.store.models import Instance
     with h.service.db.read() as s:
         for inst in s.scalars(select(Instance)):
             assert verify_instance(s, inst) == (True, None)

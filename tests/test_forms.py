@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.forms import (
+from engine.forms.compile import (
     CompiledForm,
     FormDefinitionError,
     FormValidationError,
@@ -558,7 +558,7 @@ def test_any_values_key_accepted_at_compile_time():
 
 
 def test_required_when_on_a_dynamic_list():
-    from engine.forms import FormValidationError, compile_form
+    from engine.forms.compile import FormValidationError, compile_form
     form = {"type": "default", "components": [
         {"type": "radio", "key": "passed", "label": "结论", "values": [{"label": "合格", "value": True},
                                                                      {"label": "不合格", "value": False}],

@@ -4,7 +4,7 @@ round's task still open. Built on the real deployed bench loop (task → gateway
 from __future__ import annotations
 
 from conftest import DATA
-from engine.serializer import dump_workflow
+from engine.workflow.serializer import dump_workflow
 from SpiffWorkflow.util.task import TaskState
 
 

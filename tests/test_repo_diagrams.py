@@ -48,7 +48,7 @@ def test_catalogue_names_the_four_items_of_the_plan_and_says_the_rest_are_open()
 
 
 def test_cli_deploys_the_repository(tmp_path, monkeypatch, capsys):
-    from api.cli import main
+    from engine.cli.main import main
     monkeypatch.setenv("SIJI_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
     monkeypatch.chdir(ROOT)
     assert main(["deploy", "bpmn", "forms"]) == 0

@@ -10,9 +10,9 @@ from conftest import db_url_for
 
 
 def test_upgraded_schema_matches_the_models(backend, tmp_path, request):
-    from api.db import Database
-    from api.models import Base
-    from api.schema import upgrade
+    from engine.store.db import Database
+    from engine.store.models import Base
+    from engine.store.migrate import upgrade
 
     db = Database(db_url_for(backend, tmp_path, request))
     try:
@@ -21,7 +21,7 @@ def test_upgraded_schema_matches_the_models(backend, tmp_path, request):
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == []
         from alembic.script import ScriptDirectory
-        from api.schema import alembic_config
+        from engine.store.migrate import alembic_config
         with db.write_engine.connect() as conn:
             assert MigrationContext.configure(conn).get_current_revision() == \
                 ScriptDirectory.from_config(alembic_config(db)).get_current_head()

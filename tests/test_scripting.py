@@ -12,7 +12,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.scripting import (DEFAULT_HELPER_NAMES, SafeEnvironment, ScriptLimitExceeded, ScriptRefused,
+from engine.workflow.scripting import (DEFAULT_HELPER_NAMES, SafeEnvironment, ScriptLimitExceeded, ScriptRefused,
                               check_source)
 
 
@@ -373,7 +373,7 @@ def test_namespace_builtins_are_restricted(env):
 
 
 def test_language_tables_are_consistent():
-    from engine.scripting import ALLOWED_FUNCTIONS, ALLOWED_METHODS, DENIED_ATTRIBUTES, DENIED_NAMES
+    from engine.workflow.scripting import ALLOWED_FUNCTIONS, ALLOWED_METHODS, DENIED_ATTRIBUTES, DENIED_NAMES
     assert not ALLOWED_METHODS & (DENIED_ATTRIBUTES | {"mro", "format", "format_map"})
     assert not any(m.startswith("_") for m in ALLOWED_METHODS)
     assert not ALLOWED_FUNCTIONS & DENIED_NAMES

@@ -1,4 +1,4 @@
-"""Timer workers as separate processes (`python -m api.cli worker`) on one database: each timer
+"""Timer workers as separate processes (`python -m engine.cli.main worker`) on one database: each timer
 fires exactly once with several workers, a worker killed with SIGKILL in the middle of a firing
 leaves nothing half-done, a running worker fires on time and follows the shared service clock.
 
@@ -85,8 +85,8 @@ def due_backlog(url, n: int):
 def check_exactly_once(svc, ids: list[int]) -> dict:
     """Every timer of ``ids`` fired once: one timer_fired audit event per timer, status fired,
     instance completed, audit chain intact, no incident."""
-    from api.audit import verify
-    from api.models import AuditEvent, Incident, Instance, Timer
+    from engine.audit.chain import verify
+    from engine.store.models import AuditEvent, Incident, Instance, Timer
     with svc.db.read() as s:
         timers = s.execute(select(Timer.id, Timer.instance_id, Timer.status).where(Timer.instance_id.in_(ids))).all()
         per_timer = Counter(d.get("timer_id") for (d,) in s.execute(
@@ -110,7 +110,7 @@ def check_exactly_once(svc, ids: list[int]) -> dict:
 
 
 def waiting_count(svc, ids) -> int:
-    from api.models import Timer
+    from engine.store.models import Timer
     with svc.db.read() as s:
         return s.scalar(select(func.count(Timer.id)).where(Timer.instance_id.in_(ids), Timer.status == "waiting"))
 
@@ -137,7 +137,7 @@ def test_worker_processes_fire_each_timer_exactly_once(backend, db_url, tmp_path
 
 
 def test_worker_killed_mid_firing_fires_it_once_later(backend, db_url, tmp_path, procs):
-    from api.models import AuditEvent, Instance, Timer
+    from engine.store.models import AuditEvent, Instance, Timer
     svc, ids = due_backlog(db_url, 5)
     marker = tmp_path / "paused"
     try:
@@ -178,7 +178,7 @@ def test_running_worker_process_fires_on_time_and_follows_the_shared_clock(backe
     import sys
     sys.path.insert(0, str(Path(__file__).parent))
     from test_timers import real_clock_harness
-    from api.models import Timer
+    from engine.store.models import Timer
 
     h = real_clock_harness(db_url, backend, {"SIJI_ALLOW_CLOCK_CONTROL": True})
     try:

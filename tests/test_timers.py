@@ -47,7 +47,7 @@ def timers(h, iid, user="auditor"):
 
 
 def events(h, iid, transition=None):
-    from api.models import AuditEvent
+    from engine.store.models import AuditEvent
     with h.service.db.read() as s:
         q = select(AuditEvent).where(AuditEvent.instance_id == iid).order_by(AuditEvent.seq)
         if transition:
@@ -68,8 +68,8 @@ def task_state(h, task_id):
 
 
 def chain_ok(h, iid) -> bool:
-    from api.audit import verify_instance
-    from api.models import Instance
+    from engine.audit.chain import verify_instance
+    from engine.store.models import Instance
     with h.service.db.read() as s:
         return verify_instance(s, s.get(Instance, iid))[0]
 
@@ -78,13 +78,13 @@ def real_clock_harness(url: str, backend: str, config: dict | None = None) -> Ha
     """Like conftest.make_harness but with the real clock (SystemClock, offset shared through the
     database) — what `siji serve` runs."""
     from api.app import create_app
-    from api.clocksync import ClockSync
-    from api.commands import Service
-    from api.db import Database
-    from api.schema import upgrade
-    from api.timers import TimerWorker
+    from engine.service.clock_sync import ClockSync
+    from engine.service.commands import Service
+    from engine.store.db import Database
+    from engine.store.migrate import upgrade
+    from engine.timers.worker import TimerWorker
     from engine.clock import SystemClock
-    from engine.runtime import Engine
+    from engine.workflow.runtime import Engine
     from engine.workdays import WorkdayCalendar
 
     db = Database(url)
@@ -327,7 +327,7 @@ def test_deadline_in_an_unknown_year_is_provisional_and_recomputed(siji_2026):
 
 
 def test_calendar_cli_recomputes(siji_2026, tmp_path, monkeypatch):
-    from api import cli
+    from engine.cli import main as cli
     siji = siji_2026
     deploy(siji, "tm_workdays")
     iid = siji.start("tm_workdays", "ent_a")["id"]
@@ -344,13 +344,13 @@ def test_calendar_cli_recomputes(siji_2026, tmp_path, monkeypatch):
 def test_other_processes_follow_a_loaded_year(siji_2026):
     """Process A arms a 2027 deadline after process B loaded 2027 but before A saw it; A's timer
     worker reloads the calendar (shared calendar version) and recomputes that deadline."""
-    from api.calendar import store_year
-    from api.clocksync import ClockSync
-    from api.commands import Service
-    from api.db import Database
-    from api.timers import TimerWorker
+    from engine.service.calendar_years import store_year
+    from engine.service.clock_sync import ClockSync
+    from engine.service.commands import Service
+    from engine.store.db import Database
+    from engine.timers.worker import TimerWorker
     from engine.clock import FixedClock
-    from engine.runtime import Engine
+    from engine.workflow.runtime import Engine
     from engine.workdays import WorkdayCalendar
 
     siji = siji_2026
@@ -444,11 +444,11 @@ def test_inbox_sorted_by_due_and_overdue(siji):
 # ---------------------------------------------------------------------------- the service clock
 def test_clock_control(siji_real, monkeypatch):
     from api.app import create_app
-    from api.clocksync import ClockSync
-    from api.commands import Service
-    from api.db import Database
+    from engine.service.clock_sync import ClockSync
+    from engine.service.commands import Service
+    from engine.store.db import Database
     from engine.clock import SystemClock
-    from engine.runtime import Engine
+    from engine.workflow.runtime import Engine
 
     h = siji_real
     # off unless SIJI_ALLOW_CLOCK_CONTROL=1
@@ -480,7 +480,7 @@ def test_clock_control(siji_real, monkeypatch):
         sync.refresh(force=True)
         assert other.clock.offset == timedelta(seconds=86460)
         # audited
-        from api.models import AuditEvent
+        from engine.store.models import AuditEvent
         with h.service.db.read() as s:
             ev = s.scalars(select(AuditEvent).where(AuditEvent.transition == "clock_advanced")).all()
         assert [(e.actor, e.data["advance"], e.data["offset_seconds"]) for e in ev] == [("admin", "P1DT1M", 86460)]
@@ -489,7 +489,7 @@ def test_clock_control(siji_real, monkeypatch):
         tm = timers(h, iid)
         assert (tm["Event_Reminder"]["status"], tm["Event_Deadline"]["status"]) == ("fired", "waiting")
         # another process moved the clock meanwhile: advances add to the stored offset
-        from api.clocksync import store_offset
+        from engine.service.clock_sync import store_offset
         with other.db.write() as s:
             store_offset(s, 86460 + 3600)
         body = h.ok(h.post("/api/admin/clock", "admin", json={"advance": "P2D"}))
@@ -504,7 +504,7 @@ def test_clock_control(siji_real, monkeypatch):
 def test_worker_wakes_when_a_command_arms_an_earlier_timer(siji_real, monkeypatch):
     """The worker sleeps until the next due time; a command in the same process that arms an
     earlier timer wakes it. With MAX_SLEEP raised to 30 s only that wake-up can fire in time."""
-    from api import timers as timers_mod
+    from engine.timers import worker as timers_mod
     monkeypatch.setattr(timers_mod, "MAX_SLEEP", 30.0)
     h = siji_real
     deploy(h, "tm_one")
@@ -528,8 +528,8 @@ def test_worker_wakes_when_a_command_arms_an_earlier_timer(siji_real, monkeypatc
 
 
 def test_backlog_drains_without_starving_commands(siji):
-    from api.commands import Actor
-    from api.models import Timer, User
+    from engine.service.commands import Actor
+    from engine.store.models import Timer, User
 
     deploy(siji, "tm_one", "tm_boundary")
     with siji.service.db.read() as s:
@@ -566,7 +566,7 @@ def test_backlog_drains_without_starving_commands(siji):
     assert backlog_seen[-1] > 0, f"commands waited for the backlog: {latencies}, {backlog_seen}"
     assert max(latencies) < 5, latencies
     with siji.service.db.read() as s:
-        from api.models import AuditEvent
+        from engine.store.models import AuditEvent
         per_timer = s.execute(select(AuditEvent.instance_id, func.count()).where(
             AuditEvent.instance_id.in_(ids), AuditEvent.transition == "timer_fired")
             .group_by(AuditEvent.instance_id)).all()

@@ -3,18 +3,18 @@ from __future__ import annotations
 
 
 def register(api, app) -> None:
-    from . import admin, definitions, deployments, health, incidents, instances, me, tasks, timers
+    from api.routes import admin, definitions, deployments, health, incidents, instances, me, tasks, timers
     for mod in (health, me, deployments, definitions, instances, tasks, timers, incidents, admin):
         api.register_blueprint(mod.blp)
     try:
-        from . import traces, reports
+        from api.routes import traces, reports
     except ImportError:  # built in a later step
         pass
     else:
         api.register_blueprint(traces.blp)
         api.register_blueprint(reports.blp)
     try:
-        from ..pages import pages_blueprint
+        from api.pages import pages_blueprint
     except ImportError:
         pass
     else:

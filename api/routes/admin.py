@@ -7,14 +7,14 @@ from flask import current_app
 from flask_smorest import Blueprint
 from sqlalchemy import select, update
 
-from ..auth import create_user, issue_token, pair
-from ..audit import GENESIS, event_hash
-from ..clocksync import store_offset, stored_offset
-from ..commands import Forbidden, Invalid, NotFound
-from ..models import AuditEvent, Token, User, UserRole
-from ..schemas import (AdvanceClockSchema, CalendarResultSchema, CalendarYearSchema, ClockSchema, NewUserResultSchema,
+from engine.service.users import create_user, issue_token, pair
+from engine.audit.chain import GENESIS, event_hash
+from engine.service.clock_sync import store_offset, stored_offset
+from engine.service.commands import Forbidden, Invalid, NotFound
+from engine.store.models import AuditEvent, Token, User, UserRole
+from api.schemas import (AdvanceClockSchema, CalendarResultSchema, CalendarYearSchema, ClockSchema, NewUserResultSchema,
                        NewUserSchema, RevokeSchema, UserListSchema)
-from .common import actor, service
+from api.routes.common import actor, service
 
 blp = Blueprint("admin", __name__, url_prefix="/api/admin",
                 description="管理：用户、令牌、服务时钟、节假日 / admin: users, tokens, clock, holidays")
@@ -140,7 +140,7 @@ def revoke_token(body):
 def load_calendar(body):
     """载入某年的法定节假日与调休上班日，并重算该年的临时期限 / Load a year's holidays and make-up
     working days; provisional deadlines in that year are recomputed."""
-    from ..calendar import store_year
+    from engine.service.calendar_years import store_year
     for field in ("holidays", "workdays"):
         bad = [d.isoformat() for d in body[field] if d.year != body["year"]]
         if bad:

@@ -8,9 +8,9 @@ from sqlalchemy import bindparam, func, select
 
 from engine import roles
 
-from ..app import service
-from ..commands import Actor
-from ..models import Task, User
+from api.app import service
+from engine.service.commands import Actor
+from engine.store.models import Task, User
 
 
 def actor() -> Actor:

@@ -5,12 +5,12 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from engine import roles
-from engine.forms import walk_components
+from engine.forms.compile import walk_components
 
-from ..commands import NotFound
-from ..models import ProcessVersionRow
-from ..schemas import DefinitionListSchema, DefinitionSchema, VersionQuery
-from .common import service
+from engine.service.commands import NotFound
+from engine.store.models import ProcessVersionRow
+from api.schemas import DefinitionListSchema, DefinitionSchema, VersionQuery
+from api.routes.common import service
 
 blp = Blueprint("definitions", __name__, url_prefix="/api/process-definitions",
                 description="流程定义及其版本 / process definitions and versions")

@@ -3,10 +3,10 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_smorest import Blueprint
 
-from engine.deploy import DeploymentRefused, UploadedFile
+from engine.workflow.deploy import DeploymentRefused, UploadedFile
 
-from ..schemas import DeploymentResultSchema
-from .common import actor, service
+from api.schemas import DeploymentResultSchema
+from api.routes.common import actor, service
 
 blp = Blueprint("deployments", __name__, url_prefix="/api/deployments",
                 description="部署流程图、决策表和表单 / deploy diagrams, decision tables and forms")

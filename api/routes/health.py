@@ -3,8 +3,8 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
-from ..schemas import HealthSchema
-from .common import service
+from api.schemas import HealthSchema
+from api.routes.common import service
 
 blp = Blueprint("health", __name__, url_prefix="/api", description="服务状态 / service health")
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from ..models import Incident
-from ..schemas import IncidentPageSchema, IncidentQuery
-from .common import paginate, service
+from engine.store.models import Incident
+from api.schemas import IncidentPageSchema, IncidentQuery
+from api.routes.common import paginate, service
 
 blp = Blueprint("incidents", __name__, url_prefix="/api/incidents",
                 description="引擎故障记录 / incidents (failed engine steps)")

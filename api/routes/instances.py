@@ -4,11 +4,11 @@ from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy import bindparam, select
 
-from ..authz import instance_filter, sees_all_cases, visible_instance_ids
-from ..commands import NotFound
-from ..models import AuditEvent, Instance, ProcessVersionRow, Task, Timer, User
-from ..schemas import InstanceDetailSchema, InstancePageSchema, InstanceQuery, StartSchema
-from .common import actor, page_total, service, task_json, usernames
+from api.authz import instance_filter, sees_all_cases, visible_instance_ids
+from engine.service.commands import NotFound
+from engine.store.models import AuditEvent, Instance, ProcessVersionRow, Task, Timer, User
+from api.schemas import InstanceDetailSchema, InstancePageSchema, InstanceQuery, StartSchema
+from api.routes.common import actor, page_total, service, task_json, usernames
 
 blp = Blueprint("instances", __name__, url_prefix="/api/process-instances",
                 description="流程实例（案件）/ process instances (cases)")

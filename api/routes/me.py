@@ -4,8 +4,8 @@ from flask_smorest import Blueprint
 
 from engine import roles
 
-from ..schemas import WhoAmISchema
-from .common import actor
+from api.schemas import WhoAmISchema
+from api.routes.common import actor
 
 blp = Blueprint("me", __name__, url_prefix="/api/me", description="当前用户 / the caller")
 

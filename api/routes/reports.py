@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from .. import export
-from ..commands import Invalid
-from ..reports import departments_report, flows_report, ledger_report
-from ..schemas import QuerySchema
-from .common import service
+from engine.audit import export
+from engine.service.commands import Invalid
+from engine.reports.figures import departments_report, flows_report, ledger_report
+from api.schemas import QuerySchema
+from api.routes.common import service
 
 blp = Blueprint("reports", __name__, url_prefix="/api",
                 description="督导检查与工作台账 / supervision reports and the work ledger")

@@ -7,13 +7,13 @@ from flask import jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import bindparam, select, union_all
 
-from engine.forms import walk_components
+from engine.forms.compile import walk_components
 
-from ..authz import can_see_task, task_audiences
-from ..commands import Invalid, NotFound
-from ..models import Instance, Task
-from ..schemas import CompleteResultSchema, CompleteSchema, TaskDetailSchema, TaskPageSchema, TaskQuery
-from .common import actor, page_of_few, page_total, plain, service, task_json, usernames
+from api.authz import can_see_task, task_audiences
+from engine.service.commands import Invalid, NotFound
+from engine.store.models import Instance, Task
+from api.schemas import CompleteResultSchema, CompleteSchema, TaskDetailSchema, TaskPageSchema, TaskQuery
+from api.routes.common import actor, page_of_few, page_total, plain, service, task_json, usernames
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/tasks",
                 description="待办任务：认领、释放、办理 / the task inbox: claim, unclaim, complete")

@@ -5,9 +5,9 @@ from datetime import timezone
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from ..models import Instance, Timer
-from ..schemas import TimerPageSchema, TimerQuery
-from .common import page_of_few, paginate, service
+from engine.store.models import Instance, Timer
+from api.schemas import TimerPageSchema, TimerQuery
+from api.routes.common import page_of_few, paginate, service
 
 blp = Blueprint("timers", __name__, url_prefix="/api/timers",
                 description="定时器（法定期限）/ timers (legal deadlines)")

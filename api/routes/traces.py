@@ -9,13 +9,13 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from .. import export
-from ..audit import verify_instance
-from ..authz import instance_filter
-from ..commands import Invalid, NotFound
-from ..models import Instance
-from ..schemas import QuerySchema
-from .common import actor, service
+from engine.audit import export
+from engine.audit.chain import verify_instance
+from api.authz import instance_filter
+from engine.service.commands import Invalid, NotFound
+from engine.store.models import Instance
+from api.schemas import QuerySchema
+from api.routes.common import actor, service
 
 blp = Blueprint("traces", __name__, url_prefix="/api",
                 description="审计轨迹与导出 / audit traces and exports (JSON, CSV, XES, OCEL 2.0)")
@@ -84,7 +84,7 @@ def verify_trace(instance_id):
     svc = service()
     from sqlalchemy import func
 
-    from ..models import AuditEvent
+    from engine.store.models import AuditEvent
     with svc.db.read() as s:
         inst = s.get(Instance, instance_id)
         if inst is None:

@@ -8,10 +8,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from engine.runtime import TaskNotReady
+from engine.workflow.runtime import TaskNotReady
 
-from .audit import Recorder
-from .models import Task, Timer
+from engine.audit.chain import Recorder
+from engine.store.models import Task, Timer
 
 
 def _parse(value: str) -> datetime:

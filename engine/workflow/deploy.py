@@ -20,9 +20,11 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import roles, xmlsafe
-from .forms import FormDefinitionError, compile_form
-from .scripting import check_source
+from engine import roles
+
+from engine.workflow import xmlsafe
+from engine.forms.compile import FormDefinitionError, compile_form
+from engine.workflow.scripting import check_source
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -524,7 +526,7 @@ def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalo
         problems.append(Problem(f.name, None, None, f"无法生成可执行流程 / cannot build the process: {e!r}"))
         raise _Skip()
 
-    from .serializer import spec_to_state
+    from engine.workflow.serializer import spec_to_state
     proc_settings = settings.get(key, prev.settings or {})
     return CompiledProcess(
         key=key,

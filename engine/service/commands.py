@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import roles
-from engine.deploy import CompiledProcess, DeploymentRefused, Previous, UploadedFile, compile_deployment
-from engine.forms import FormValidationError, compile_form
-from engine.runtime import Engine, EngineError, ProcessVersion, StepResult, TaskNotReady
+from engine.workflow.deploy import CompiledProcess, DeploymentRefused, Previous, UploadedFile, compile_deployment
+from engine.forms.compile import FormValidationError, compile_form
+from engine.workflow.runtime import Engine, EngineError, ProcessVersion, StepResult, TaskNotReady
 
-from .audit import GENESIS, Recorder, event_hash
-from .db import Database
-from .models import (NO_DUE, AuditEvent, Deployment, IdempotencyKey, Incident, Instance, Pairing,
+from engine.audit.chain import GENESIS, Recorder, event_hash
+from engine.store.db import Database
+from engine.store.models import (NO_DUE, AuditEvent, Deployment, IdempotencyKey, Incident, Instance, Pairing,
                      ProcessVersionRow, Task, Timer, User, UserRole, task_audience)
 
 
@@ -468,7 +468,7 @@ class Service:
         (which the command's step needs anyway). Read after the lock, the task's state is the
         one the last command on this instance left: a racing complete has either finished or
         waits for this one."""
-        from .authz import can_act_on_task, can_see_task
+        from api.authz import can_act_on_task, can_see_task
         tid = str(task_id)[:36]
         q = _LOCK_BY_TASK_PG if self.db.is_postgres else _LOCK_BY_TASK
         inst = s.scalars(q, {"tid": tid}).first()

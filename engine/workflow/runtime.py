@@ -22,12 +22,12 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import clock as clockmod
-from . import spiff_depth  # noqa: F401  (cases deeper than 1000 tasks)
-from . import spiff_fixes  # noqa: F401  (parallel joins inside loops)
-from .scripting import SafeEnvironment, ScriptLimitExceeded, ScriptRefused
-from .serializer import dump_workflow, load_workflow, spec_from_state, task_data
-from .workdays import WorkdayCalendar
+from engine import clock as clockmod
+from engine.workflow import spiff_depth  # noqa: F401  (cases deeper than 1000 tasks)
+from engine.workflow import spiff_fixes  # noqa: F401  (parallel joins inside loops)
+from engine.workflow.scripting import SafeEnvironment, ScriptLimitExceeded, ScriptRefused
+from engine.workflow.serializer import dump_workflow, load_workflow, spec_from_state, task_data
+from engine.workdays import WorkdayCalendar
 
 UTC = timezone.utc
 CHINA = timezone(timedelta(hours=8))

@@ -24,14 +24,14 @@ DEMO_USERS = [
 
 def _service(url: str | None = None, migrate: bool = True):
     from engine.clock import SystemClock
-    from engine.runtime import Engine
+    from engine.workflow.runtime import Engine
     from engine.workdays import WorkdayCalendar
 
-    from .calendar import load_calendar_years
-    from .clocksync import ClockSync
-    from .commands import Service
-    from .db import Database, default_url
-    from .schema import upgrade
+    from engine.service.calendar_years import load_calendar_years
+    from engine.service.clock_sync import ClockSync
+    from engine.service.commands import Service
+    from engine.store.db import Database, default_url
+    from engine.store.migrate import upgrade
 
     instance_dir = os.environ.get("SIJI_INSTANCE_DIR", str(Path.cwd() / "instance"))
     db = Database(url or os.environ.get("SIJI_DATABASE_URL") or default_url(instance_dir))
@@ -45,7 +45,7 @@ def _service(url: str | None = None, migrate: bool = True):
 
 
 def collect_files(paths: list[str]) -> list:
-    from engine.deploy import UploadedFile
+    from engine.workflow.deploy import UploadedFile
     out = []
     for p in paths:
         path = Path(p)
@@ -68,9 +68,9 @@ def collect_files(paths: list[str]) -> list:
 
 
 def cmd_deploy(args) -> int:
-    from engine.deploy import DeploymentRefused
+    from engine.workflow.deploy import DeploymentRefused
 
-    from .auth import system_actor
+    from engine.service.users import system_actor
     svc = _service()
     files = collect_files(args.paths)
     with svc.db.write() as s:
@@ -87,8 +87,8 @@ def cmd_deploy(args) -> int:
 
 
 def cmd_user_add(args) -> int:
-    from .auth import create_user, issue_token, pair
-    from .models import User
+    from engine.service.users import create_user, issue_token, pair
+    from engine.store.models import User
     from sqlalchemy import select
     svc = _service()
     now = svc.now()
@@ -116,8 +116,8 @@ def demo_users(svc) -> list[tuple[str, list[str], str]]:
 
     from engine import roles as rolemod
 
-    from .auth import create_user, issue_token, pair
-    from .models import Pairing, User
+    from engine.service.users import create_user, issue_token, pair
+    from engine.store.models import Pairing, User
     wanted = list(DEMO_USERS)
     for r in rolemod.ROLES:
         if r.code not in rolemod.SYSTEM_ROLES and r.code not in ("applicant", "commissioner"):
@@ -146,12 +146,12 @@ def cmd_demo(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .server import serve
+    from api.server import serve
     return serve(embedded_worker=not args.no_worker, workers=args.workers)
 
 
 def cmd_worker(args) -> int:
-    from .timers import TimerWorker
+    from engine.timers.worker import TimerWorker
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)   # not one line per engine task state change
     svc = _service()
@@ -166,8 +166,8 @@ def cmd_worker(args) -> int:
 def cmd_verify_trace(args) -> int:
     from sqlalchemy import select
 
-    from .audit import verify_instance
-    from .models import Instance
+    from engine.audit.chain import verify_instance
+    from engine.store.models import Instance
     svc = _service()
     bad = 0
     with svc.db.read(snapshot=True) as s:
@@ -185,7 +185,7 @@ def cmd_verify_trace(args) -> int:
 
 
 def cmd_calendar_load(args) -> int:
-    from .calendar import store_year
+    from engine.service.calendar_years import store_year
     data = json.loads(Path(args.file).read_text(encoding="utf-8"))
     holidays = [date.fromisoformat(d) for d in data.get("holidays", [])]
     workdays = [date.fromisoformat(d) for d in data.get("workdays", [])]
@@ -198,7 +198,7 @@ def cmd_calendar_load(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import export_cli
+    from engine.audit.export import export_cli
     return export_cli(_service(), args)
 
 

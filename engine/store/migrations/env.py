@@ -1,6 +1,6 @@
 from alembic import context
 
-from api.models import Base
+from engine.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -30,7 +30,7 @@ import time
 
 from sqlalchemy import event, func, select
 
-from .models import Timer
+from engine.store.models import Timer
 
 log = logging.getLogger("siji.timers")
 
@@ -143,7 +143,7 @@ class TimerWorker:
     def sweep_provisional(self) -> int:
         """Recompute provisional working-day deadlines the calendar now knows better (a year
         loaded by another process, or a deadline armed there before it saw the year)."""
-        from .recompute import recompute_provisional
+        from engine.service.deadlines import recompute_provisional
         self._last_sweep = time.monotonic()
         return recompute_provisional(self.service, None, "system")
 

@@ -5,7 +5,7 @@ Revises: 0001
 """
 from alembic import op
 import sqlalchemy as sa
-import api.models
+import engine.store.models
 
 revision = "0002"
 down_revision = "0001"
@@ -16,7 +16,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("tasks") as batch:
         batch.add_column(sa.Column("audience", sa.String(length=60), nullable=False, server_default=""))
-        batch.add_column(sa.Column("sort_due", api.models.UTCDateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("sort_due", engine.store.models.UTCDateTime(timezone=True), nullable=True))
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         far = "'9999-12-31 00:00:00.000000'"

@@ -6,7 +6,7 @@ Create Date: 2026-11-27 04:52:51.914476
 """
 from alembic import op
 import sqlalchemy as sa
-import api.models
+import engine.store.models
 
 
 revision = '0001'
@@ -21,7 +21,7 @@ def upgrade() -> None:
     sa.Column('year', sa.Integer(), nullable=False),
     sa.Column('holidays', sa.JSON(), nullable=False),
     sa.Column('workdays', sa.JSON(), nullable=False),
-    sa.Column('loaded_at', api.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('loaded_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('loaded_by', sa.String(length=80), nullable=True),
     sa.PrimaryKeyConstraint('year')
     )
@@ -36,13 +36,13 @@ def upgrade() -> None:
     sa.Column('display_name', sa.String(length=200), nullable=False),
     sa.Column('enterprise_name', sa.String(length=200), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', api.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('username')
     )
     op.create_table('deployments',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', api.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('deployed_by', sa.Integer(), nullable=True),
     sa.Column('files', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['deployed_by'], ['users.id'], ),
@@ -54,7 +54,7 @@ def upgrade() -> None:
     sa.Column('request_hash', sa.String(length=64), nullable=False),
     sa.Column('status_code', sa.Integer(), nullable=False),
     sa.Column('response', sa.JSON(), nullable=False),
-    sa.Column('created_at', api.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('user_id', 'key')
     )
@@ -73,9 +73,9 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('label', sa.String(length=80), nullable=False),
-    sa.Column('created_at', api.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', api.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', api.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', engine.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash')
@@ -106,7 +106,7 @@ def upgrade() -> None:
     sa.Column('resources', sa.JSON(), nullable=False),
     sa.Column('start_form', sa.JSON(), nullable=True),
     sa.Column('starter_roles', sa.JSON(), nullable=False),
-    sa.Column('created_at', api.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['deployment_id'], ['deployments.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key', 'version')
@@ -122,9 +122,9 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('starter_id', sa.Integer(), nullable=False),
     sa.Column('enterprise_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', api.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', api.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ended_at', api.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', engine.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('outcome_id', sa.String(length=100), nullable=True),
     sa.Column('outcome_name', sa.String(length=200), nullable=True),
     sa.Column('state', sa.Text(), nullable=False),
@@ -148,7 +148,7 @@ def upgrade() -> None:
     sa.Column('instance_id', sa.Integer(), nullable=True),
     sa.Column('process_key', sa.String(length=100), nullable=True),
     sa.Column('seq', sa.Integer(), nullable=False),
-    sa.Column('at', api.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('activity_id', sa.String(length=100), nullable=True),
     sa.Column('activity_name', sa.String(length=200), nullable=True),
     sa.Column('transition', sa.String(length=40), nullable=False),
@@ -175,7 +175,7 @@ def upgrade() -> None:
     sa.Column('command', sa.String(length=40), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('actor', sa.String(length=80), nullable=True),
-    sa.Column('created_at', api.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -193,11 +193,11 @@ def upgrade() -> None:
     sa.Column('assignee_id', sa.Integer(), nullable=True),
     sa.Column('reserved_for_id', sa.Integer(), nullable=True),
     sa.Column('form_key', sa.String(length=200), nullable=False),
-    sa.Column('created_at', api.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('claimed_at', api.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('completed_at', api.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', engine.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', engine.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('completed_by', sa.Integer(), nullable=True),
-    sa.Column('due_at', api.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('due_at', engine.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], ),
     sa.ForeignKeyConstraint(['completed_by'], ['users.id'], ),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'], ),
@@ -216,13 +216,13 @@ def upgrade() -> None:
     sa.Column('instance_id', sa.Integer(), nullable=False),
     sa.Column('task_id', sa.String(length=36), nullable=False),
     sa.Column('activity_id', sa.String(length=100), nullable=False),
-    sa.Column('due_at', api.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('provisional', sa.Boolean(), nullable=False),
     sa.Column('calc', sa.JSON(), nullable=True),
     sa.Column('attached_task_id', sa.String(length=36), nullable=True),
-    sa.Column('created_at', api.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('fired_at', api.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('fired_at', engine.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'], ),
     sa.PrimaryKeyConstraint('id')
     )

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from engine import roles
 
-from .models import AuditEvent, Instance, ProcessVersionRow, Task, User
+from engine.store.models import AuditEvent, Instance, ProcessVersionRow, Task, User
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from .models import ServiceSetting
+from engine.store.models import ServiceSetting
 
 KEY = "clock_offset"
 CALENDAR_KEY = "calendar_version"
@@ -41,7 +41,7 @@ class ClockSync:
         version = values.get(CALENDAR_KEY, {}).get("version", 0)
         if version != self._calendar_version:
             if self._calendar_version is not None:
-                from .calendar import load_calendar_years
+                from engine.service.calendar_years import load_calendar_years
                 load_calendar_years(self.service)
                 self.calendar_changed = True
             self._calendar_version = version

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from engine import roles
 
-from .commands import Actor
-from .models import Pairing, Token, User, UserRole
+from engine.service.commands import Actor
+from engine.store.models import Pairing, Token, User, UserRole
 
 log = logging.getLogger("siji.auth")
 

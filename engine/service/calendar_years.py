@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from .models import CalendarYear
+from engine.store.models import CalendarYear
 
 
 def load_calendar_years(service) -> None:
@@ -23,8 +23,8 @@ def store_year(service, year: int, holidays: list[date], workdays: list[date], a
     """Persist a year, load it into this process's calendar, tell the other processes (the shared
     calendar version) and recompute provisional timers. Returns how many timers were recomputed.
     Raises ValueError (nothing stored) for inconsistent data."""
-    from .clocksync import bump_calendar_version
-    from .recompute import recompute_provisional
+    from engine.service.clock_sync import bump_calendar_version
+    from engine.service.deadlines import recompute_provisional
     from engine.workdays import WorkdayCalendar
     WorkdayCalendar().load_year(year, holidays, workdays)   # validate before storing anything
     now = service.now()

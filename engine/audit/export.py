@@ -43,7 +43,7 @@ from sqlalchemy import func, select
 
 from engine import roles
 
-from .models import AuditEvent, Instance, ProcessVersionRow, User
+from engine.store.models import AuditEvent, Instance, ProcessVersionRow, User
 
 CHINA = timezone(timedelta(hours=8))
 FORMATS = ("json", "csv", "xes", "ocel")

@@ -1,4 +1,4 @@
-"""Create or upgrade the schema with Alembic (migrations in api/migrations)."""
+"""Create or upgrade the schema with Alembic (migrations in engine/store/migrations)."""
 from __future__ import annotations
 
 import fcntl
@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from .db import Database
+from engine.store.db import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

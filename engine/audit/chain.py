@@ -14,7 +14,7 @@ from typing import Any, Iterable
 from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
-from .models import AuditEvent, Instance
+from engine.store.models import AuditEvent, Instance
 
 GENESIS = "0" * 64
 _INSERT_EVENTS = insert(AuditEvent.__table__)
