@@ -3,8 +3,9 @@
 
 The offset is only ever non-zero when SIJI_ALLOW_CLOCK_CONTROL=1 lets an admin move time forward
 for acceptance tests. The calendar version changes whenever an admin loads a year's holidays
-(``api/calendar.py``); a process that sees a new version reloads the years from the database, so a
-working-day deadline armed in any API or worker process follows the same calendar.
+(``engine/service/calendar_years.py``); a process that sees a new version reloads the years from
+the database, so a working-day deadline armed in any API or worker process follows the same
+calendar.
 """
 from __future__ import annotations
 
@@ -13,18 +14,19 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from engine.service.calendar_years import CALENDAR_KEY, load_calendar_years
 from engine.store.models import ServiceSetting
 
 KEY = "clock_offset"
-CALENDAR_KEY = "calendar_version"
 REFRESH_SECONDS = 0.5
 
 
 class ClockSync:
-    def __init__(self, service):
-        self.service = service
+    def __init__(self, db, engine):
+        self.db = db
+        self.engine = engine
         self._checked = 0.0
-        self._calendar_version = None
+        self.calendar_version = None
         self.calendar_changed = False   # set when this process reloaded the calendar; the worker clears it
 
     def refresh(self, force: bool = False) -> None:
@@ -32,19 +34,18 @@ class ClockSync:
         if not force and mono - self._checked < REFRESH_SECONDS:
             return
         self._checked = mono
-        with self.service.db.read() as s:
+        with self.db.read() as s:
             values = {r.name: (r.value or {}) for r in s.scalars(
                 select(ServiceSetting).where(ServiceSetting.name.in_([KEY, CALENDAR_KEY])))}
-        clock = self.service.clock
+        clock = self.engine.clock
         if hasattr(clock, "set_offset"):
             clock.set_offset(timedelta(seconds=float(values.get(KEY, {}).get("seconds", 0))))
         version = values.get(CALENDAR_KEY, {}).get("version", 0)
-        if version != self._calendar_version:
-            if self._calendar_version is not None:
-                from engine.service.calendar_years import load_calendar_years
-                load_calendar_years(self.service)
+        if version != self.calendar_version:
+            if self.calendar_version is not None:
+                load_calendar_years(self.db, self.engine.calendar)
                 self.calendar_changed = True
-            self._calendar_version = version
+            self.calendar_version = version
 
 
 def stored_offset(session, lock: bool = False) -> float:
@@ -62,14 +63,3 @@ def store_offset(session, seconds: float) -> None:
         session.add(ServiceSetting(name=KEY, value={"seconds": seconds}))
     else:
         row.value = {"seconds": seconds}
-
-
-def bump_calendar_version(session) -> int:
-    row = session.scalars(select(ServiceSetting).where(ServiceSetting.name == CALENDAR_KEY)
-                          .with_for_update()).first()
-    if row is None:
-        session.add(ServiceSetting(name=CALENDAR_KEY, value={"version": 1}))
-        return 1
-    version = int((row.value or {}).get("version", 0)) + 1
-    row.value = {"version": version}
-    return version

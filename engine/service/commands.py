@@ -221,10 +221,18 @@ def _records_incidents(method):
 class Service:
     """The application core shared by the API, the CLI and the timer worker."""
 
-    def __init__(self, db: Database, engine: Engine):
+    def __init__(self, db: Database, engine: Engine, clock_sync=None):
         self.db = db
         self.engine = engine
-        self.on_timers_changed = None   # set by the worker to wake up for an earlier timer
+        # Follows the clock offset and calendar version other processes share through the
+        # database (engine/service/clock_sync.py); None for a service on a test's own clock.
+        self.clock_sync = clock_sync
+        self._timer_listeners: list = []
+
+    def on_timers_changed(self, listener) -> None:
+        """Call ``listener()`` after a command armed or moved a timer (the timer worker of this
+        process wakes up at once for an earlier one)."""
+        self._timer_listeners.append(listener)
 
     @property
     def clock(self):
@@ -636,8 +644,8 @@ class Service:
                              actor=name, role=None, task_id=None, data=data, prev_hash=GENESIS, hash=h))
 
     def _timers_changed(self) -> None:
-        if self.on_timers_changed is not None:
-            self.on_timers_changed()
+        for listener in self._timer_listeners:
+            listener()
 
 
 def _step_failed(e: EngineError) -> StepFailed:

@@ -46,7 +46,7 @@ def _sqlite_engine(url: str, immediate: bool | None) -> SAEngine:
 
 
 class Database:
-    def __init__(self, url: str):
+    def __init__(self, url: str, pool_size: int = 5):
         self.url = url
         if url.startswith("postgres://"):
             url = "postgresql://" + url[len("postgres://"):]
@@ -60,7 +60,7 @@ class Database:
             self.write_engine = _sqlite_engine(url, immediate=True)
             self.autocommit_engine = _sqlite_engine(url, immediate=None)
         else:
-            self.write_engine = create_engine(url, pool_size=int(os.environ.get("SIJI_DB_POOL", "5")),
+            self.write_engine = create_engine(url, pool_size=pool_size,
                                               max_overflow=10, pool_pre_ping=True)
             # Reads run in autocommit: under READ COMMITTED each statement takes its own snapshot
             # anyway, so a read transaction buys no consistency and costs a BEGIN and a ROLLBACK
@@ -71,7 +71,7 @@ class Database:
         # Set by the web app on PostgreSQL: the connection of the current request, or None outside
         # one. A request's reads and its command then share the connection its token lookup
         # used — one pool checkout and one pre-ping per request instead of two or more.
-        self.request_connection = None
+        self.request_connection = None   # see use_request_connection()
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
         # Long reads (exports, reports) stream rows through a server-side cursor, which needs a
@@ -79,6 +79,10 @@ class Database:
         # (SQLite: a deferred read transaction is already one snapshot.)
         self._snapshot = self._read if self.dialect == "sqlite" else sessionmaker(
             self.write_engine.execution_options(isolation_level="REPEATABLE READ"), expire_on_commit=False)
+
+    def use_request_connection(self, current) -> None:
+        """``current()``: the connection of the current request, or None outside one."""
+        self.request_connection = current
 
     @property
     def is_postgres(self) -> bool:

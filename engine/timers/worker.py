@@ -59,7 +59,7 @@ class TimerWorker:
         self._last_sweep = 0.0
         self._looked_until = None   # the service time the last pass looked for due timers
         self.batch_full = False
-        service.on_timers_changed = self._wake.set
+        service.on_timers_changed(self._wake.set)
         pause = os.environ.get("SIJI_TEST_PAUSE_BEFORE_COMMIT")
         if pause:
             _install_test_pause(service, float(pause), os.environ.get("SIJI_TEST_PAUSE_MARKER"))
@@ -151,7 +151,7 @@ class TimerWorker:
     def run_forever(self) -> None:
         log.info("timer worker %s started", self.name)
         while not self._stop.is_set():
-            sync = getattr(self.service, "clock_sync", None)
+            sync = self.service.clock_sync
             try:
                 if sync is not None:
                     sync.refresh()

@@ -1,0 +1,81 @@
+"""The service's configuration, read once from the environment into one typed object.
+
+Every ``SIJI_*`` variable the service reads is a field here (the README's configuration table lists
+them); nothing else in the code reads the environment. Tests build a ``Settings`` directly.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+
+class SettingsError(ValueError):
+    """A variable that cannot be read as its type; the message names it."""
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}={raw!r}: expected 1/0, true/false, yes/no or on/off")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected an integer") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: SIJI_INSTANCE_DIR — where the SQLite database and other per-instance files live.
+    instance_dir: Path = field(default_factory=lambda: Path.cwd() / "instance")
+    #: SIJI_DATABASE_URL — SQLAlchemy URL; default SQLite in the instance folder.
+    database_url: str | None = None
+    #: SIJI_DB_POOL — PostgreSQL connections kept per process (plus 10 overflow).
+    db_pool: int = 5
+    #: SIJI_HOST, SIJI_PORT — where ``siji serve`` listens.
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: SIJI_WORKERS — HTTP worker processes of ``siji serve``.
+    workers: int = 2
+    #: SIJI_TIMER_WORKERS — timer worker processes ``siji serve`` starts and supervises (0: none,
+    #: e.g. when timer workers run on other hosts with ``siji worker``).
+    timer_workers: int = 1
+    #: SIJI_ALLOW_CLOCK_CONTROL — lets an admin move the service clock forward (acceptance tests).
+    allow_clock_control: bool = False
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{Path(self.instance_dir) / 'siji.sqlite3'}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        return cls(
+            instance_dir=Path(env.get("SIJI_INSTANCE_DIR") or Path.cwd() / "instance"),
+            database_url=env.get("SIJI_DATABASE_URL") or None,
+            db_pool=_int(env, "SIJI_DB_POOL", 5, minimum=1),
+            host=env.get("SIJI_HOST") or "127.0.0.1",
+            port=_int(env, "SIJI_PORT", 8080, minimum=1),
+            workers=_int(env, "SIJI_WORKERS", 2, minimum=1),
+            timer_workers=_int(env, "SIJI_TIMER_WORKERS", 1),
+            allow_clock_control=_bool(env, "SIJI_ALLOW_CLOCK_CONTROL", False),
+        )
+
+    def replace(self, **changes) -> "Settings":
+        from dataclasses import replace
+        return replace(self, **changes)
