@@ -56,6 +56,11 @@ BY_CODE: dict[str, Role] = {r.code: r for r in ROLES}
 # Roles that cannot own a user task through a lane: they are system roles.
 SYSTEM_ROLES = frozenset({"analyst", "auditor", "admin"})
 
+# Roles that own tasks as departments (not the applicant or a commissioner), and every task role.
+DEPARTMENT_ROLES = frozenset(r.code for r in ROLES if r.code not in SYSTEM_ROLES
+                             and r.code not in ("applicant", "commissioner"))
+TASK_ROLES = DEPARTMENT_ROLES | {"applicant", "commissioner"}
+
 _BY_LANE: dict[str, str] = {}
 for _r in ROLES:
     if _r.code in SYSTEM_ROLES:

@@ -205,17 +205,12 @@ BASE_USERS = {
 
 def make_harness(url: str, backend: str, config: dict | None = None, start: datetime = T0) -> Harness:
     from api.app import create_app
-    from engine.service.commands import Service
-    from engine.store.db import Database
-    from engine.store.migrate import upgrade
+    from engine.service.build import build_service
+    from engine.settings import Settings
     from engine.timers.worker import TimerWorker
-    from engine.workflow.runtime import Engine
-    from engine.workdays import WorkdayCalendar
 
     clock = FixedClock(start)
-    db = Database(url)
-    upgrade(db)
-    svc = Service(db, Engine(clock=clock, calendar=WorkdayCalendar()))
+    svc = build_service(Settings(database_url=url), clock=clock, migrate=True)
     app = create_app({"TESTING": True, **(config or {})}, service=svc)
     worker = TimerWorker(svc, name="test")
     h = Harness(app, app.test_client(), svc, clock, worker, backend)

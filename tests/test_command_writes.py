@@ -1,4 +1,4 @@
-"""Commands write the rows they read with Core UPDATEs (api/commands.py, ``_Changes``): the case's
+"""Commands write the rows they read with Core UPDATEs (engine/service/writes.py, ``Changes``): the case's
 UPDATE still refuses to overwrite a state another writer changed after this command read it,
 and the whole command — task, case, timers, audit events — then rolls back."""
 from __future__ import annotations
@@ -24,8 +24,8 @@ def test_a_state_changed_under_the_command_is_refused_and_nothing_is_written(sij
     task = siji.task_for("bureau", iid, "Task_Review")
     before = _snapshot(siji, iid)
 
-    import engine.service.commands as commands
-    real_write = commands._Changes.write
+    from engine.service.writes import Changes
+    real_write = Changes.write
 
     def racing_write(self):
         # another writer committed a new version of the case after this command read it
@@ -33,12 +33,12 @@ def test_a_state_changed_under_the_command_is_refused_and_nothing_is_written(sij
                              {"i": iid})
         return real_write(self)
 
-    monkeypatch.setattr(commands._Changes, "write", racing_write)
+    monkeypatch.setattr(Changes, "write", racing_write)
     resp = siji.post(f"/api/tasks/{task['id']}/complete", "bureau", json={"data": {"complete": True}})
     assert resp.status_code == 409 and resp.get_json()["error"] == "conflict", resp.get_data(as_text=True)
     assert _snapshot(siji, iid) == before            # not the task, not the case, not one audit event
 
-    monkeypatch.setattr(commands._Changes, "write", real_write)
+    monkeypatch.setattr(Changes, "write", real_write)
     siji.complete("bureau", iid, "Task_Review", {"complete": True})
     after = _snapshot(siji, iid)
     assert after[1] == "completed" and after[2] == before[2] + 1 and after[4] > before[4]

@@ -9,7 +9,7 @@ middle. Afterwards:
 - a restarted server accepts the clients' retries (same Idempotency-Key) and every task ends
   completed exactly once.
 
-SIJI_TEST_COMMIT_DELAY (api/app.py) makes each write transaction sleep just before COMMIT, so the
+SIJI_TEST_COMMIT_DELAY (tests/faults/sitecustomize.py) makes each write transaction sleep just before COMMIT, so the
 kill lands inside transactions rather than between them.
 """
 from __future__ import annotations
@@ -28,6 +28,8 @@ from datetime import datetime, timezone
 from conftest import ROOT, make_harness
 from test_api_core import GOOD_START, MINI
 
+from fault_env import fault_env  # noqa: E402
+
 N_INSTANCES = 40
 
 
@@ -40,8 +42,8 @@ def _free_port() -> int:
 class Server:
     def __init__(self, url: str, tmp_path, delay: float):
         self.port = _free_port()
-        env = {**os.environ, "SIJI_DATABASE_URL": url, "SIJI_PORT": str(self.port), "SIJI_HOST": "127.0.0.1",
-               "SIJI_INSTANCE_DIR": str(tmp_path / "instance"), "SIJI_TEST_COMMIT_DELAY": str(delay)}
+        env = fault_env({**os.environ, "SIJI_DATABASE_URL": url, "SIJI_PORT": str(self.port), "SIJI_HOST": "127.0.0.1",
+                         "SIJI_INSTANCE_DIR": str(tmp_path / "instance")}, SIJI_TEST_COMMIT_DELAY=delay)
         self.log = open(tmp_path / f"server-{self.port}.log", "wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "engine.cli.main", "serve", "--workers", "2", "--no-worker"],
                                      cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
@@ -89,15 +91,12 @@ def _check_consistency(url: str, acked: set[int]) -> dict[int, bool]:
     from sqlalchemy import select
 
     from engine.audit.chain import verify_instance
-    from engine.service.commands import Service
-    from engine.store.db import Database
+    from engine.service.build import build_service
+    from engine.settings import Settings
     from engine.store.models import AuditEvent, IdempotencyKey, Instance, Task
-    from engine.clock import SystemClock
-    from engine.workflow.runtime import Engine
-    from engine.workdays import WorkdayCalendar
 
-    db = Database(url)
-    svc = Service(db, Engine(clock=SystemClock(), calendar=WorkdayCalendar()))
+    svc = build_service(Settings(database_url=url))
+    db = svc.db
     out = {}
     try:
         with db.read() as s:

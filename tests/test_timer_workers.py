@@ -51,9 +51,12 @@ def procs():
             p.wait()
 
 
+from fault_env import fault_env  # noqa: E402
+
+
 def spawn(url, tmp_path: Path, name: str, procs: list, **env):
     log = tmp_path / f"{name}.log"
-    p = bench.spawn_worker(url, log, {k: str(v) for k, v in env.items()})
+    p = bench.spawn_worker(url, log, fault_env({}, **env) if env else None)
     procs.append(p)
     return p, log
 

@@ -78,20 +78,11 @@ def real_clock_harness(url: str, backend: str, config: dict | None = None) -> Ha
     """Like conftest.make_harness but with the real clock (SystemClock, offset shared through the
     database) — what `siji serve` runs."""
     from api.app import create_app
-    from engine.service.clock_sync import ClockSync
-    from engine.service.commands import Service
-    from engine.store.db import Database
-    from engine.store.migrate import upgrade
+    from engine.service.build import build_service
+    from engine.settings import Settings
     from engine.timers.worker import TimerWorker
-    from engine.clock import SystemClock
-    from engine.workflow.runtime import Engine
-    from engine.workdays import WorkdayCalendar
 
-    db = Database(url)
-    upgrade(db)
-    svc = Service(db, Engine(clock=SystemClock(), calendar=WorkdayCalendar()))
-    svc.clock_sync = ClockSync(svc)
-    svc.clock_sync.refresh(force=True)
+    svc = build_service(Settings(database_url=url), migrate=True)
     app = create_app({"TESTING": True, **(config or {})}, service=svc)
     h = Harness(app, app.test_client(), svc, svc.clock, TimerWorker(svc, name="test"), backend)
     for name, roles in BASE_USERS.items():
@@ -344,21 +335,17 @@ def test_calendar_cli_recomputes(siji_2026, tmp_path, monkeypatch):
 def test_other_processes_follow_a_loaded_year(siji_2026):
     """Process A arms a 2027 deadline after process B loaded 2027 but before A saw it; A's timer
     worker reloads the calendar (shared calendar version) and recomputes that deadline."""
+    from engine.service.build import build_service
     from engine.service.calendar_years import store_year
-    from engine.service.clock_sync import ClockSync
-    from engine.service.commands import Service
-    from engine.store.db import Database
+    from engine.settings import Settings
     from engine.timers.worker import TimerWorker
     from engine.clock import FixedClock
-    from engine.workflow.runtime import Engine
-    from engine.workdays import WorkdayCalendar
 
     siji = siji_2026
     deploy(siji, "tm_workdays")
-    a = siji.service
-    a.clock_sync = ClockSync(a)
-    a.clock_sync.refresh(force=True)
-    b = Service(Database(a.db.url), Engine(clock=FixedClock(siji.clock.now()), calendar=WorkdayCalendar()))
+    # process A follows the shared calendar version; B is another process on the same database
+    a = build_service(Settings(database_url=siji.service.db.url), clock=siji.clock, shared_clock=True)
+    b = build_service(Settings(database_url=siji.service.db.url), clock=FixedClock(siji.clock.now()))
     try:
         from datetime import date
         assert store_year(b, 2027, [date.fromisoformat(d) for d in TEST_2027["holidays"]],
@@ -444,11 +431,8 @@ def test_inbox_sorted_by_due_and_overdue(siji):
 # ---------------------------------------------------------------------------- the service clock
 def test_clock_control(siji_real, monkeypatch):
     from api.app import create_app
-    from engine.service.clock_sync import ClockSync
-    from engine.service.commands import Service
-    from engine.store.db import Database
-    from engine.clock import SystemClock
-    from engine.workflow.runtime import Engine
+    from engine.service.build import build_service
+    from engine.settings import Settings
 
     h = siji_real
     # off unless SIJI_ALLOW_CLOCK_CONTROL=1
@@ -474,10 +458,8 @@ def test_clock_control(siji_real, monkeypatch):
     seen = h.ok(h.get("/api/admin/clock", "auditor"))
     assert ts(seen["now"]) - datetime.now(UTC) > timedelta(days=1)
     # stored in the database: another process sees it
-    other = Service(Database(h.url), Engine(clock=SystemClock()))
+    other = build_service(Settings(database_url=h.url))   # refreshes its clock from the database
     try:
-        sync = ClockSync(other)
-        sync.refresh(force=True)
         assert other.clock.offset == timedelta(seconds=86460)
         # audited
         from engine.store.models import AuditEvent
@@ -528,7 +510,7 @@ def test_worker_wakes_when_a_command_arms_an_earlier_timer(siji_real, monkeypatc
 
 
 def test_backlog_drains_without_starving_commands(siji):
-    from engine.service.commands import Actor
+    from engine.service.actor import Actor
     from engine.store.models import Timer, User
 
     deploy(siji, "tm_one", "tm_boundary")

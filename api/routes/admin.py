@@ -5,13 +5,13 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_smorest import Blueprint
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from engine.service.users import create_user, issue_token, pair
-from engine.audit.chain import GENESIS, event_hash
-from engine.service.clock_sync import store_offset, stored_offset
-from engine.service.commands import Forbidden, Invalid, NotFound
-from engine.store.models import AuditEvent, Token, User, UserRole
+from engine.service.calendar_years import store_year
+from engine.service import clock_sync
+from engine.service.errors import Forbidden, Invalid
+from engine.service.users import add_user, revoke_tokens
+from engine.store.models import User, UserRole
 from api.schemas import (AdvanceClockSchema, CalendarResultSchema, CalendarYearSchema, ClockSchema, NewUserResultSchema,
                        NewUserSchema, RevokeSchema, UserListSchema)
 from api.routes.common import actor, service
@@ -53,28 +53,8 @@ def advance_clock(body):
     process shares it; recorded as an audit event."""
     if not current_app.config.get("SIJI_ALLOW_CLOCK_CONTROL"):
         raise Forbidden("未启用时钟控制", "clock control is disabled (SIJI_ALLOW_CLOCK_CONTROL is not 1)")
-    svc = service()
-    delta = parse_duration(body["advance"])
-    if not hasattr(svc.clock, "set_offset"):
-        raise Forbidden("此时钟不可调整", "this clock cannot be moved")
-    with svc.db.write() as s:
-        # Start from the stored offset (another process may have moved the clock since this one
-        # last looked), locked so that two concurrent advances add up.
-        offset = timedelta(seconds=stored_offset(s, lock=True))
-        svc.clock.set_offset(offset)
-        before = svc.now()
-        new_offset = offset + delta
-        store_offset(s, new_offset.total_seconds())
-        data = {"advance": body["advance"], "from": before.isoformat(), "to": (before + delta).isoformat(),
-                "offset_seconds": new_offset.total_seconds()}
-        at = before
-        h = event_hash(GENESIS, None, 1, at, None, "服务时钟", "clock_advanced", actor().username, "admin", None, data)
-        s.add(AuditEvent(instance_id=None, process_key=None, seq=1, at=at, activity_id=None, activity_name="服务时钟",
-                         transition="clock_advanced", actor=actor().username, role="admin", task_id=None, data=data,
-                         prev_hash=GENESIS, hash=h))
-    svc.clock.set_offset(new_offset)
-    svc._timers_changed()
-    return {"now": svc.now().isoformat(), "offset_seconds": new_offset.total_seconds()}
+    offset = clock_sync.advance_clock(service(), parse_duration(body["advance"]), body["advance"], actor())
+    return {"now": service().now().isoformat(), "offset_seconds": offset}
 
 
 @blp.route("/users")
@@ -95,24 +75,8 @@ def list_users():
 @blp.response(201, NewUserResultSchema)
 def create_user_endpoint(body):
     """新建用户并签发令牌（令牌只显示这一次）/ Create a user and issue a token (shown only once)."""
-    svc = service()
-    now = svc.now()
-    with svc.db.write() as s:
-        try:
-            user = create_user(s, body["username"], body["roles"], now, body.get("display_name", ""),
-                               body.get("enterprise_name"))
-        except ValueError as e:
-            field = "roles" if "role" in str(e) else "username"
-            raise Invalid("用户数据有误", str(e), {field: [str(e)]}) from None
-        for other in body.get("paired_with", []) or []:
-            peer = s.scalar(select(User).where(User.username == other))
-            if peer is None:
-                raise Invalid("结对用户不存在", f"no user '{other}'", {"paired_with": [f"未知用户 / unknown user {other}"]})
-            if "commissioner" in body["roles"]:
-                pair(s, user, peer)
-            else:
-                pair(s, peer, user)
-        token = issue_token(s, user, now)
+    user, token = add_user(service(), body["username"], body["roles"], body.get("display_name", ""),
+                           body.get("enterprise_name"), body.get("paired_with") or [])
     return {"username": user.username, "roles": sorted(body["roles"]), "token": token}
 
 
@@ -124,13 +88,7 @@ create_user_endpoint.__name__ = "create_user"
 @blp.response(200, NewUserResultSchema)
 def revoke_token(body):
     """吊销某用户的全部令牌 / Revoke every token of a user."""
-    svc = service()
-    with svc.db.write() as s:
-        user = s.scalar(select(User).where(User.username == body["username"]))
-        if user is None:
-            raise NotFound("用户不存在", "no such user")
-        s.execute(update(Token).where(Token.user_id == user.id, Token.revoked_at.is_(None))
-                  .values(revoked_at=svc.now()))
+    user = revoke_tokens(service(), body["username"])
     return {"username": user.username, "roles": [], "token": ""}
 
 
@@ -140,7 +98,6 @@ def revoke_token(body):
 def load_calendar(body):
     """载入某年的法定节假日与调休上班日，并重算该年的临时期限 / Load a year's holidays and make-up
     working days; provisional deadlines in that year are recomputed."""
-    from engine.service.calendar_years import store_year
     for field in ("holidays", "workdays"):
         bad = [d.isoformat() for d in body[field] if d.year != body["year"]]
         if bad:

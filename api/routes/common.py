@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, func, select
 from engine import roles
 
 from api.app import service
-from engine.service.commands import Actor
+from engine.service.actor import Actor
 from engine.store.models import Task, User
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from engine import roles
 from engine.forms.compile import walk_components
 
-from engine.service.commands import NotFound
+from engine.service.errors import NotFound
 from engine.store.models import ProcessVersionRow
 from api.schemas import DefinitionListSchema, DefinitionSchema, VersionQuery
 from api.routes.common import service

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import request
 from flask_smorest import Blueprint
 
 from engine.workflow.deploy import DeploymentRefused, UploadedFile
 
+from api.errors import deployment_refused, error
 from api.schemas import DeploymentResultSchema
 from api.routes.common import actor, service
 
@@ -27,19 +28,14 @@ def deploy():
         for f in request.files.getlist(key):
             files.append(UploadedFile(f.filename or key, f.read()))
     if not files:
-        return jsonify({"error": "invalid", "message": "没有上传文件 / no files uploaded",
-                        "message_zh": "没有上传文件", "message_en": "no files uploaded",
-                        "fields": {"files": ["必填 / required"]}, "problems": []}), 422
+        return error(422, "invalid", "没有上传文件", "no files uploaded", {"files": ["必填 / required"]}, problems=[])
     if len(files) > MAX_FILES:
-        return jsonify({"error": "invalid", "message": f"文件过多 / too many files (max {MAX_FILES})",
-                        "problems": []}), 422
+        return error(422, "invalid", f"文件过多（上限 {MAX_FILES} 个）", f"too many files (max {MAX_FILES})",
+                     {"files": [f"最多 {MAX_FILES} 个 / at most {MAX_FILES}"]}, problems=[])
     try:
         rows = service().deploy(files, actor())
     except DeploymentRefused as e:
-        return jsonify({"error": "deployment_refused",
-                        "message": "部署被拒绝 / deployment refused",
-                        "message_zh": "部署被拒绝", "message_en": "deployment refused",
-                        "problems": [p.as_dict() for p in e.problems]}), 422
+        return deployment_refused(e)
     return {"deployment_id": rows[0].deployment_id if rows else None,
             "versions": [{"id": r.id, "key": r.key, "version": r.version, "name": r.name,
                           "deployment_id": r.deployment_id, "created_at": r.created_at} for r in rows]}

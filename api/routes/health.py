@@ -23,10 +23,9 @@ def health():
         db = "unavailable"
     body = {"status": "ok" if db == "ok" else "degraded", "database": db, "now": svc.now().isoformat()}
     if db != "ok":
-        from flask import jsonify
         # a 503 is documented as the error body: error and message alongside the health fields
-        body.update(error="unavailable", message="数据库暂不可用，请稍后重试 / database unavailable; retry later")
-        return jsonify(body), 503
+        from api.errors import error
+        return error(503, "unavailable", "数据库暂不可用，请稍后重试", "database unavailable; retry later", **body)
     return body
 
 

@@ -4,8 +4,8 @@ from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy import bindparam, select
 
-from api.authz import instance_filter, sees_all_cases, visible_instance_ids
-from engine.service.commands import NotFound
+from engine.service.visibility import instance_filter, sees_all_cases, visible_instance_ids
+from engine.service.errors import NotFound
 from engine.store.models import AuditEvent, Instance, ProcessVersionRow, Task, Timer, User
 from api.schemas import InstanceDetailSchema, InstancePageSchema, InstanceQuery, StartSchema
 from api.routes.common import actor, page_total, service, task_json, usernames

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from engine.audit import export
-from engine.service.commands import Invalid
+from engine.service.errors import Invalid
 from engine.reports.figures import departments_report, flows_report, ledger_report
 from api.schemas import QuerySchema
 from api.routes.common import service

@@ -9,8 +9,8 @@ from sqlalchemy import bindparam, select, union_all
 
 from engine.forms.compile import walk_components
 
-from api.authz import can_see_task, task_audiences
-from engine.service.commands import Invalid, NotFound
+from engine.service.visibility import can_see_task, task_audiences
+from engine.service.errors import Invalid, NotFound
 from engine.store.models import Instance, Task
 from api.schemas import CompleteResultSchema, CompleteSchema, TaskDetailSchema, TaskPageSchema, TaskQuery
 from api.routes.common import actor, page_of_few, page_total, plain, service, task_json, usernames

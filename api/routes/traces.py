@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from engine.audit import export
 from engine.audit.chain import verify_instance
-from api.authz import instance_filter
-from engine.service.commands import Invalid, NotFound
+from engine.service.visibility import instance_filter
+from engine.service.errors import Invalid, NotFound
 from engine.store.models import Instance
 from api.schemas import QuerySchema
 from api.routes.common import actor, service

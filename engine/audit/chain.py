@@ -83,6 +83,19 @@ class Recorder:
                 inst.last_seq, inst.last_hash = self.seq, self.head
 
 
+def record_standalone(session: Session, at: datetime, transition: str, actor: str, role: str | None,
+                      data: dict, process_key: str | None = None, activity_id: str | None = None,
+                      activity_name: str | None = None) -> None:
+    """An event outside any case's chain (a deployment, an incident, a clock move): its own
+    one-event chain from GENESIS, written in the caller's transaction."""
+    data = json.loads(_canonical(data or {}))
+    h = event_hash(GENESIS, None, 1, at, activity_id, activity_name, transition, actor, role, None, data)
+    session.connection().execute(_INSERT_EVENTS, [dict(
+        instance_id=None, process_key=process_key, seq=1, at=at, activity_id=activity_id,
+        activity_name=activity_name, transition=transition, actor=actor, role=role, task_id=None, data=data,
+        prev_hash=GENESIS, hash=h)])
+
+
 @event.listens_for(Session, "before_commit")
 def _flush_pending_events(session: Session) -> None:
     # A recorder's rows are written at the latest when its transaction commits, so no event

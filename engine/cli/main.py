@@ -1,4 +1,4 @@
-"""The ``siji`` command: serve, worker, deploy, user, demo, verify-trace, export, calendar."""
+"""The ``siji`` command: serve, worker, migrate, deploy, user, demo, verify-trace, export, calendar."""
 from __future__ import annotations
 
 import argparse
@@ -22,26 +22,11 @@ DEMO_USERS = [
 ]
 
 
-def _service(url: str | None = None, migrate: bool = True):
-    from engine.clock import SystemClock
-    from engine.workflow.runtime import Engine
-    from engine.workdays import WorkdayCalendar
-
-    from engine.service.calendar_years import load_calendar_years
-    from engine.service.clock_sync import ClockSync
-    from engine.service.commands import Service
-    from engine.store.db import Database, default_url
-    from engine.store.migrate import upgrade
-
-    instance_dir = os.environ.get("SIJI_INSTANCE_DIR", str(Path.cwd() / "instance"))
-    db = Database(url or os.environ.get("SIJI_DATABASE_URL") or default_url(instance_dir))
-    if migrate:
-        upgrade(db)
-    svc = Service(db, Engine(clock=SystemClock(), calendar=WorkdayCalendar()))
-    svc.clock_sync = ClockSync(svc)
-    svc.clock_sync.refresh(force=True)
-    load_calendar_years(svc)
-    return svc
+def _service(migrate: bool = True):
+    """The service on the configured database; commands that write migrate first."""
+    from engine.service.build import build_service
+    from engine.settings import Settings
+    return build_service(Settings.from_env(), migrate=migrate)
 
 
 def collect_files(paths: list[str]) -> list:
@@ -87,24 +72,14 @@ def cmd_deploy(args) -> int:
 
 
 def cmd_user_add(args) -> int:
-    from engine.service.users import create_user, issue_token, pair
-    from engine.store.models import User
-    from sqlalchemy import select
-    svc = _service()
-    now = svc.now()
-    with svc.db.write() as s:
-        try:
-            user = create_user(s, args.name, args.role, now, args.display_name or "", args.enterprise)
-        except ValueError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        for other in args.pair or []:
-            peer = s.scalar(select(User).where(User.username == other))
-            if peer is None:
-                print(f"error: no user {other}", file=sys.stderr)
-                return 2
-            pair(s, user, peer) if "commissioner" in args.role else pair(s, peer, user)
-        token = issue_token(s, user, now)
+    from engine.service.errors import CommandError
+    from engine.service.users import add_user
+    try:
+        _user, token = add_user(_service(), args.name, args.role, args.display_name or "", args.enterprise,
+                                args.pair or [])
+    except CommandError as e:
+        print(f"error: {e.message_en}", file=sys.stderr)
+        return 2
     print(f"created {args.name} with roles {', '.join(args.role)}")
     print(token)
     return 0
@@ -142,6 +117,12 @@ def cmd_demo(args) -> int:
     svc = _service()
     for username, user_roles, token in demo_users(svc):
         print(f"{username:32s} {','.join(user_roles):24s} {token}")
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    _service(migrate=True)
+    print("schema up to date")
     return 0
 
 
@@ -210,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-worker", action="store_true", help="do not embed a timer worker")
     p.add_argument("--workers", type=int, default=int(os.environ.get("SIJI_WORKERS", "2")))
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="create or upgrade the database schema")
+    p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("worker", help="run a timer worker alone")
     p.set_defaults(func=cmd_worker)

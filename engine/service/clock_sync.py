@@ -14,7 +14,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from engine.audit.chain import record_standalone
 from engine.service.calendar_years import CALENDAR_KEY, load_calendar_years
+from engine.service.errors import Forbidden
 from engine.store.models import ServiceSetting
 
 KEY = "clock_offset"
@@ -63,3 +65,25 @@ def store_offset(session, seconds: float) -> None:
         session.add(ServiceSetting(name=KEY, value={"seconds": seconds}))
     else:
         row.value = {"seconds": seconds}
+
+
+def advance_clock(service, delta: timedelta, advance: str, actor) -> float:
+    """Move the shared service clock forward by ``delta`` (acceptance testing), audited; returns
+    the new offset in seconds. Every process follows within ``REFRESH_SECONDS``."""
+    clock = service.clock
+    if not hasattr(clock, "set_offset"):
+        raise Forbidden("此服务的时钟不可拨动", "this service's clock cannot be moved")
+    with service.db.write() as s:
+        # Start from the stored offset (another process may have moved the clock since this one
+        # last looked), locked so that two concurrent advances add up.
+        offset = timedelta(seconds=stored_offset(s, lock=True))
+        clock.set_offset(offset)
+        before = service.now()
+        new_offset = offset + delta
+        store_offset(s, new_offset.total_seconds())
+        data = {"advance": advance, "from": before.isoformat(), "to": (before + delta).isoformat(),
+                "offset_seconds": new_offset.total_seconds()}
+        record_standalone(s, before, "clock_advanced", actor.username, "admin", data, activity_name="服务时钟")
+    clock.set_offset(new_offset)
+    service.timers_changed()
+    return new_offset.total_seconds()

@@ -70,5 +70,5 @@ def recompute_provisional(service, year: int | None, actor: str) -> int:
                  "provisional": provisional}, timer.task_id)
             done += 1
     if done:
-        service._timers_changed()
+        service.timers_changed()
     return done

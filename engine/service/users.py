@@ -6,13 +6,14 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from engine import roles
 
-from engine.service.commands import Actor
+from engine.service.actor import Actor
+from engine.service.errors import Invalid, NotFound
 from engine.store.models import Pairing, Token, User, UserRole
 
 log = logging.getLogger("siji.auth")
@@ -89,3 +90,37 @@ def system_actor(session: Session, now: datetime) -> Actor:
     if user is None:
         user = create_user(session, SYSTEM_USER, ["analyst"], now, "系统 / system")
     return Actor(user.id, user.username, frozenset({"analyst"}))
+
+
+def add_user(service, username: str, user_roles: list[str], display_name: str = "",
+             enterprise_name: str | None = None, paired_with: list[str] = ()) -> tuple[User, str]:
+    """Create a user with its roles and pairings and issue its first token, in one transaction.
+    A commissioner is paired with the applicants named, an applicant with the commissioners."""
+    now = service.now()
+    with service.db.write() as s:
+        try:
+            user = create_user(s, username, user_roles, now, display_name, enterprise_name)
+        except ValueError as e:
+            field = "roles" if "role" in str(e) else "username"
+            raise Invalid("用户数据有误", str(e), {field: [str(e)]}) from None
+        for other in paired_with or []:
+            peer = s.scalar(select(User).where(User.username == other))
+            if peer is None:
+                raise Invalid("结对用户不存在", f"no user '{other}'", {"paired_with": [f"未知用户 / unknown user {other}"]})
+            if "commissioner" in user_roles:
+                pair(s, user, peer)
+            else:
+                pair(s, peer, user)
+        token = issue_token(s, user, now)
+    return user, token
+
+
+def revoke_tokens(service, username: str) -> User:
+    """Revoke every token of a user."""
+    with service.db.write() as s:
+        user = s.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise NotFound("用户不存在", "no such user", {"username": ["未知用户 / unknown user"]})
+        s.execute(update(Token).where(Token.user_id == user.id, Token.revoked_at.is_(None))
+                  .values(revoked_at=service.now()))
+    return user

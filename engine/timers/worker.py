@@ -15,11 +15,6 @@ same process wakes it at once through ``Service.on_timers_changed``. A backlog d
 per transaction, so commands on other instances are never held behind it. An instance whose timers
 are due but did not fire (its engine step failed and recorded an incident, or a command held its
 lock) is retried with a growing delay instead of in a tight loop.
-
-Test-only hook (documented, off unless set): ``SIJI_TEST_PAUSE_BEFORE_COMMIT=<seconds>`` makes this
-process flush a timer firing and then sleep inside the still-open transaction, after writing the
-fired timer ids to the file named by ``SIJI_TEST_PAUSE_MARKER`` — so a test can SIGKILL a worker in
-the middle of a firing. Nothing is registered when the variable is unset.
 """
 from __future__ import annotations
 
@@ -60,9 +55,6 @@ class TimerWorker:
         self._looked_until = None   # the service time the last pass looked for due timers
         self.batch_full = False
         service.on_timers_changed(self._wake.set)
-        pause = os.environ.get("SIJI_TEST_PAUSE_BEFORE_COMMIT")
-        if pause:
-            _install_test_pause(service, float(pause), os.environ.get("SIJI_TEST_PAUSE_MARKER"))
 
     def stop(self) -> None:
         self._stop.set()
@@ -175,20 +167,3 @@ class TimerWorker:
         t = threading.Thread(target=self.run_forever, name=f"siji-{self.name}", daemon=True)
         t.start()
         return t
-
-
-def _install_test_pause(service, seconds: float, marker: str | None) -> None:
-    """Test-only (see the module docstring): stall inside the transaction of a timer firing."""
-
-    def before_commit(session):
-        session.flush()   # the firing's writes reach the database, uncommitted
-        fired = sorted(session.info.pop("fired_timers", ()))
-        if not fired:
-            return
-        if marker:
-            with open(marker, "a", encoding="utf-8") as f:
-                f.write(" ".join(map(str, fired)) + "\n")
-        log.warning("test pause: %s s before committing the firing of timer(s) %s", seconds, fired)
-        time.sleep(seconds)
-
-    event.listen(service.db._write, "before_commit", before_commit)
