@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit.chain import Recorder
-from engine.service import deployments, form_data
+from engine.service import deployments, form_data, outbox
 from engine.service.actor import Actor
 from engine.service.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.service.incidents import Abort, records_incidents
@@ -136,6 +136,7 @@ class Service:
             changes = Changes(s, inst, [], [])
             step = apply_step(s, inst, pv, result, rec, completed_task=None, open_rows={}, timer_rows={})
             changes.write()
+            outbox.publish(s, rec.written)
         self.timers_changed()
         return Started(inst, row.version, pv, result, step.new_tasks, step.new_timers, rec.written,
                        {actor.id: actor.username, enterprise_id: enterprise})
@@ -153,6 +154,7 @@ class Service:
             rec = Recorder(s, inst, now, actor.username, task.role)
             rec.add("claim", task.activity_id, task.name, {}, task.id)
             rec.flush()
+            outbox.publish(s, rec.written)
 
     def unclaim(self, actor: Actor, task_id: str) -> None:
         now = self.now()
@@ -166,6 +168,7 @@ class Service:
             rec = Recorder(s, inst, now, actor.username, task.role)
             rec.add("unclaim", task.activity_id, task.name, {}, task.id)
             rec.flush()
+            outbox.publish(s, rec.written)
 
     # ------------------------------------------------------------------ complete
     @records_incidents
@@ -203,6 +206,7 @@ class Service:
             self._save_state(inst, result, now)
             apply_step(s, inst, pv, result, rec, completed_task=task, open_rows=open_rows, timer_rows=timer_rows)
             changes.write()
+            outbox.publish(s, rec.written)
             response = {"task_id": task.id, "process_instance_id": inst.id, "status": inst.status}
             if idempotency_key:
                 s.add(IdempotencyKey(user_id=actor.id, key=idempotency_key, request_hash=request_hash,
@@ -239,6 +243,7 @@ class Service:
             step = apply_step(s, inst, pv, result, rec, completed_task=None, open_rows=open_rows,
                                timer_rows=timer_rows)
             changes.write()
+            outbox.publish(s, rec.written)
         self.timers_changed()
         return step.fired
 

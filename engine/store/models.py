@@ -253,6 +253,22 @@ class CalendarYear(Base):
     loaded_by: Mapped[str | None] = mapped_column(String(80))
 
 
+class OutboxEvent(Base):
+    """A case event for the departments' own systems, written in the transaction of the change
+    it reports (engine/service/outbox.py) and delivered from here at least once, in id order per
+    case (an instance's commands are serialized by its row lock, so ids follow the case's order)."""
+    __tablename__ = "outbox_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    process_key: Mapped[str | None] = mapped_column(String(100))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    role: Mapped[str | None] = mapped_column(String(40))
+    payload: Mapped[dict]
+    created_at: Mapped[datetime]
+
+
 @event.listens_for(Task, "before_insert")
 @event.listens_for(Task, "before_update")
 def _task_index_columns(mapper, connection, task: Task) -> None:
