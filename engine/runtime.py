@@ -24,6 +24,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import clock as clockmod
 from . import spiff_depth  # noqa: F401  (cases deeper than 1000 tasks)
+from . import spiff_fast
 from . import spiff_fixes  # noqa: F401  (parallel joins inside loops)
 from .scripting import SafeEnvironment, ScriptLimitExceeded, ScriptRefused
 from .serializer import dump_workflow, load_workflow, spec_from_state, task_data
@@ -216,9 +217,12 @@ class Engine:
     def start(self, pv: ProcessVersion, data: dict) -> StepResult:
         return self._start(pv, data, dump=True)[1]
 
-    def _start(self, pv: ProcessVersion, data: dict, dump: bool) -> tuple[BpmnWorkflow, StepResult]:
+    def _start(self, pv: ProcessVersion, data: dict, dump: bool, fast: bool = False
+               ) -> tuple[BpmnWorkflow, StepResult]:
         with clockmod.use(self.clock), _collect() as provisional:
             wf = BpmnWorkflow(pv.spec, pv.subprocess_specs, script_engine=pv.script_engine)
+            if fast:
+                spiff_fast.accelerate(wf)
             start = wf.get_tasks(state=TaskState.READY)
             initial = {k: v for k, v in (pv.resources.get("settings") or {}).items() if not k.startswith("_")}
             initial.update(copy.deepcopy(data))
@@ -259,8 +263,10 @@ class Engine:
 
     # In memory (the simulator, engine/simulation/): the same commands on a live workflow object,
     # which stays with the caller between commands; ``state`` of the results is "" (not saved).
-    def start_in_memory(self, pv: ProcessVersion, data: dict) -> tuple[BpmnWorkflow, StepResult]:
-        return self._start(pv, data, dump=False)
+    def start_in_memory(self, pv: ProcessVersion, data: dict, accelerate: bool = True
+                        ) -> tuple[BpmnWorkflow, StepResult]:
+        """``accelerate``: map-based task queries (engine/spiff_fast.py), same results."""
+        return self._start(pv, data, dump=False, fast=accelerate)
 
     def complete_in_memory(self, pv: ProcessVersion, wf: BpmnWorkflow, task_id: str, data: dict) -> StepResult:
         return self._complete(pv, wf, task_id, data, dump=False)

@@ -9,6 +9,7 @@ filled: optional fields stay absent, as a hurried clerk would leave them.
 """
 from __future__ import annotations
 
+import copy
 import random
 import re
 from datetime import datetime, timedelta
@@ -45,10 +46,17 @@ def options_for(resources: dict, commissioners: list[str]) -> dict[str, list[dic
 
 
 # ----------------------------------------------------------------------------- regex sampling
+_SAMPLES: dict[str, str] = {}
+
+
 def sample_pattern(pattern: str, rng: random.Random) -> str:
     """A string the (anchored) regex ``pattern`` fully matches; supports what forms use: literals,
-    classes, ranges, ``\\d``, groups, alternation and bounded repeats."""
-    return _emit(_sre_parse.parse(pattern, re.ASCII), rng)
+    classes, ranges, ``\\d``, groups, alternation and bounded repeats. Deterministic (the first
+    character of each class, the fewest repeats), so it is computed once per pattern."""
+    hit = _SAMPLES.get(pattern)
+    if hit is None:
+        hit = _SAMPLES[pattern] = _emit(_sre_parse.parse(pattern, re.ASCII), rng)
+    return hit
 
 
 def _emit(seq, rng) -> str:
@@ -120,7 +128,7 @@ class FormFiller:
         self.generators = generators
         self.options = options
         self.validate = validate
-        self._checked = False
+        self._valid: dict[str, dict] = {}
         unknown = set(generators) - {f.path for f in self.compiled.fields} - {f.path.split(".")[0]
                                                                               for f in self.compiled.fields}
         if unknown:
@@ -163,15 +171,22 @@ class FormFiller:
                          else self._default(f, rng, now, case_no))
                 _put(rows[0], leaf, value)
         data.update({k: v for k, v in lists.items() if k not in data})
-        if self.validate or not self._checked:
+        # The service's validator on every new combination of values (a generator draws from a
+        # few values, the date changes daily): the same data is not validated twice.
+        sig = repr(sorted(data.items()))
+        clean = self._valid.get(sig)
+        if clean is None:
+            if not self.validate and self._valid:
+                return data
             try:
-                data = self.compiled.validate(data, self.options)
+                clean = self.compiled.validate(data, self.options)
             except FormValidationError as e:
                 raise FormDataError(
                     f"生成的表单数据无效 / generated data for {self.activity_id} is invalid: {e.errors}; "
                     f"give these fields a generator in the settings file (fields.{self.activity_id})") from None
-            self._checked = True
-        return data
+            if len(self._valid) < 10_000:
+                self._valid[sig] = clean
+        return copy.deepcopy(clean)
 
     def _list_needed(self, head: str, data: dict) -> bool:
         node = self.compiled._root.children.get(head)

@@ -104,8 +104,9 @@ class _Role:
 
 class Simulation:
     def __init__(self, compiled: CompiledProcess, settings: Settings, seed: int = 1,
-                 calendar: WorkdayCalendar | None = None):
+                 calendar: WorkdayCalendar | None = None, accelerate: bool = True):
         self.settings = settings
+        self.accelerate = accelerate
         self.rng = random.Random(seed)
         self.calendar = calendar or WorkdayCalendar()
         self.clock = FixedClock(settings.start)
@@ -203,7 +204,7 @@ class Simulation:
         self._now(t)
         data = self.start_filler.fill(self.rng, from_epoch(t), no, {}) if self.start_filler else {}
         try:
-            wf, res = self.engine.start_in_memory(self.pv, data)
+            wf, res = self.engine.start_in_memory(self.pv, data, self.accelerate)
         except EngineError as e:
             raise SimulationError(f"case {no}: start: {e.activity_id or ''} {e.message}") from e
         case = CaseRun(no, wf, t)
@@ -256,7 +257,7 @@ class Simulation:
         ready = {u.id: u for u in res.user_tasks}
         for tid in [tid for tid in case.open if tid not in ready]:
             self._cancel(case.open.pop(tid), t)
-        touched = set()
+        touched: dict[str, _Role] = {}   # in order: a set of objects would iterate by address
         for tid, u in ready.items():
             if tid in case.open:
                 continue
@@ -264,7 +265,7 @@ class Simulation:
             case.open[tid] = run
             role = self._role(u.role)
             role.queue.append(run)
-            touched.add(role)
+            touched[role.code] = role
         if res.status == "completed":
             case.ended = t
             case.outcome = res.outcome
@@ -277,7 +278,7 @@ class Simulation:
                 if key not in case.timers:
                     case.timers.add(key)
                     self._push(max(due, t), TIMER, (case, key, tv.due_at))
-        for role in touched:
+        for role in touched.values():
             self._dispatch(role, t)
 
     def _cancel(self, run: TaskRun, t: float) -> None:
