@@ -253,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-o", "--output", default="-")
     p.set_defaults(func=cmd_export)
 
+    from engine.simulation import cli as simulation_cli   # siji simulate (issue 18)
+    simulation_cli.add_parser(sub)
+
     args = parser.parse_args(argv)
     return args.func(args) or 0
 
