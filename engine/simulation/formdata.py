@@ -143,7 +143,7 @@ class FormFiller:
                 continue
             if f.type == "dynamiclist":
                 if f.required:
-                    lists[f.path] = [{}]
+                    lists[f.path] = [{} for _ in range(self._rows(f.path))]
                 continue
             if f.path in self.generators:
                 _put(data, f.path, self.generators[f.path].value(rng, case_data))
@@ -165,11 +165,12 @@ class FormFiller:
                 continue
             if head not in lists and not self._list_needed(head, data):
                 continue
-            rows = lists.setdefault(head, [{}])
+            rows = lists.setdefault(head, [{} for _ in range(self._rows(head))])
             if f.required or f.path in self.generators:
-                value = (self.generators[f.path].value(rng, case_data) if f.path in self.generators
-                         else self._default(f, rng, now, case_no))
-                _put(rows[0], leaf, value)
+                for row in rows:
+                    value = (self.generators[f.path].value(rng, case_data) if f.path in self.generators
+                             else self._default(f, rng, now, case_no))
+                    _put(row, leaf, value)
         data.update({k: v for k, v in lists.items() if k not in data})
         # The service's validator on every new combination of values (a generator draws from a
         # few values, the date changes daily): the same data is not validated twice.
@@ -187,6 +188,10 @@ class FormFiller:
             if len(self._valid) < 10_000:
                 self._valid[sig] = clean
         return copy.deepcopy(clean)
+
+    def _rows(self, head: str) -> int:
+        node = self.compiled._root.children.get(head)
+        return max(getattr(node, "min_items", 0) or 0, 1)
 
     def _list_needed(self, head: str, data: dict) -> bool:
         node = self.compiled._root.children.get(head)
@@ -206,7 +211,7 @@ class FormFiller:
             return vals[0]
         if t in ("checklist", "taglist"):
             vals = f.values or [o["value"] for o in self.options.get(f.values_key or "", [])]
-            return vals[:1]
+            return list(vals[:1])
         if t == "checkbox":
             return True
         if t == "number":
