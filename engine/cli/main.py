@@ -30,20 +30,24 @@ def _service(migrate: bool = True):
 
 
 def collect_files(paths: list[str]) -> list:
+    """The deployable files of ``paths``: of a folder, its own .bpmn, .dmn, *.settings.json and
+    catalogue.json and every .form below it (forms/<process>/<task>.form); subfolders hold other
+    material (bpmn/simulation/ for the simulator) and are not deployed."""
     from engine.workflow.deploy import UploadedFile
     out = []
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            base = path
             for f in sorted(path.rglob("*")):
-                if f.is_file() and (f.suffix in (".bpmn", ".dmn", ".form") or f.name.endswith(".settings.json")
-                                    or f.name == "catalogue.json"):
-                    rel = f.relative_to(base.parent if base.name == "forms" else base)
-                    name = str(rel) if f.suffix == ".form" else f.name
-                    if f.suffix == ".form" and not name.startswith("forms/"):
-                        name = "forms/" + str(f.relative_to(base if base.name == "forms" else base))
+                if not f.is_file():
+                    continue
+                if f.suffix == ".form":
+                    rel = f.relative_to(path.parent if path.name == "forms" else path)
+                    name = str(rel) if str(rel).startswith("forms/") else "forms/" + str(rel)
                     out.append(UploadedFile(name, f.read_bytes()))
+                elif f.parent == path and (f.suffix in (".bpmn", ".dmn") or f.name.endswith(".settings.json")
+                                           or f.name == "catalogue.json"):
+                    out.append(UploadedFile(f.name, f.read_bytes()))
         elif path.is_file():
             out.append(UploadedFile(path.name if path.suffix != ".form" else
                                     "/".join(path.parts[-2:]), path.read_bytes()))
@@ -236,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--status")
     p.add_argument("-o", "--output", default="-")
     p.set_defaults(func=cmd_export)
+
+    from engine.simulation import cli as simulation_cli   # siji simulate (issue 18)
+    simulation_cli.add_parser(sub)
 
     args = parser.parse_args(argv)
     return args.func(args) or 0

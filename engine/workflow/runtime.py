@@ -24,6 +24,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as clockmod
 from engine.workflow import spiff_depth  # noqa: F401  (cases deeper than 1000 tasks)
+from engine.workflow import spiff_fast
 from engine.workflow import spiff_fixes  # noqa: F401  (parallel joins inside loops)
 from engine.workflow.scripting import SafeEnvironment, ScriptLimitExceeded, ScriptRefused
 from engine.workflow.serializer import dump_workflow, load_workflow, spec_from_state, task_data
@@ -155,6 +156,15 @@ class Engine:
             self._versions.setdefault(version_id, pv)
         return self._versions[version_id]
 
+    def compiled_version(self, compiled, version_id: int = 0, version: int = 1) -> ProcessVersion:
+        """A runnable version straight from ``deploy.compile_deployment`` (no database: the
+        simulator). Not cached: the caller keeps it."""
+        pv = ProcessVersion(version_id, compiled.key, version, compiled.spec, compiled.subprocess_specs,
+                            {k: t.as_dict() for k, t in compiled.tasks.items()}, compiled.elements,
+                            compiled.resources)
+        pv.script_engine = self._script_engine(pv)
+        return pv
+
     def forget_versions(self) -> None:
         with self._lock:
             self._versions.clear()
@@ -205,23 +215,32 @@ class Engine:
 
     # ----------------------------------------------------------------- commands
     def start(self, pv: ProcessVersion, data: dict) -> StepResult:
+        return self._start(pv, data, dump=True)[1]
+
+    def _start(self, pv: ProcessVersion, data: dict, dump: bool, fast: bool = False
+               ) -> tuple[BpmnWorkflow, StepResult]:
         with clockmod.use(self.clock), _collect() as provisional:
             wf = BpmnWorkflow(pv.spec, pv.subprocess_specs, script_engine=pv.script_engine)
+            if fast:
+                spiff_fast.accelerate(wf)
             start = wf.get_tasks(state=TaskState.READY)
             initial = {k: v for k, v in (pv.resources.get("settings") or {}).items() if not k.startswith("_")}
             initial.update(copy.deepcopy(data))
             for t in start:
                 t.data.update(copy.deepcopy(initial))
             facts = [Fact("start", None, "", {})]
-            return self._advance(pv, wf, {}, {}, facts, provisional)
+            return wf, self._advance(pv, wf, {}, {}, facts, provisional, dump)
 
     def load(self, pv: ProcessVersion, state: str) -> BpmnWorkflow:
         return load_workflow(state, pv.spec, pv.subprocess_specs, pv.script_engine)
 
     def complete(self, pv: ProcessVersion, state: str, task_id: str, data: dict) -> StepResult:
+        with clockmod.use(self.clock):
+            return self._complete(pv, self.load(pv, state), task_id, data, dump=True)
+
+    def _complete(self, pv: ProcessVersion, wf: BpmnWorkflow, task_id: str, data: dict, dump: bool) -> StepResult:
         from uuid import UUID
         with clockmod.use(self.clock), _collect() as provisional:
-            wf = self.load(pv, state)
             before_tasks, before_timers = self._user_task_ids(wf), self._timer_ids(wf)
             task = wf.get_task_from_id(UUID(task_id)) if _is_uuid(task_id) else None
             if task is None or task.state != TaskState.READY or not task.task_spec.manual:
@@ -231,13 +250,29 @@ class Engine:
             self._run(pv, task)
             facts = [Fact("complete", task.task_spec.bpmn_id, pv.element_name(task.task_spec.bpmn_id),
                           {"data": copy.deepcopy(data)}, str(task.id))]
-            return self._advance(pv, wf, before_tasks, before_timers, facts, provisional)
+            return self._advance(pv, wf, before_tasks, before_timers, facts, provisional, dump)
 
     def fire_timers(self, pv: ProcessVersion, state: str) -> StepResult:
+        with clockmod.use(self.clock):
+            return self._fire_timers(pv, self.load(pv, state), dump=True)
+
+    def _fire_timers(self, pv: ProcessVersion, wf: BpmnWorkflow, dump: bool) -> StepResult:
         with clockmod.use(self.clock), _collect() as provisional:
-            wf = self.load(pv, state)
             before_tasks, before_timers = self._user_task_ids(wf), self._timer_ids(wf)
-            return self._advance(pv, wf, before_tasks, before_timers, [], provisional)
+            return self._advance(pv, wf, before_tasks, before_timers, [], provisional, dump)
+
+    # In memory (the simulator, engine/simulation/): the same commands on a live workflow object,
+    # which stays with the caller between commands; ``state`` of the results is "" (not saved).
+    def start_in_memory(self, pv: ProcessVersion, data: dict, accelerate: bool = True
+                        ) -> tuple[BpmnWorkflow, StepResult]:
+        """``accelerate``: map-based task queries (engine/spiff_fast.py), same results."""
+        return self._start(pv, data, dump=False, fast=accelerate)
+
+    def complete_in_memory(self, pv: ProcessVersion, wf: BpmnWorkflow, task_id: str, data: dict) -> StepResult:
+        return self._complete(pv, wf, task_id, data, dump=False)
+
+    def fire_timers_in_memory(self, pv: ProcessVersion, wf: BpmnWorkflow) -> StepResult:
+        return self._fire_timers(pv, wf, dump=False)
 
     def reschedule_timer(self, pv: ProcessVersion, state: str, task_id: str, due: datetime) -> str:
         """Move a waiting timer's due time (a provisional working-day deadline recomputed)."""
@@ -281,7 +316,7 @@ class Engine:
             msg = msg + " (" + "; ".join(notes) + ")"
         return EngineError(msg, aid, pv.element_name(aid))
 
-    def _advance(self, pv, wf, before_tasks, before_timers, facts, provisional) -> StepResult:
+    def _advance(self, pv, wf, before_tasks, before_timers, facts, provisional, dump: bool = True) -> StepResult:
         completed: list = []
         cycles = self._cycle_marks(wf)
 
@@ -306,7 +341,7 @@ class Engine:
         facts.extend(self._cycle_rounds(pv, wf, cycles))
         for task in completed:
             facts.extend(self._facts_for(pv, wf, task, before_timers))
-        state = dump_workflow(wf)
+        state = dump_workflow(wf) if dump else ""
         result = self._result(pv, wf, facts, provisional, state)
         # User tasks that disappeared without being completed by a command were cancelled
         # (an interrupting boundary event, a terminated branch).
@@ -450,6 +485,48 @@ class Engine:
                     data = t.data
         return StepResult(state, "completed" if completed else "running", outcome, user_tasks, timers, facts,
                           copy.deepcopy(data) if completed else {})
+
+
+def replace_flow_conditions(pv: ProcessVersion, conditions: dict[str, str]) -> None:
+    """Give sequence flows leaving gateways new condition expressions, in this parsed version only
+    (what-if runs: the simulator draws branches with given probabilities). Raises KeyError naming
+    a flow that is not a conditional flow of a gateway."""
+    for flow_id, expression in conditions.items():
+        el = pv.elements.get(flow_id) or {}
+        source, target = el.get("source"), el.get("target")
+        spec = _task_spec(pv, source) if source else None
+        for i, (cond, target_name) in enumerate(getattr(spec, "cond_task_specs", None) or []):
+            target_spec = _task_spec(pv, target_name)
+            if getattr(target_spec, "bpmn_id", target_name) == target and cond is not None:
+                cond.args = (expression, *cond.args[1:])
+                break
+        else:
+            raise KeyError(flow_id)
+
+
+def conditional_flows(pv: ProcessVersion, gateway_id: str) -> list[str]:
+    """The conditional sequence flows leaving a gateway, in the order the engine tries them (an
+    exclusive gateway takes the first whose condition holds, else its default flow)."""
+    spec = _task_spec(pv, gateway_id)
+    out = []
+    for cond, target_name in getattr(spec, "cond_task_specs", None) or []:
+        if cond is None:
+            continue
+        target = getattr(_task_spec(pv, target_name), "bpmn_id", target_name)
+        out += [fid for fid, el in pv.elements.items() if el.get("type") == "sequenceFlow"
+                and el.get("source") == gateway_id and el.get("target") == target]
+    return out
+
+
+def _task_spec(pv: ProcessVersion, name: str):
+    for spec in (pv.spec, *(pv.subprocess_specs or {}).values()):
+        found = spec.task_specs.get(name)
+        if found is not None:
+            return found
+        for ts in spec.task_specs.values():
+            if getattr(ts, "bpmn_id", None) == name:
+                return ts
+    return None
 
 
 def _is_timer(spec) -> bool:

@@ -1,0 +1,10 @@
+"""Lead-time simulation on the real diagrams (issue 18).
+
+Pure application core: no HTTP, no database. ``settings`` reads the settings file,
+``distributions`` draws service times and field values, ``workcal`` counts working time on the
+service's own Chinese calendar, ``formdata`` fills the real forms, ``runner`` drives the real engine
+(engine/runtime.py) with a discrete-event loop on a simulated clock, ``results`` aggregates and
+writes JSON/CSV, ``plots`` draws with matplotlib (optional extra ``sim``), ``observed`` computes the
+same figures from the audit trail of live cases, ``calibrate`` fits service times to them and
+``cli`` is ``siji simulate``. docs/SIMULATION.md explains the method.
+"""

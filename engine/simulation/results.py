@@ -1,0 +1,205 @@
+"""Aggregating a simulation (or observed cases, engine/simulation/observed.py) into the figures
+docs/SIMULATION.md describes, and writing them as JSON and CSV.
+
+Per case: lead time in calendar days and in working days (office hours on working days / the
+office hours of one day). Per activity: waiting (ready → a clerk starts, in office hours) and
+working (start → done) time, in hours. Per role: utilisation = booked working hours / (clerks ×
+office hours between the first arrival and the last event). Deadline misses: boundary timers that
+fired (the task was not done in time), per timer, and cases over ``deadline_workdays``.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.simulation.workcal import WorkingTime, from_epoch
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks, as api/reports.py and PostgreSQL's percentile_cont."""
+    if not values:
+        return None
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return float(xs[lo]) if lo == hi else xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def stats(values: list[float], digits: int = 3) -> dict:
+    def r(v):
+        return None if v is None else round(v, digits)
+    return {"count": len(values), "mean": r(sum(values) / len(values)) if values else None,
+            "median": r(percentile(values, 0.5)), "p90": r(percentile(values, 0.9)),
+            "min": r(min(values)) if values else None, "max": r(max(values)) if values else None}
+
+
+@dataclass
+class ActivityTimes:
+    """What one task did: ready, started (None: never started), ended, cancelled."""
+    activity_id: str
+    name: str
+    role: str
+    ready: float
+    start: float | None
+    end: float | None
+    cancelled: bool = False
+
+
+@dataclass
+class CaseTimes:
+    case: str
+    arrived: float
+    ended: float | None
+    outcome: dict | None
+    activities: list[ActivityTimes] = field(default_factory=list)
+    timers_fired: list[tuple[str, float]] = field(default_factory=list)
+
+
+def figures(cases: list[CaseTimes], worktime: WorkingTime, boundary_of: dict[str, str | None],
+            names: dict[str, str], deadline_workdays: float | None = None) -> dict:
+    """Lead times, waiting/working per activity and deadline misses; the same code for simulated
+    and observed cases, so the two can be compared figure by figure."""
+    case_rows, cal_days, work_days = [], [], []
+    missed_cases = 0
+    for c in cases:
+        row = {"case": c.case, "arrived": from_epoch(c.arrived).isoformat(),
+               "ended": from_epoch(c.ended).isoformat() if c.ended is not None else None,
+               "outcome": (c.outcome or {}).get("id"), "outcome_name": (c.outcome or {}).get("name"),
+               "lead_calendar_days": None, "lead_working_days": None, "deadline_missed": None,
+               "timers_fired": len(c.timers_fired)}
+        if c.ended is not None:
+            cd = (c.ended - c.arrived) / 86400.0
+            wd = worktime.working_days(c.arrived, c.ended)
+            row["lead_calendar_days"], row["lead_working_days"] = round(cd, 4), round(wd, 4)
+            cal_days.append(cd)
+            work_days.append(wd)
+            if deadline_workdays is not None:
+                row["deadline_missed"] = wd > deadline_workdays
+                missed_cases += wd > deadline_workdays
+        case_rows.append(row)
+
+    acts: dict[str, dict] = {}
+    waits, works = defaultdict(list), defaultdict(list)
+    for c in cases:
+        for a in c.activities:
+            st = acts.setdefault(a.activity_id, {"activity_id": a.activity_id, "name": a.name, "role": a.role,
+                                                 "completed": 0, "cancelled": 0})
+            if a.cancelled:
+                st["cancelled"] += 1
+                continue
+            if a.end is None:
+                continue
+            st["completed"] += 1
+            start = a.start if a.start is not None else a.ready
+            waits[a.activity_id].append((start - a.ready) / 3600.0)
+            works[a.activity_id].append((a.end - start) / 3600.0)
+    activities = []
+    for aid, st in acts.items():
+        w, k = waits[aid], works[aid]
+        activities.append({**st, "waiting_hours": stats(w), "working_hours": stats(k),
+                           "waiting_share": round(sum(w) / (sum(w) + sum(k)), 4) if sum(w) + sum(k) > 0 else None})
+    activities.sort(key=lambda a: -((a["waiting_hours"]["mean"] or 0) + (a["working_hours"]["mean"] or 0)))
+
+    fired = defaultdict(int)
+    for c in cases:
+        for tid, _ in c.timers_fired:
+            fired[tid] += 1
+    misses = [{"timer_id": tid, "timer_name": names.get(tid, tid), "task_id": boundary_of.get(tid),
+               "task_name": names.get(boundary_of.get(tid) or "", boundary_of.get(tid)), "fired": n}
+              for tid, n in sorted(fired.items()) if boundary_of.get(tid)]
+    other_timers = [{"timer_id": tid, "timer_name": names.get(tid, tid), "fired": n}
+                    for tid, n in sorted(fired.items()) if not boundary_of.get(tid)]
+    finished = len(cal_days)
+    return {
+        "cases": len(cases), "completed": finished, "running": len(cases) - finished,
+        "lead_time": {"calendar_days": stats(cal_days), "working_days": stats(work_days)},
+        "deadline": {"deadline_workdays": deadline_workdays,
+                     "cases_missed": missed_cases if deadline_workdays is not None else None,
+                     "share_missed": round(missed_cases / finished, 4) if deadline_workdays is not None and finished
+                     else None,
+                     "task_deadlines_missed": misses},
+        "timers_fired": other_timers,
+        "activities": activities,
+        "outcomes": _outcomes(cases),
+        "case_rows": case_rows,
+    }
+
+
+def _outcomes(cases: list[CaseTimes]) -> list[dict]:
+    out: dict[str, dict] = {}
+    for c in cases:
+        if c.outcome:
+            o = out.setdefault(c.outcome["id"], {"id": c.outcome["id"], "name": c.outcome.get("name"), "count": 0})
+            o["count"] += 1
+    return sorted(out.values(), key=lambda o: -o["count"])
+
+
+@dataclass
+class SimulationResult:
+    process_key: str
+    process_name: str
+    figures: dict
+    roles: list[dict]
+    meta: dict
+
+    @classmethod
+    def build(cls, sim, last: float) -> "SimulationResult":
+        cases = [CaseTimes(str(c.no + 1), c.arrived, c.ended, c.outcome,
+                           [ActivityTimes(r.activity_id, r.name, r.role, r.ready, r.start, r.end, r.cancelled)
+                            for r in c.done + list(c.open.values())],
+                           c.timers_fired) for c in sim.cases]
+        names = {eid: el.get("name") or eid for eid, el in sim.pv.elements.items()}
+        figs = figures(cases, sim.worktime, sim.boundary_of, names, sim.settings.deadline_workdays)
+        first = sim.cases[0].arrived if sim.cases else last
+        office = sim.worktime.between(first, last) / 3600.0
+        from engine import roles as rolemod
+        role_rows = []
+        for code, r in sorted(sim.roles.items()):
+            available = (office if r.time is sim.worktime else (last - first) / 3600.0) * (r.capacity or 0)
+            role_rows.append({"role": code, "role_name": rolemod.role_name(code), "capacity": r.capacity,
+                              "busy_hours": round(r.busy_hours, 2),
+                              "available_hours": round(available, 2) if r.capacity else None,
+                              "utilisation": round(r.busy_hours / available, 4) if r.capacity and available else None})
+        s = sim.settings
+        meta = {"start": s.start.isoformat(), "end": from_epoch(last).isoformat(),
+                "office_hours_per_day": sim.worktime.seconds_per_day / 3600.0}
+        return cls(sim.pv.key, sim.pv.resources.get("settings", {}).get("_name") or _name(sim), figs, role_rows, meta)
+
+    def as_dict(self, include_cases: bool = True) -> dict:
+        figs = dict(self.figures)
+        if not include_cases:
+            figs.pop("case_rows", None)
+        return {"process_key": self.process_key, "process_name": self.process_name, **self.meta, **figs,
+                "roles": self.roles}
+
+    def write(self, out: Path, extra_meta: dict | None = None) -> list[Path]:
+        out.mkdir(parents=True, exist_ok=True)
+        d = self.as_dict()
+        d.update(extra_meta or {})
+        written = [out / "simulation.json", out / "cases.csv", out / "activities.csv", out / "roles.csv"]
+        written[0].write_text(json.dumps(d, ensure_ascii=False, indent=1), encoding="utf-8")
+        _csv(written[1], self.figures["case_rows"])
+        _csv(written[2], [{"activity_id": a["activity_id"], "name": a["name"], "role": a["role"],
+                           "completed": a["completed"], "cancelled": a["cancelled"],
+                           **{f"waiting_{k}_h": a["waiting_hours"][k] for k in ("mean", "median", "p90")},
+                           **{f"working_{k}_h": a["working_hours"][k] for k in ("mean", "median", "p90")}}
+                          for a in self.figures["activities"]])
+        _csv(written[3], self.roles)
+        return written
+
+
+def _name(sim) -> str:
+    return sim.process_name if hasattr(sim, "process_name") else sim.pv.key
+
+
+def _csv(path: Path, rows: list[dict]) -> None:
+    with path.open("w", newline="", encoding="utf-8-sig") as f:
+        if not rows:
+            return
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
