@@ -21,8 +21,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import roles
 from engine.deploy import CompiledProcess, DeploymentRefused, Previous, UploadedFile, compile_deployment
 from engine.forms import FormValidationError, compile_form
-from engine.runtime import Engine, EngineError, ProcessVersion, StepResult, TaskNotReady
+from engine.runtime import Engine, EngineError, ProcessVersion, StepResult, TaskNotReady, UnknownTaskRole
 
+from . import pairing
 from .audit import GENESIS, Recorder, event_hash
 from .db import Database
 from .models import (NO_DUE, AuditEvent, Deployment, IdempotencyKey, Incident, Instance, Pairing,
@@ -337,8 +338,11 @@ class Service:
             enterprise = actor.username if enterprise_id == actor.id else on_behalf_of
             data = copy.deepcopy(data)
             data.update({"initiator": actor.username, "enterprise_user": enterprise})
+            data["commissioner"] = actor.username if on_behalf_of else pairing.paired_commissioner(s, enterprise_id)
             try:
                 result = self.engine.start(pv, data)
+            except UnknownTaskRole as e:
+                raise _unknown_role(e) from None
             except EngineError as e:
                 raise _Abort(e, None, process_key, "start") from None
             values = dict(version_id=row.id, process_key=row.key, business_key=business_key, status="running",
@@ -408,6 +412,8 @@ class Service:
                 result = self.engine.complete(pv, inst.state, task.id, clean)
             except TaskNotReady:
                 raise Conflict("任务已不可办理", "task is no longer ready") from None
+            except UnknownTaskRole as e:
+                raise _unknown_role(e) from None
             except EngineError as e:
                 raise _Abort(e, inst.id, inst.process_key, "complete") from None
             changes = _Changes(s, inst, open_rows.values(), timer_rows.values())
@@ -638,6 +644,12 @@ class Service:
     def _timers_changed(self) -> None:
         if self.on_timers_changed is not None:
             self.on_timers_changed()
+
+
+def _unknown_role(e: UnknownTaskRole) -> Invalid:
+    """The data of this step names a department that does not exist for the task it opens."""
+    return Invalid("承办部门不是已登记的部门", "the department named for the next task is not a known department",
+                   {e.field: [f"未知部门 {e.value!r} / unknown department"]})
 
 
 def _step_failed(e: EngineError) -> StepFailed:
