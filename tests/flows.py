@@ -103,9 +103,31 @@ def do(siji, user: str, instance_id: int, activity_id: str, data: dict, *, role:
         resp = siji.post(f"/api/tasks/{task['id']}/complete", other, json={"data": data})
         assert resp.status_code == 404, f"{other} completes {activity_id}: {resp.status_code}"
     siji.check_ready_data(task["id"])
+    assert_readonly_filled(siji, user, task["id"])
     siji.ok(siji.post(f"/api/tasks/{task['id']}/complete", user, json={"data": data}))
     siji.check_index_columns(instance_id)
     return task
+
+
+def readonly_keys(form: dict | None) -> list[str]:
+    """The keys of a form's read-only fields that are always shown (no form-js conditional)."""
+    out = []
+    stack = list((form or {}).get("components", []))
+    while stack:
+        c = stack.pop(0)
+        stack.extend(c.get("components", []))
+        if c.get("readonly") is True and c.get("key") and not c.get("conditional"):
+            out.append(c["key"])
+    return out
+
+
+def assert_readonly_filled(siji, user: str, task_id: str) -> dict:
+    """A read-only field shows the case's data: every one the task's form always shows has a value
+    in the data the task starts with (GET /api/tasks/{id})."""
+    body = siji.ok(siji.get(f"/api/tasks/{task_id}", user))
+    empty = [k for k in readonly_keys(body["form"]) if body["data"].get(k) in (None, "", [])]
+    assert not empty, f"{body.get('activity_id', task_id)}: read-only fields without case data: {empty}"
+    return body
 
 
 def run(siji, instance_id: int, steps) -> None:

@@ -1,7 +1,11 @@
 """开户即开业 (bpmn/business_opening.bpmn) driven through the HTTP API by its real participants,
-along every path: the material-correction loop (一次告知, twice), the five parallel opening tasks
-plus the permit branch, each permit path of the catalogue (告知承诺 / 备案 / 一般程序 approved or
-refused / unsigned commitment → review / no permit), the post-issue verification deadline
+along every path: the material-correction loop (一次告知, twice); the licence first, then its USCC
+shared (数据共享) with seal, bank, tax and social insurance, which run in parallel with the licence
+data read-only in their forms, together with the permit branch; licence and permit issued together
+(证照同发) as soon as the permit is decided, without waiting for bank, tax and social insurance; the
+same-day timer escalating an issuance not done that day; each permit path of the catalogue (告知承诺
+accepted or refused / 备案 accepted or refused / 一般程序 by the item's competent department, approved
+or refused / unsigned commitment → review / no permit); the post-issue verification deadline
 (overdue twice, supervised by the leading-group office) and revocation after a false commitment.
 
 Clock: conftest's T0 is Friday 2025-09-26 10:00 China time. The working-day calendar is China's
@@ -16,9 +20,9 @@ import json
 
 import pytest
 
-from flows import (ROOT, add_users, advance_past, assert_chain_ok, assert_inboxes, completed_by, deploy_flow,
-                   do, due, end_of_china_day, open_tasks, parse_utc, scheduled, segments, timers, today,
-                   transitions)
+from flows import (ROOT, add_users, advance_past, assert_chain_ok, assert_inboxes, assert_readonly_filled,
+                   completed_by, deploy_flow, do, due, end_of_china_day, open_tasks, parse_utc, scheduled, segments,
+                   timers, today, transitions)
 
 KEY = "business_opening"
 USCC = "91370800MA3C8K5Y2B"          # valid GB 32100-2015 check character
@@ -28,19 +32,21 @@ USCC_BAD_CHECK = "91370800MA3C8K5Y2C"
 USERS = {
     "police": ["public_security"], "bank": ["bank"], "tax": ["tax_bureau"], "hr": ["hr_service_center"],
     "market": ["market_supervision"], "social": ["social_affairs"], "lgo": ["leading_group_office"],
-    "publicity": ["publicity_dept"], "ecology": ["ecology_env"],
+    "publicity": ["publicity_dept"], "ecology": ["ecology_env"], "econ": ["economic_dev"],
 }
 EVERYONE = ["ent_a", "ent_b", "bureau", "police", "bank", "tax", "hr", "market", "social", "lgo",
-            "publicity", "fire", "ecology"]
+            "publicity", "fire", "ecology", "econ"]
+DEPT_USER = {"market_supervision": "market", "social_affairs": "social", "hr_service_center": "hr",
+             "publicity_dept": "publicity", "fire_rescue": "fire", "ecology_env": "ecology", "economic_dev": "econ"}
 
-OPENING_TASKS = {   # the five parallel opening tasks: activity → (user, role)
-    "Task_RegisterBusinessLicence": ("bureau", "approval_bureau"),
+SHARED_TASKS = {   # the four steps fed by the licence's data: activity → (user, role)
     "Task_EngraveSeal": ("police", "public_security"),
     "Task_OpenBankAccount": ("bank", "bank"),
     "Task_RegisterTax": ("tax", "tax_bureau"),
     "Task_RegisterSocialInsurance": ("hr", "hr_service_center"),
 }
-OPENING = set(OPENING_TASKS)
+SHARED = set(SHARED_TASKS)
+LICENCE = ("Task_RegisterBusinessLicence", "approval_bureau", "bureau")
 
 END_NAMES = {
     "End_CommitmentVerified": "证照同发，承诺经核查属实",
@@ -99,11 +105,23 @@ def opening_data(siji) -> dict[str, dict]:
 
 
 def commitment(siji) -> dict:
-    return {"commitment_letter_checked": True, "permit_no": "JY-2025-0001", "permit_decision_date": today(siji)}
+    return {"commitment_letter_checked": True, "commitment_accepted": True, "permit_no": "JY-2025-0001",
+            "permit_decision_date": today(siji)}
+
+
+def commitment_refused(siji) -> dict:
+    return {"commitment_letter_checked": True, "commitment_accepted": False,
+            "commitment_refusal_reason": "承诺书未载明经营场所面积", "permit_decision_date": today(siji)}
 
 
 def filing(siji) -> dict:
-    return {"filing_materials_checked": True, "permit_no": "BA-2025-0001", "permit_decision_date": today(siji)}
+    return {"filing_materials_checked": True, "filing_accepted": True, "permit_no": "BA-2025-0001",
+            "permit_decision_date": today(siji)}
+
+
+def filing_refused(siji) -> dict:
+    return {"filing_materials_checked": False, "filing_accepted": False,
+            "filing_refusal_reason": "不属于仅销售预包装食品", "permit_decision_date": today(siji)}
 
 
 def review_ok(siji) -> dict:
@@ -152,44 +170,63 @@ def start(siji, permit_code=None, signed=None, user="ent_a") -> int:
 
 
 def accept(siji, iid: int, check_inboxes: bool = True) -> None:
-    """一窗受理: only the approval bureau gets the material check; it accepts the materials."""
+    """一窗受理, then the licence: only the approval bureau has work until the licence (and its
+    统一社会信用代码) exists; nothing else starts before it."""
     if check_inboxes:
         assert_inboxes(siji, iid, EVERYONE, {"bureau": {"Task_CheckMaterials"}})
     do(siji, "bureau", iid, "Task_CheckMaterials", CHECK_OK, role="approval_bureau")
+    if check_inboxes:
+        assert_inboxes(siji, iid, EVERYONE, {"bureau": {"Task_RegisterBusinessLicence"}})
+    do(siji, "bureau", iid, "Task_RegisterBusinessLicence", opening_data(siji)["Task_RegisterBusinessLicence"],
+       role="approval_bureau")
 
 
-def open_in_parallel(siji, iid: int, permit_task: tuple | None, order=None, check_inboxes: bool = True) -> None:
-    """The split hands out the five opening tasks and the permit task at once, each to its own
-    department; they are completed in a scrambled order and the join waits for the last one."""
-    expected = {"bureau": {"Task_RegisterBusinessLicence"}, "police": {"Task_EngraveSeal"},
-                "bank": {"Task_OpenBankAccount"}, "tax": {"Task_RegisterTax"}, "hr": {"Task_RegisterSocialInsurance"}}
-    if permit_task is not None:
-        expected["bureau"] = expected["bureau"] | {permit_task[0]}
+def permit_step(path: str, department: str, activity: str, data: dict) -> tuple:
+    """(activity, user, role, data): commitment and filing at the bureau's window, a review by the
+    item's competent department in its own inbox."""
+    if path == "review":
+        return activity, DEPT_USER[department], department, data
+    return activity, "bureau", "approval_bureau", data
+
+
+def share_and_issue(siji, iid: int, permit: tuple | None, order=None, check_inboxes: bool = True,
+                    issue_now: bool = True) -> None:
+    """The licence's data is shared: seal, bank, tax and social insurance start together with the
+    permit task, each department seeing the licence read-only in its form. As soon as the permit is
+    decided the licence and permit are issued together, the four others still open; the join
+    waits for them before the outcome."""
+    expected = {u: {a} for a, (u, _) in SHARED_TASKS.items()}
+    if permit is not None:
+        expected[permit[1]] = expected.get(permit[1], set()) | {permit[0]}
+    else:       # no permit item: issuance is ready at once
+        expected["bureau"] = {"Task_IssueTogether"}
     if check_inboxes:
         assert_inboxes(siji, iid, EVERYONE, expected)
+    for activity, (user, _) in SHARED_TASKS.items():
+        shown = assert_readonly_filled(siji, user, siji.task_for(user, iid, activity)["id"])
+        assert shown["data"]["uscc"] == USCC and shown["data"]["enterprise_name"] == "济宁高新区示例商贸有限公司"
+        assert shown["data"]["legal_representative"] == "法定代表人甲"
+    if permit is not None:
+        activity, user, role, d = permit
+        do(siji, user, iid, activity, d, role=role, hidden_from=["ent_a", "police"] if check_inboxes else ())
+    # 证照同发 without waiting for bank, tax and social insurance
+    assert set(open_tasks(siji, iid)) == SHARED | {"Task_IssueTogether"}
+    if issue_now:
+        do(siji, "bureau", iid, "Task_IssueTogether", issue(siji), role="approval_bureau")
     data = opening_data(siji)
-    steps = [(a, u, r, data[a]) for a, (u, r) in OPENING_TASKS.items()]
-    if permit_task is not None:
-        activity, d = permit_task
-        steps.append((activity, "bureau", "approval_bureau", d))
+    steps = [(a, u, r, data[a]) for a, (u, r) in SHARED_TASKS.items()]
     steps = [steps[i] for i in (order or range(len(steps)))]
     for n, (activity, user, role, d) in enumerate(steps):
-        # the other departments must not see (nor act on) a department's task
         hidden = ["ent_a", "ent_b", "market"] + (["police"] if user != "police" else ["bank"])
         do(siji, user, iid, activity, d, role=role, hidden_from=hidden if n == 0 and check_inboxes else ())
         if n < len(steps) - 1:
-            assert "Task_IssueTogether" not in open_tasks(siji, iid), "join passed before every branch ended"
-    if check_inboxes:
-        assert_inboxes(siji, iid, EVERYONE, {"bureau": {"Task_IssueTogether"}})
-    else:
-        assert set(open_tasks(siji, iid)) == {"Task_IssueTogether"}
+            assert siji.instance(iid)["outcome"] is None, "join passed before every branch ended"
 
 
 def assert_outcome(siji, iid: int, end_id: str) -> dict:
     inst = siji.instance(iid)
     assert inst["status"] == "completed"
     assert inst["outcome"] == {"id": end_id, "name": END_NAMES[end_id]}
-    assert transitions(siji, iid, "end") == [end_id]
     assert transitions(siji, iid, "instance_completed") == [end_id]
     assert [a for a in open_tasks(siji, iid)] == []
     assert_chain_ok(siji, iid)
@@ -199,8 +236,8 @@ def assert_outcome(siji, iid: int, end_id: str) -> dict:
     return inst
 
 
-def opening_done_by() -> set:
-    return {(activity, role, user) for activity, (user, role) in OPENING_TASKS.items()}
+def shared_done_by() -> set:
+    return {(activity, role, user) for activity, (user, role) in SHARED_TASKS.items()}
 
 
 def assert_opening_data(data: dict) -> None:
@@ -235,28 +272,29 @@ def test_commitment_item_with_two_corrections_verified_in_time(bo):
     assert resp.status_code == 422 and "correction_notice" in resp.get_json()["fields"]
     do(siji, "bureau", iid, "Task_CheckMaterials", CHECK_OK, role="approval_bureau")
 
-    # the licence form checks the USCC check character on the server
+    # the licence comes first, alone; its form checks the USCC check character on the server
+    assert_inboxes(siji, iid, EVERYONE, {"bureau": {"Task_RegisterBusinessLicence"}})
     lic = siji.task_for("bureau", iid, "Task_RegisterBusinessLicence")
     resp = siji.post(f"/api/tasks/{lic['id']}/complete", "bureau",
                      json={"data": {"uscc": USCC_BAD_CHECK, "licence_registration_date": today(siji)}})
     assert resp.status_code == 422 and "uscc" in resp.get_json()["fields"]
+    do(siji, "bureau", iid, "Task_RegisterBusinessLicence", opening_data(siji)["Task_RegisterBusinessLicence"],
+       role="approval_bureau")
 
-    # permit first, then the opening tasks in reverse order
-    open_in_parallel(siji, iid, ("Task_ApproveByCommitment", commitment(siji)), order=[5, 4, 3, 2, 1, 0])
-    assert timers(siji, iid) == {}
-    do(siji, "bureau", iid, "Task_IssueTogether", issue(siji), role="approval_bureau")
+    share_and_issue(siji, iid, permit_step("commitment", "market_supervision", "Task_ApproveByCommitment",
+                                           commitment(siji)), order=[3, 2, 1, 0])
 
-    # issued under commitment: market supervision verifies within 20 working days
-    assert_inboxes(siji, iid, EVERYONE, {"market": {"Task_VerifyCommitmentMarket"}})
-    deadline = timers(siji, iid)["Event_VerifyDeadlineMarket"]
+    # issued under commitment: market supervision (the item's department) verifies within 20 working days
+    assert_inboxes(siji, iid, EVERYONE, {"market": {"Task_VerifyCommitment"}})
+    deadline = timers(siji, iid)["Event_VerifyDeadline"]
     # 20 working days after Fri 2025-09-26: 9-28 (make-up Sunday), 9-29, 9-30, [10-1..10-8 off],
     # 10-9, 10-10, 10-11 (make-up Saturday), 10-13..17, 10-20..24, 10-27..30 → end of Thu 2025-10-30
     assert parse_utc(deadline["due_at"]) == end_of_china_day("2025-10-30")
     assert deadline["provisional"] is False
-    assert parse_utc(open_tasks(siji, iid)["Task_VerifyCommitmentMarket"]["due_at"]) == end_of_china_day("2025-10-30")
+    assert parse_utc(open_tasks(siji, iid)["Task_VerifyCommitment"]["due_at"]) == end_of_china_day("2025-10-30")
     assert siji.advance((parse_utc(deadline["due_at"]) - siji.clock.now()) / 2) == 0   # half the period passes
-    assert timers(siji, iid)["Event_VerifyDeadlineMarket"]["id"] == deadline["id"]
-    do(siji, "market", iid, "Task_VerifyCommitmentMarket", verify(siji, True), role="market_supervision",
+    assert timers(siji, iid)["Event_VerifyDeadline"]["id"] == deadline["id"]
+    do(siji, "market", iid, "Task_VerifyCommitment", verify(siji, True), role="market_supervision",
        hidden_from=["social", "bureau", "ent_a"])
 
     inst = assert_outcome(siji, iid, "End_CommitmentVerified")
@@ -265,26 +303,26 @@ def test_commitment_item_with_two_corrections_verified_in_time(bo):
     assert data["permit_no"] == "JY-2025-0001" and data["commitment_letter_checked"] is True
     assert data["commitment_true"] is True and data["verification_method"] == "on_site"
     assert data["verify_overdue_count"] == 0 and data["materials_complete"] is True
-    assert data["correction_confirmed"] is True
+    assert data["correction_confirmed"] is True and data["permit_granted"] is True
     assert data["corrected_items"][1]["corrected_item_note"] == "租赁合同（第2次）"
 
     segments(siji.completed_activities(iid), [
         ["Task_CheckMaterials", "Task_CorrectMaterials"] * 2 + ["Task_CheckMaterials"],
-        OPENING | {"Task_ApproveByCommitment"},
-        ["Task_IssueTogether", "Task_VerifyCommitmentMarket"]])
+        ["Task_RegisterBusinessLicence", "Task_ApproveByCommitment", "Task_IssueTogether"],
+        SHARED, ["Task_VerifyCommitment"]])
     done = completed_by(siji, iid)
     check = ("Task_CheckMaterials", "approval_bureau", "bureau")
     correct = ("Task_CorrectMaterials", "applicant", "ent_a")
-    assert done[:5] == [check, correct, check, correct, check]
-    assert set(done[5:11]) == opening_done_by() | {("Task_ApproveByCommitment", "approval_bureau", "bureau")}
-    assert done[11:] == [("Task_IssueTogether", "approval_bureau", "bureau"),
-                         ("Task_VerifyCommitmentMarket", "market_supervision", "market")]
+    assert done[:6] == [check, correct, check, correct, check, LICENCE]
+    assert set(done[8:12]) == shared_done_by()
+    assert done[-1] == ("Task_VerifyCommitment", "market_supervision", "market")
     # the applicant-lane task was reserved for the enterprise that owns the case
     assert [s for s in scheduled(siji, iid) if s[0] == "Task_CorrectMaterials"] == \
         [("Task_CorrectMaterials", "applicant", "ent_a")] * 2
     assert all(s[2] is None for s in scheduled(siji, iid) if s[0] != "Task_CorrectMaterials")
-    assert transitions(siji, iid, "timer_armed") == ["Event_VerifyDeadlineMarket"]
-    assert transitions(siji, iid, "timer_cancelled") == ["Event_VerifyDeadlineMarket"]
+    # the same-day issuance timer was armed and cancelled when the bureau issued on time
+    assert transitions(siji, iid, "timer_armed") == ["Event_IssueDayEnds", "Event_VerifyDeadline"]
+    assert transitions(siji, iid, "timer_cancelled") == ["Event_IssueDayEnds", "Event_VerifyDeadline"]
     assert transitions(siji, iid, "timer_fired") == []
 
 
@@ -294,36 +332,36 @@ def test_commitment_verification_overdue_twice_then_permit_revoked(bo):
     iid = start(siji, "small_beauty_salon", True)
     assert siji.instance(iid)["data"]["permit_department"] == "social_affairs"
     accept(siji, iid)
-    open_in_parallel(siji, iid, ("Task_ApproveByCommitment", commitment(siji)), order=[2, 0, 5, 1, 4, 3])
-    do(siji, "bureau", iid, "Task_IssueTogether", issue(siji), role="approval_bureau")
+    share_and_issue(siji, iid, permit_step("commitment", "social_affairs", "Task_ApproveByCommitment",
+                                           commitment(siji)), order=[2, 0, 3, 1])
 
     # the verification goes to social affairs (the item's department), not market supervision
-    assert_inboxes(siji, iid, EVERYONE, {"social": {"Task_VerifyCommitmentSocial"}})
-    first_task = open_tasks(siji, iid)["Task_VerifyCommitmentSocial"]["id"]
+    assert_inboxes(siji, iid, EVERYONE, {"social": {"Task_VerifyCommitment"}})
+    first_task = open_tasks(siji, iid)["Task_VerifyCommitment"]["id"]
     # catalogue: 20 working days → end of 2025-10-30 (see test above)
-    assert advance_past(siji, iid, "Event_VerifyDeadlineSocial") == end_of_china_day("2025-10-30")
+    assert advance_past(siji, iid, "Event_VerifyDeadline") == end_of_china_day("2025-10-30")
     # overdue: the verification task is withdrawn and the leading-group office supervises
     assert_inboxes(siji, iid, EVERYONE, {"lgo": {"Task_SuperviseVerification"}})
     lgo_timers = siji.ok(siji.get(f"/api/timers?process_instance_id={iid}&status=fired", "lgo"))["items"]
-    assert [t["activity_id"] for t in lgo_timers] == ["Event_VerifyDeadlineSocial"]
+    assert [t["activity_id"] for t in lgo_timers] == ["Event_VerifyDeadline"]
     do(siji, "lgo", iid, "Task_SuperviseVerification", SUPERVISE, role="leading_group_office",
        hidden_from=["social", "bureau"])
 
     # back to social affairs with verify_extension_workdays = 10, counted from now
     # (clock: Fri 2025-10-31 00:59 China): 11-3..7, 11-10..14 → end of Fri 2025-11-14
-    assert_inboxes(siji, iid, EVERYONE, {"social": {"Task_VerifyCommitmentSocial"}})
-    second_task = open_tasks(siji, iid)["Task_VerifyCommitmentSocial"]["id"]
+    assert_inboxes(siji, iid, EVERYONE, {"social": {"Task_VerifyCommitment"}})
+    second_task = open_tasks(siji, iid)["Task_VerifyCommitment"]["id"]
     assert second_task != first_task
     assert siji.instance(iid)["data"]["verify_overdue_count"] == 1
-    assert parse_utc(open_tasks(siji, iid)["Task_VerifyCommitmentSocial"]["due_at"]) == end_of_china_day("2025-11-14")
-    assert advance_past(siji, iid, "Event_VerifyDeadlineSocial") == end_of_china_day("2025-11-14")
+    assert parse_utc(open_tasks(siji, iid)["Task_VerifyCommitment"]["due_at"]) == end_of_china_day("2025-11-14")
+    assert advance_past(siji, iid, "Event_VerifyDeadline") == end_of_china_day("2025-11-14")
     do(siji, "lgo", iid, "Task_SuperviseVerification",
        {"supervision_measure": "interview", "supervision_opinion": "约谈核查部门负责人"}, role="leading_group_office")
 
     # second extension from Sat 2025-11-15 00:59 China: 11-17..21, 11-24..28 → end of 2025-11-28
-    assert due(siji, iid, "Event_VerifyDeadlineSocial") == end_of_china_day("2025-11-28")
+    assert due(siji, iid, "Event_VerifyDeadline") == end_of_china_day("2025-11-28")
     assert siji.instance(iid)["data"]["verify_overdue_count"] == 2
-    do(siji, "social", iid, "Task_VerifyCommitmentSocial", verify(siji, False), role="social_affairs",
+    do(siji, "social", iid, "Task_VerifyCommitment", verify(siji, False), role="social_affairs",
        hidden_from=["market", "lgo"])
     # a false commitment: the approval bureau revokes the permit
     assert_inboxes(siji, iid, EVERYONE, {"bureau": {"Task_RevokePermit"}})
@@ -339,70 +377,104 @@ def test_commitment_verification_overdue_twice_then_permit_revoked(bo):
     assert data["revocation_decision_no"] == "济高审撤〔2025〕1号" and data["credit_record_entered"] is True
 
     segments(siji.completed_activities(iid), [
-        ["Task_CheckMaterials"], OPENING | {"Task_ApproveByCommitment"},
-        ["Task_IssueTogether", "Task_SuperviseVerification", "Task_SuperviseVerification",
-         "Task_VerifyCommitmentSocial", "Task_RevokePermit"]])
+        ["Task_CheckMaterials", "Task_RegisterBusinessLicence", "Task_ApproveByCommitment", "Task_IssueTogether"],
+        SHARED,
+        ["Task_SuperviseVerification", "Task_SuperviseVerification", "Task_VerifyCommitment", "Task_RevokePermit"]])
     assert completed_by(siji, iid)[-4:] == [
         ("Task_SuperviseVerification", "leading_group_office", "lgo"),
         ("Task_SuperviseVerification", "leading_group_office", "lgo"),
-        ("Task_VerifyCommitmentSocial", "social_affairs", "social"),
+        ("Task_VerifyCommitment", "social_affairs", "social"),
         ("Task_RevokePermit", "approval_bureau", "bureau")]
     # every round is in the trace: armed three times, fired twice, the last one cancelled
-    assert transitions(siji, iid, "timer_armed") == ["Event_VerifyDeadlineSocial"] * 3
-    assert transitions(siji, iid, "timer_fired") == ["Event_VerifyDeadlineSocial"] * 2
-    assert transitions(siji, iid, "timer_cancelled") == ["Event_VerifyDeadlineSocial"]
-    assert transitions(siji, iid, "cancel") == ["Task_VerifyCommitmentSocial"] * 2
+    verify_timer = [a for a in transitions(siji, iid, "timer_armed") if a == "Event_VerifyDeadline"]
+    assert verify_timer == ["Event_VerifyDeadline"] * 3
+    assert transitions(siji, iid, "timer_fired") == ["Event_VerifyDeadline"] * 2
+    assert transitions(siji, iid, "timer_cancelled") == ["Event_IssueDayEnds", "Event_VerifyDeadline"]
+    assert transitions(siji, iid, "cancel") == ["Task_VerifyCommitment"] * 2
     trace = siji.trace(iid)
     fired_at = [i for i, (t, a, _, _) in enumerate(trace) if t == "timer_fired"]
     supervised = [i for i, (t, a, _, _) in enumerate(trace) if t == "scheduled" and a == "Task_SuperviseVerification"]
     assert len(supervised) == 2 and fired_at[0] < supervised[0] < fired_at[1] < supervised[1]
 
 
-# ---------------------------------------------------------------- paths 3-7: the other permit paths
-PATHS = {   # name: (permit_code, commitment_signed, permit path, permit task, its form data, end event)
-    "filing": ("prepackaged_food_sales", False, "filing", "Task_RecordFiling", filing, "End_LicenceIssued"),
-    "review_approved": ("intermediary_company", False, "review", "Task_ReviewPermit", review_ok,
+# ---------------------------------------------------------------- the same-day issuance timer
+def test_issuance_not_done_the_same_day_is_escalated_and_stays_with_the_bureau(bo):
+    siji = bo
+    iid = start(siji, "prepackaged_food_sales", False)
+    accept(siji, iid)
+    share_and_issue(siji, iid, permit_step("filing", "market_supervision", "Task_RecordFiling", filing(siji)),
+                    issue_now=False)
+    issuing = open_tasks(siji, iid)["Task_IssueTogether"]
+    # 当场领证: the issuance is due by the end of the day it became ready (Fri 2025-09-26, China time)
+    assert due(siji, iid, "Event_IssueDayEnds") == end_of_china_day("2025-09-26")
+    assert advance_past(siji, iid, "Event_IssueDayEnds") == end_of_china_day("2025-09-26")
+    # non-interrupting: the bureau keeps the same issuance task; the leading-group office supervises
+    assert_inboxes(siji, iid, EVERYONE, {"bureau": {"Task_IssueTogether"}, "lgo": {"Task_SuperviseIssuance"}})
+    assert open_tasks(siji, iid)["Task_IssueTogether"]["id"] == issuing["id"]
+    do(siji, "lgo", iid, "Task_SuperviseIssuance",
+       {"issuance_supervision_measure": "call", "issuance_supervision_opinion": "请今日上午发证"},
+       role="leading_group_office", hidden_from=["bureau"])
+    do(siji, "bureau", iid, "Task_IssueTogether", issue(siji), role="approval_bureau")
+    inst = assert_outcome(siji, iid, "End_LicenceIssued")
+    assert inst["data"]["issuance_supervision_opinion"] == "请今日上午发证"
+    assert transitions(siji, iid, "timer_fired") == ["Event_IssueDayEnds"]
+    assert set(transitions(siji, iid, "end")) == {"End_IssuanceSupervised", "End_Issued", "End_LicenceIssued"}
+
+
+# ---------------------------------------------------------------- paths 3-9: the other permit paths
+PATHS = {   # name: (permit_code, commitment_signed, permit path, department, permit task, its form data, end event)
+    "filing": ("prepackaged_food_sales", False, "filing", "market_supervision", "Task_RecordFiling", filing,
+               "End_LicenceIssued"),
+    "filing_refused": ("prepackaged_food_sales", False, "filing", "market_supervision", "Task_RecordFiling",
+                       filing_refused, "End_PermitRefused"),
+    "commitment_refused": ("convenience_store", True, "commitment", "market_supervision", "Task_ApproveByCommitment",
+                           commitment_refused, "End_PermitRefused"),
+    "review_approved": ("intermediary_company", False, "review", "hr_service_center", "Task_ReviewPermit", review_ok,
                         "End_LicenceIssued"),
-    "review_refused": ("intermediary_company", False, "review", "Task_ReviewPermit", review_refused,
-                       "End_PermitRefused"),
-    "commitment_unsigned": ("convenience_store", False, "review", "Task_ReviewPermit", review_ok,
+    "review_refused": ("intermediary_company", False, "review", "hr_service_center", "Task_ReviewPermit",
+                       review_refused, "End_PermitRefused"),
+    "commitment_unsigned": ("convenience_store", False, "review", "market_supervision", "Task_ReviewPermit", review_ok,
                             "End_LicenceIssued"),
-    "no_permit": (None, None, "none", None, None, "End_EnterpriseOpened"),
+    "no_permit": (None, None, "none", None, None, None, "End_EnterpriseOpened"),
 }
 
 
 @pytest.mark.parametrize("path", list(PATHS))
 def test_permit_paths_without_verification(bo, path):
     siji = bo
-    code, signed, permit_path, permit_task, data_of, end_id = PATHS[path]
+    code, signed, permit_path, department, permit_task, data_of, end_id = PATHS[path]
     iid = start(siji, code, signed)
     running = siji.instance(iid)["data"]
     assert running["permit_path"] == permit_path
     accept(siji, iid)
-    permit = (permit_task, data_of(siji)) if permit_task else None
-    open_in_parallel(siji, iid, permit, order=None if permit is None else [5, 0, 1, 2, 3, 4])
-    do(siji, "bureau", iid, "Task_IssueTogether", issue(siji), role="approval_bureau")
+    permit = permit_step(permit_path, department, permit_task, data_of(siji)) if permit_task else None
+    share_and_issue(siji, iid, permit, order=[1, 3, 0, 2])
 
     inst = assert_outcome(siji, iid, end_id)
     data = inst["data"]
     assert_opening_data(data)
     assert data["permit_path"] == permit_path
-    middle = OPENING | ({permit_task} if permit_task else set())
-    segments(siji.completed_activities(iid), [["Task_CheckMaterials"], middle, ["Task_IssueTogether"]])
-    expected_done = opening_done_by() | ({(permit_task, "approval_bureau", "bureau")} if permit_task else set())
+    first = ["Task_CheckMaterials", "Task_RegisterBusinessLicence"] + ([permit_task] if permit_task else [])
+    segments(siji.completed_activities(iid), [first + ["Task_IssueTogether"], SHARED])
     done = completed_by(siji, iid)
-    assert done[0] == ("Task_CheckMaterials", "approval_bureau", "bureau")
-    assert set(done[1:-1]) == expected_done and len(done) == len(expected_done) + 2
-    assert done[-1] == ("Task_IssueTogether", "approval_bureau", "bureau")
+    assert done[:2] == [("Task_CheckMaterials", "approval_bureau", "bureau"), LICENCE]
+    if permit:
+        assert done[2] == (permit_task, permit[2], permit[1])
+    assert set(done[-4:]) == shared_done_by()
     # no post-issue verification outside the commitment path
-    assert transitions(siji, iid, "timer_armed") == []
+    assert transitions(siji, iid, "timer_armed") == ["Event_IssueDayEnds"]
     assert not any(a.startswith("Task_Verify") for (a, _, _) in scheduled(siji, iid))
     if path == "filing":
         assert data["permit_no"] == "BA-2025-0001" and data["filing_materials_checked"] is True
-        assert data["permit_name"] == "预包装食品销售"
+        assert data["permit_name"] == "预包装食品销售" and data["permit_granted"] is True
+    elif path == "filing_refused":
+        assert data["filing_refusal_reason"] == "不属于仅销售预包装食品" and data["permit_granted"] is False
+        assert data["permit_no"] == ""
+    elif path == "commitment_refused":
+        assert data["commitment_refusal_reason"] == "承诺书未载明经营场所面积" and data["permit_granted"] is False
     elif path == "review_refused":
         assert data["permit_approved"] is False and data["review_rejection_reason"] == "不具备职业中介服务条件"
-        assert "permit_no" not in data
+        assert data["permit_no"] == ""
     elif path in ("review_approved", "commitment_unsigned"):
         assert data["permit_approved"] is True and data["permit_no"] == "RL-2025-0001"
         assert data["inspection_findings"] == "场所符合要求"
@@ -410,41 +482,51 @@ def test_permit_paths_without_verification(bo, path):
             assert data["commitment_signed"] is False and data["permit_department"] == "market_supervision"
             assert "Task_ApproveByCommitment" not in siji.completed_activities(iid)
     else:
-        assert data["apply_permit"] is False and data["permit_name"] == "" and "permit_no" not in data
+        assert data["apply_permit"] is False and data["permit_name"] == "" and data["permit_no"] == ""
 
 
-# ---------------------------------------------------------------- the other verification lanes
-def test_verification_lanes_follow_the_catalogue_department(siji):
+def test_a_refusal_needs_its_reason(bo):
+    siji = bo
+    iid = start(siji, "convenience_store", True)
+    accept(siji, iid)
+    task = siji.task_for("bureau", iid, "Task_ApproveByCommitment")
+    d = commitment_refused(siji)
+    del d["commitment_refusal_reason"]
+    resp = siji.post(f"/api/tasks/{task['id']}/complete", "bureau", json={"data": d})
+    assert resp.status_code == 422 and "commitment_refusal_reason" in resp.get_json()["fields"]
+
+
+# ---------------------------------------------------------------- the competent department's own tasks
+def test_review_and_verification_go_to_the_catalogue_department(siji):
     """The shipped catalogue names only 4 items (the rest is for the operator); an operator's
-    catalogue with items for the other regulators routes each verification to that regulator's
-    lane; a department without a lane falls back to market supervision."""
+    catalogue with items for other departments sends the review and the post-issue verification
+    to that department's own inbox, whatever department it is."""
     add_users(siji, USERS)
-    catalogue = json.loads((ROOT / "bpmn" / "catalogue.json").read_text(encoding="utf-8"))
-    catalogue = copy.deepcopy(catalogue)
-    cases = {"publicity_dept": ("Task_VerifyCommitmentPublicity", "publicity", "Event_VerifyDeadlinePublicity"),
-             "fire_rescue": ("Task_VerifyCommitmentFire", "fire", "Event_VerifyDeadlineFire"),
-             "ecology_env": ("Task_VerifyCommitmentEcology", "ecology", "Event_VerifyDeadlineEcology"),
-             "economic_dev": ("Task_VerifyCommitmentMarket", "market", "Event_VerifyDeadlineMarket")}
-    for dept in cases:
-        catalogue["items"].append({"code": f"op_{dept}", "name": f"运营方补充事项（{dept}）", "path": "commitment",
-                                   "department": dept, "verify_workdays": 5, "from_plan": False})
+    catalogue = copy.deepcopy(json.loads((ROOT / "bpmn" / "catalogue.json").read_text(encoding="utf-8")))
+    depts = ["publicity_dept", "fire_rescue", "ecology_env", "economic_dev"]
+    for dept in depts:
+        for path in ("commitment", "review"):
+            catalogue["items"].append({"code": f"op_{dept}_{path}", "name": f"运营方补充事项（{dept}）", "path": path,
+                                       "department": dept, "verify_workdays": 5, "from_plan": False})
     deploy_flow(siji, KEY, catalogue=catalogue)
-    for dept, (task, user, timer) in cases.items():
-        iid = start(siji, f"op_{dept}", True)
+    for dept in depts:
+        user = DEPT_USER[dept]
+        others = [u for d, u in DEPT_USER.items() if d != dept]
+        iid = start(siji, f"op_{dept}_review", False)
         accept(siji, iid, check_inboxes=False)
-        open_in_parallel(siji, iid, ("Task_ApproveByCommitment", commitment(siji)), check_inboxes=False)
-        do(siji, "bureau", iid, "Task_IssueTogether", issue(siji), role="approval_bureau")
-        assert_inboxes(siji, iid, EVERYONE, {user: {task}})
+        assert siji.task_for(user, iid, "Task_ReviewPermit")["role"] == dept
+        do(siji, user, iid, "Task_ReviewPermit", review_ok(siji), role=dept, hidden_from=others[:2] + ["bureau"])
+
+        iid = start(siji, f"op_{dept}_commitment", True)
+        accept(siji, iid, check_inboxes=False)
+        share_and_issue(siji, iid, permit_step("commitment", dept, "Task_ApproveByCommitment", commitment(siji)),
+                        check_inboxes=False)
+        assert_inboxes(siji, iid, EVERYONE, {user: {"Task_VerifyCommitment"}})
         # the item's own 5 working days from Fri 2025-09-26: 9-28, 9-29, 9-30, 10-9, 10-10
-        assert parse_utc(timers(siji, iid)[timer]["due_at"]) == end_of_china_day("2025-10-10")
-        role = dept if dept != "economic_dev" else "market_supervision"
-        do(siji, user, iid, task, verify(siji, True), role=role)
+        assert parse_utc(timers(siji, iid)["Event_VerifyDeadline"]["due_at"]) == end_of_china_day("2025-10-10")
+        do(siji, user, iid, "Task_VerifyCommitment", verify(siji, True), role=dept, hidden_from=others[:2])
         inst = assert_outcome(siji, iid, "End_CommitmentVerified")
         assert inst["data"]["permit_department"] == dept
-        segments(siji.completed_activities(iid), [["Task_CheckMaterials"], OPENING | {"Task_ApproveByCommitment"},
-                                                  ["Task_IssueTogether", task]])
-        assert transitions(siji, iid, "timer_armed") == [timer]
-        assert transitions(siji, iid, "timer_cancelled") == [timer]
 
 
 # ---------------------------------------------------------------- start form checks

@@ -1,15 +1,19 @@
 """呼叫即回应 (bpmn/enterprise_call.bpmn) driven through the HTTP API by its real participants,
 along every path: solved by the commissioner; a problem recorded by the commissioner on behalf of
-a paired enterprise and reopened twice; explained; the major-problem "直通车" double report
-(district leaders and the commissioner office at once); the non-interrupting reminder before the
-handling limit; the limit passing twice (explanation, supervision by the leading-group office,
-extended limit).
+a paired enterprise and reopened twice (each reopening starts a new limit); explained and confirmed
+by the enterprise (销号 like the others); the major-problem "直通车" double report (district leaders
+and the commissioner office at once); the non-interrupting reminder before the handling limit; the
+limit passing twice (the handling unit explains, the leading-group office supervises, extended
+limit); an enterprise with no commissioner paired (党工委组织部 assigns one). The handling task goes to
+the unit chosen at registration or triage (企业呼叫、部门报到), in that unit's own inbox.
 
 Clock: conftest's T0 is Friday 2025-09-26 10:00 China time; China's real working-day calendar:
 2025-09-28 (Sunday) and 2025-10-11 (Saturday) are make-up working days, 2025-10-01..08 are the
 National Day holidays. Expected deadlines are counted by hand on that calendar.
 """
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 
@@ -19,22 +23,25 @@ from flows import (add_users, advance_past, assert_chain_ok, assert_inboxes, com
 KEY = "enterprise_call"
 USCC = "91370800MA3D4R7P1B"
 
-# com_wang serves ent_a, com_li serves ent_b; the case names its commissioner in the start form
+# com_wang serves ent_a, com_li serves ent_b (the pairing table decides a case's commissioner);
+# ent_c has no commissioner yet, so 党工委组织部 (org) assigns one
 USERS = {"com_wang": ["commissioner"], "com_li": ["commissioner"], "econ": ["economic_dev"],
          "leader": ["district_leader"], "office": ["commissioner_office"], "lgo": ["leading_group_office"],
-         "urban": ["urban_management"]}
+         "urban": ["urban_management"], "water": ["water_affairs"], "org": ["organization_dept"],
+         "ent_c": ["applicant"]}
 PAIRS = {"com_wang": ["ent_a"], "com_li": ["ent_b"]}
-EVERYONE = ["ent_a", "ent_b", "com_wang", "com_li", "econ", "leader", "office", "lgo", "urban", "bureau"]
+EVERYONE = ["ent_a", "ent_b", "com_wang", "com_li", "econ", "leader", "office", "lgo", "urban", "water",
+            "org", "bureau"]
 
-END_NAMES = {"End_ProblemClosed": "问题已销号", "End_ProblemExplained": "已解释说明（暂无法解决）"}
+END_NAMES = {"End_ProblemClosed": "问题已销号", "End_ProblemExplained": "已解释说明，企业确认后销号"}
 REMINDER = "Event_HandlingReminder"
 OVERDUE = "Event_HandlingOverdue"
 
 
 # ---------------------------------------------------------------- form data
-def call(channel="platform", commissioner="com_wang") -> dict:
+def call(channel="platform") -> dict:
     d = {"channel": channel, "enterprise_name": "济宁高新区示例科技有限公司", "uscc": USCC,
-         "contact_person": "企业联系人乙", "contact_phone": "13900000000", "commissioner": commissioner}
+         "contact_person": "企业联系人乙", "contact_phone": "13900000000"}
     if channel == "platform":
         d.update(problem_title="厂区道路照明不足", problem_description="园区内厂区门前道路无路灯，夜间通行不便。",
                  handling_unit="urban_management")
@@ -64,7 +71,7 @@ def solve(siji) -> dict:
 
 
 def explain(siji) -> dict:
-    return {"objective_reason": "涉及规划调整，短期内无法实施", "explanation_to_enterprise": "已说明原因及后续安排",
+    return {"objective_reason": "涉及规划调整，短期内无法实施", "reply_to_enterprise": "已说明原因及后续安排",
             "explained_date": today(siji)}
 
 
@@ -107,8 +114,8 @@ def ec(siji):
     return siji
 
 
-def start_platform(siji, user="ent_a", commissioner="com_wang") -> int:
-    inst = siji.start(KEY, user, call("platform", commissioner))
+def start_platform(siji, user="ent_a") -> int:
+    inst = siji.start(KEY, user, call("platform"))
     assert inst["status"] == "running" and inst["enterprise"] == user
     return inst["id"]
 
@@ -191,9 +198,10 @@ def test_platform_call_solved_by_commissioner(ec):
 # ---------------------------------------------------------------- path 2: on behalf, reopened twice
 def test_commissioner_records_on_behalf_and_problem_is_reopened_twice(ec):
     siji = ec
-    # the start form's commissioner must hold the commissioner role; on_behalf_of must be paired
+    # the commissioner is not chosen in the form: it comes from the pairing table
     resp = siji.post("/api/process-instances", "com_wang",
-                     json={"process_key": KEY, "variables": call("commissioner", "econ"), "on_behalf_of": "ent_a"})
+                     json={"process_key": KEY, "variables": dict(call("commissioner"), commissioner="com_li"),
+                           "on_behalf_of": "ent_a"})
     assert resp.status_code == 422 and "commissioner" in resp.get_json()["fields"]
     resp = siji.post("/api/process-instances", "com_li",
                      json={"process_key": KEY, "variables": call("commissioner"), "on_behalf_of": "ent_a"})
@@ -210,8 +218,9 @@ def test_commissioner_records_on_behalf_and_problem_is_reopened_twice(ec):
     register_and_triage(siji, iid, "complex", "assign")
 
     # complex: 10 working days from Fri 9-26 → 9-28 (make-up Sunday), 9-29, 9-30, 10-9, 10-10,
-    # 10-11 (make-up Saturday), 10-13, 10-14, 10-15, 10-16; reminder one working day earlier
-    assert_inboxes(siji, iid, EVERYONE, {"econ": {"Task_HandleProblem"}})
+    # 10-11 (make-up Saturday), 10-13, 10-14, 10-15, 10-16; reminder one working day earlier.
+    # The unit chosen at registration (城市管理局) gets the task in its own inbox, not 经济发展局.
+    assert_inboxes(siji, iid, EVERYONE, {"urban": {"Task_HandleProblem"}})
     armed = timers(siji, iid)
     assert set(armed) == {REMINDER, OVERDUE}
     assert parse_utc(armed[OVERDUE]["due_at"]) == end_of_china_day("2025-10-16")
@@ -220,17 +229,27 @@ def test_commissioner_records_on_behalf_and_problem_is_reopened_twice(ec):
     assert parse_utc(open_tasks(siji, iid)["Task_HandleProblem"]["due_at"]) == end_of_china_day("2025-10-16")
 
     for rnd in (1, 2):
-        do(siji, "econ", iid, "Task_HandleProblem", handle(siji, rnd), role="economic_dev", hidden_from=["urban"])
+        do(siji, "urban", iid, "Task_HandleProblem", handle(siji, rnd), role="urban_management",
+           hidden_from=["econ", "water"])
         assert timers(siji, iid) == {}
+        if rnd == 1:
+            siji.advance(timedelta(days=3))     # the enterprise answers on Mon 9-29
         # the enterprise (not the commissioner who started the case) confirms
         assert_inboxes(siji, iid, EVERYONE, {"ent_a": {"Task_ConfirmResolution"}})
         do(siji, "ent_a", iid, "Task_ConfirmResolution", confirm_no(rnd), role="applicant",
            hidden_from=["ent_b", "com_wang"])
+        # a reopened problem starts a new limit, counted from the reopening (Mon 9-29):
+        # 9-30, 10-9, 10-10, 10-11 (make-up Saturday), 10-13 … 10-17, 10-20
+        running = siji.instance(iid)["data"]
+        assert running["reopen_count"] == rnd and running["extension_count"] == 0
+        assert parse_utc(running["due_date"]) == end_of_china_day("2025-10-20")
         assert_inboxes(siji, iid, EVERYONE, {"com_wang": {"Task_TriageProblem"}})
         do(siji, "com_wang", iid, "Task_TriageProblem", triage("assign" if rnd == 1 else "self", rnd + 1),
            role="commissioner", hidden_from=["com_li"])
         if rnd == 1:
-            assert set(timers(siji, iid)) == {REMINDER, OVERDUE}
+            armed = timers(siji, iid)
+            assert parse_utc(armed[OVERDUE]["due_at"]) == end_of_china_day("2025-10-20")
+            assert parse_utc(armed[REMINDER]["due_at"]) == end_of_china_day("2025-10-17")
     do(siji, "com_wang", iid, "Task_CommissionerSolves", solve(siji), role="commissioner")
     do(siji, "ent_a", iid, "Task_ConfirmResolution", CONFIRM_OK, role="applicant")
 
@@ -239,36 +258,99 @@ def test_commissioner_records_on_behalf_and_problem_is_reopened_twice(ec):
     assert data["problem_title"] == "用工招聘困难" and data["problem_category"] == "complex"
     assert data["reopen_reason"] == "第2次：问题仍未解决" and data["resolution_confirmed"] is True
     assert data["handling_result"] == "第2次办理：已安装临时照明" and data["triage_result"] == "self"
-    assert data["extension_count"] == 0 and data["closed_on_time"] is True
+    assert data["extension_count"] == 0 and data["closed_on_time"] is True and data["reopen_count"] == 2
     assert siji.completed_activities(iid) == [
         "Task_RecordOnBehalf", "Task_RegisterProblem", "Task_TriageProblem",
         "Task_HandleProblem", "Task_ConfirmResolution", "Task_TriageProblem",
         "Task_HandleProblem", "Task_ConfirmResolution", "Task_TriageProblem",
         "Task_CommissionerSolves", "Task_ConfirmResolution"]
     assert [c[2] for c in completed_by(siji, iid)] == [
-        "com_wang", "econ", "com_wang", "econ", "ent_a", "com_wang", "econ", "ent_a", "com_wang", "com_wang", "ent_a"]
+        "com_wang", "econ", "com_wang", "urban", "ent_a", "com_wang", "urban", "ent_a", "com_wang", "com_wang", "ent_a"]
     assert_reserved(siji, iid)
     assert sorted(transitions(siji, iid, "timer_armed")) == sorted([REMINDER, OVERDUE] * 2)
     assert sorted(transitions(siji, iid, "timer_cancelled")) == sorted([REMINDER, OVERDUE] * 2)
     assert transitions(siji, iid, "timer_fired") == []
 
 
-# ---------------------------------------------------------------- path 3: explained
-def test_problem_explained_to_enterprise(ec):
+# ---------------------------------------------------------------- path 3: explained, confirmed, 销号
+def test_problem_explained_to_enterprise_is_confirmed_and_closed(ec):
     siji = ec
     iid = start_platform(siji)
     register_and_triage(siji, iid, "general", "explain")
     assert_inboxes(siji, iid, EVERYONE, {"com_wang": {"Task_ExplainToEnterprise"}})
     do(siji, "com_wang", iid, "Task_ExplainToEnterprise", explain(siji), role="commissioner", hidden_from=["com_li"])
+    # the explanation is not the end: the enterprise confirms it, then the problem is closed (销号)
+    assert siji.instance(iid)["status"] == "running"
+    assert_inboxes(siji, iid, EVERYONE, {"ent_a": {"Task_ConfirmResolution"}})
+    task = siji.task_for("ent_a", iid, "Task_ConfirmResolution")
+    assert siji.ok(siji.get(f"/api/tasks/{task['id']}", "ent_a"))["data"]["reply_to_enterprise"] == "已说明原因及后续安排"
+    do(siji, "ent_a", iid, "Task_ConfirmResolution", CONFIRM_OK, role="applicant", hidden_from=["ent_b"])
 
     data = assert_closed(siji, iid, "End_ProblemExplained")["data"]
     assert data["objective_reason"] == "涉及规划调整，短期内无法实施" and data["triage_result"] == "explain"
-    assert "closed_on_time" not in data and "resolution_confirmed" not in data
+    assert data["resolution_confirmed"] is True and data["closed_on_time"] is True
     assert completed_by(siji, iid) == [
         ("Task_RegisterProblem", "economic_dev", "econ"), ("Task_TriageProblem", "commissioner", "com_wang"),
-        ("Task_ExplainToEnterprise", "commissioner", "com_wang")]
+        ("Task_ExplainToEnterprise", "commissioner", "com_wang"), ("Task_ConfirmResolution", "applicant", "ent_a")]
     assert_reserved(siji, iid)
+    assert ("script", "Task_CloseProblem") in [(t, a) for (t, a, _, _) in siji.trace(iid)]
     assert transitions(siji, iid, "end") == ["End_ProblemExplained"]
+
+
+def test_explanation_not_accepted_is_triaged_again(ec):
+    siji = ec
+    iid = start_platform(siji)
+    register_and_triage(siji, iid, "general", "explain")
+    do(siji, "com_wang", iid, "Task_ExplainToEnterprise", explain(siji), role="commissioner")
+    do(siji, "ent_a", iid, "Task_ConfirmResolution", confirm_no(1), role="applicant")
+    assert_inboxes(siji, iid, EVERYONE, {"com_wang": {"Task_TriageProblem"}})
+    do(siji, "com_wang", iid, "Task_TriageProblem", triage("self", 2), role="commissioner")
+    do(siji, "com_wang", iid, "Task_CommissionerSolves", solve(siji), role="commissioner")
+    do(siji, "ent_a", iid, "Task_ConfirmResolution", CONFIRM_OK, role="applicant")
+    assert assert_closed(siji, iid, "End_ProblemClosed")["data"]["reopen_count"] == 1
+
+
+# ---------------------------------------------------------------- pairing and the handling unit
+def test_enterprise_without_commissioner_gets_one_from_organization_dept(ec):
+    siji = ec
+    inst = siji.start(KEY, "ent_c", call("platform"))
+    iid = inst["id"]
+    assert siji.instance(iid)["data"]["commissioner"] is None
+    # 党工委组织部 assigns the commissioner (一对一结对); no commissioner sees anything before
+    assert_inboxes(siji, iid, EVERYONE + ["ent_c"], {"org": {"Task_AssignCommissioner"}})
+    do(siji, "org", iid, "Task_AssignCommissioner", {"commissioner": "com_li", "assignment_note": "按行业分配"},
+       role="organization_dept", hidden_from=["econ", "com_wang"])
+    do(siji, "econ", iid, "Task_RegisterProblem", register("general"), role="economic_dev")
+    assert_inboxes(siji, iid, EVERYONE + ["ent_c"], {"com_li": {"Task_TriageProblem"}})
+    do(siji, "com_li", iid, "Task_TriageProblem", triage("self"), role="commissioner", hidden_from=["com_wang"])
+    assert scheduled(siji, iid)[-1] == ("Task_CommissionerSolves", "commissioner", "com_li")
+
+
+def test_paired_enterprise_gets_its_own_commissioner(ec):
+    siji = ec
+    iid = start_platform(siji, "ent_b")
+    assert siji.instance(iid)["data"]["commissioner"] == "com_li"
+    do(siji, "econ", iid, "Task_RegisterProblem", register("general"), role="economic_dev")
+    assert_inboxes(siji, iid, EVERYONE, {"com_li": {"Task_TriageProblem"}})
+
+
+def test_handling_unit_chosen_at_triage_gets_the_task_and_an_unknown_unit_is_refused(ec):
+    siji = ec
+    iid = start_platform(siji)
+    do(siji, "econ", iid, "Task_RegisterProblem", register("general"), role="economic_dev")
+    task = siji.task_for("com_wang", iid, "Task_TriageProblem")
+    before = len(siji.trace(iid))
+    for bad in ("no_such_unit", "leading_group_office", "applicant"):
+        resp = siji.post(f"/api/tasks/{task['id']}/complete", "com_wang",
+                         json={"data": dict(triage("assign"), handling_unit=bad)})
+        assert resp.status_code == 422 and "handling_unit" in resp.get_json()["fields"], (bad, resp.get_json())
+    assert len(siji.trace(iid)) == before, "a refused triage wrote something"
+    # triage re-assigns from 城市管理局 (registration) to 水务管理办公室
+    do(siji, "com_wang", iid, "Task_TriageProblem", dict(triage("assign"), handling_unit="water_affairs"),
+       role="commissioner")
+    assert_inboxes(siji, iid, EVERYONE, {"water": {"Task_HandleProblem"}})
+    do(siji, "water", iid, "Task_HandleProblem", handle(siji), role="water_affairs", hidden_from=["urban", "econ"])
+    assert scheduled(siji, iid)[-1] == ("Task_ConfirmResolution", "applicant", "ent_a")
 
 
 # ---------------------------------------------------------------- path 4: major and urgent (直通车)
@@ -285,11 +367,11 @@ def test_major_problem_reported_to_leaders_and_office_at_once(ec):
        hidden_from=["leader", "com_wang"])
 
     # major: 2 working days from Fri 9-26 → 9-28 (make-up Sunday), 9-29; reminder max(1, 2-1) → 9-28
-    assert_inboxes(siji, iid, EVERYONE, {"econ": {"Task_HandleProblem"}})
+    assert_inboxes(siji, iid, EVERYONE, {"urban": {"Task_HandleProblem"}})
     armed = timers(siji, iid)
     assert parse_utc(armed[OVERDUE]["due_at"]) == end_of_china_day("2025-09-29")
     assert parse_utc(armed[REMINDER]["due_at"]) == end_of_china_day("2025-09-28")
-    do(siji, "econ", iid, "Task_HandleProblem", handle(siji), role="economic_dev")
+    do(siji, "urban", iid, "Task_HandleProblem", handle(siji), role="urban_management", hidden_from=["econ", "water"])
     do(siji, "ent_a", iid, "Task_ConfirmResolution", CONFIRM_OK, role="applicant", hidden_from=["ent_b"])
 
     data = assert_closed(siji, iid, "End_ProblemClosed")["data"]
@@ -321,11 +403,11 @@ def test_reminder_fires_and_handling_goes_on(ec):
     assert open_tasks(siji, iid) == {"Task_HandleProblem": open_tasks(siji, iid)["Task_HandleProblem"]}
     assert open_tasks(siji, iid)["Task_HandleProblem"]["id"] == handling["id"]
     assert set(timers(siji, iid)) == {OVERDUE}
-    assert_inboxes(siji, iid, EVERYONE, {"econ": {"Task_HandleProblem"}})
+    assert_inboxes(siji, iid, EVERYONE, {"urban": {"Task_HandleProblem"}})
     assert transitions(siji, iid, "end") == ["End_ReminderSent"]
     reminded_at = siji.clock.now()
 
-    do(siji, "econ", iid, "Task_HandleProblem", handle(siji), role="economic_dev")
+    do(siji, "urban", iid, "Task_HandleProblem", handle(siji), role="urban_management", hidden_from=["econ", "water"])
     do(siji, "ent_a", iid, "Task_ConfirmResolution", CONFIRM_OK, role="applicant", hidden_from=["ent_b"])
     data = assert_closed(siji, iid, "End_ProblemClosed")["data"]
     assert data["extension_count"] == 0 and data["closed_on_time"] is True
@@ -359,19 +441,19 @@ def test_handling_limit_passes_twice_then_closed_late(ec):
         reminder_day, limit_day = expected[rnd - 1]
         handle_ids.append(open_tasks(siji, iid)["Task_HandleProblem"]["id"])
         assert advance_past(siji, iid, REMINDER) == end_of_china_day(reminder_day)
-        assert_inboxes(siji, iid, EVERYONE, {"econ": {"Task_HandleProblem"}})
+        assert_inboxes(siji, iid, EVERYONE, {"urban": {"Task_HandleProblem"}})
         assert advance_past(siji, iid, OVERDUE) == end_of_china_day(limit_day)
         # the limit interrupts handling: explain the delay, then the leading-group office supervises
-        assert_inboxes(siji, iid, EVERYONE, {"econ": {"Task_ExplainDelay"}})
+        assert_inboxes(siji, iid, EVERYONE, {"urban": {"Task_ExplainDelay"}})
         assert timers(siji, iid) == {}
-        do(siji, "econ", iid, "Task_ExplainDelay", delay(rnd), role="economic_dev", hidden_from=["lgo", "urban"])
+        do(siji, "urban", iid, "Task_ExplainDelay", delay(rnd), role="urban_management", hidden_from=["lgo", "econ"])
         assert_inboxes(siji, iid, EVERYONE, {"lgo": {"Task_SuperviseOverdue"}})
         overdue_list = siji.ok(siji.get(f"/api/timers?process_instance_id={iid}&status=fired", "lgo"))["items"]
         assert [t["activity_id"] for t in overdue_list].count(OVERDUE) == rnd
         do(siji, "lgo", iid, "Task_SuperviseOverdue", supervise(rnd), role="leading_group_office",
-           hidden_from=["econ", "com_wang"])
+           hidden_from=["urban", "com_wang"])
         # handling resumes with an extended limit and both timers re-armed
-        assert_inboxes(siji, iid, EVERYONE, {"econ": {"Task_HandleProblem"}})
+        assert_inboxes(siji, iid, EVERYONE, {"urban": {"Task_HandleProblem"}})
         armed = timers(siji, iid)
         nxt_reminder, nxt_limit = expected[rnd]
         assert parse_utc(armed[REMINDER]["due_at"]) == end_of_china_day(nxt_reminder)
@@ -384,7 +466,7 @@ def test_handling_limit_passes_twice_then_closed_late(ec):
     handle_ids.append(open_tasks(siji, iid)["Task_HandleProblem"]["id"])
     assert len(set(handle_ids)) == 3
 
-    do(siji, "econ", iid, "Task_HandleProblem", handle(siji, 3), role="economic_dev")
+    do(siji, "urban", iid, "Task_HandleProblem", handle(siji, 3), role="urban_management", hidden_from=["econ", "water"])
     do(siji, "ent_a", iid, "Task_ConfirmResolution", CONFIRM_OK, role="applicant", hidden_from=["ent_b"])
     data = assert_closed(siji, iid, "End_ProblemClosed")["data"]
     assert data["extension_count"] == 2 and data["closed_on_time"] is False
@@ -394,7 +476,7 @@ def test_handling_limit_passes_twice_then_closed_late(ec):
         "Task_ExplainDelay", "Task_SuperviseOverdue", "Task_ExplainDelay", "Task_SuperviseOverdue",
         "Task_HandleProblem", "Task_ConfirmResolution"]
     assert [c[1:] for c in completed_by(siji, iid)[2:6]] == [
-        ("economic_dev", "econ"), ("leading_group_office", "lgo")] * 2
+        ("urban_management", "urban"), ("leading_group_office", "lgo")] * 2
     # every round in the trace
     assert transitions(siji, iid, "timer_fired") == [REMINDER, OVERDUE] * 2
     assert sorted(transitions(siji, iid, "timer_armed")) == sorted([REMINDER, OVERDUE] * 3)

@@ -233,9 +233,10 @@ def test_enterprise_call_ledger(siji):
     siji.add_user("com_wang", ["commissioner"], pair_with=["ent_a", "ent_b"])
     siji.add_user("econ", ["economic_dev"])
     siji.add_user("lgo", ["leading_group_office"])
+    siji.add_user("nrp", ["natural_resources"])
     today = (T0 + timedelta(hours=8)).date().isoformat()
     call = {"channel": "platform", "enterprise_name": "济宁高新区示例科技有限公司", "uscc": "91370800MA3D4R7P1B",
-            "contact_person": "联系人", "contact_phone": "13900000000", "commissioner": "com_wang",
+            "contact_person": "联系人", "contact_phone": "13900000000",
             "problem_title": "厂区道路照明不足", "problem_description": "夜间通行不便。",
             "handling_unit": "urban_management"}
     c1 = siji.start("enterprise_call", "ent_a", call)["id"]
@@ -247,7 +248,7 @@ def test_enterprise_call_ledger(siji):
     siji.complete("com_wang", c1, "Task_TriageProblem", {"triage_result": "assign", "triage_note": "交办",
                                                          "handling_unit": "natural_resources"})
     siji.advance(timedelta(hours=2))
-    siji.complete("econ", c1, "Task_HandleProblem", {"handling_verified": True, "handling_result": "已安装",
+    siji.complete("nrp", c1, "Task_HandleProblem", {"handling_verified": True, "handling_result": "已安装",
                                                      "reply_to_enterprise": "请确认", "handling_officer": "市政科",
                                                      "handled_date": today})
     siji.complete("ent_a", c1, "Task_ConfirmResolution", {"resolution_confirmed": True, "satisfaction": "satisfied"})
@@ -256,8 +257,9 @@ def test_enterprise_call_ledger(siji):
                                                        "handling_unit": "utility_operator"})
     siji.complete("com_wang", c2, "Task_TriageProblem", {"triage_result": "explain", "triage_note": "规划调整"})
     siji.complete("com_wang", c2, "Task_ExplainToEnterprise", {"objective_reason": "规划调整",
-                                                               "explanation_to_enterprise": "已说明",
+                                                               "reply_to_enterprise": "已说明",
                                                                "explained_date": today})
+    siji.complete("ent_b", c2, "Task_ConfirmResolution", {"resolution_confirmed": True, "satisfaction": "satisfied"})
 
     body = siji.ok(siji.get("/api/ledger?process_key=enterprise_call", "lgo"))
     assert siji.ok(siji.get("/api/ledger", "lgo")) == body                  # enterprise_call is the default
@@ -268,7 +270,7 @@ def test_enterprise_call_ledger(siji):
     assert r1["time_limit"] == "2025-10-10T15:59:59+00:00" and r1["limit_workdays"] == 5
     assert (r1["status"], r1["status_name"], r1["closed_on_time"]) == ("completed", "问题已销号", True)
     assert r1["summary"] == "厂区道路照明不足"
-    assert (r2["number"], r2["enterprise"], r2["status_name"]) == ("ZQ20250926-002", "乙公司", "已解释说明（暂无法解决）")
+    assert (r2["number"], r2["enterprise"], r2["status_name"]) == ("ZQ20250926-002", "乙公司", "已解释说明，企业确认后销号")
     assert r2["time_limit"] == "2025-09-29T15:59:59+00:00" and r2["closed_on_time"] is True
     assert r2["handling_unit"][0]["name"] == "市政公用服务专营单位"
     assert (r3["number"], r3["status_name"], r3["time_limit"], r3["closed_on_time"]) == ("ZQ-WEB-3", "办理中", None, None)

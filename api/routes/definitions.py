@@ -69,7 +69,9 @@ def get_definition(query, key):
         "key": row.key, "name": row.name, "version": row.version, "latest_version": versions[-1].version,
         "versions": [v.version for v in versions], "starter_roles": row.starter_roles,
         "start_form": row.start_form, "start_form_data": start_form_data,
-        "tasks": [{"activity_id": a, "name": t["name"], "role": t["role"], "role_name": roles.role_name(t["role"]),
+        # role_from: the case variable that names the department of a data-assigned task
+        "tasks": [{"activity_id": a, "name": t["name"], "role": t["role"] or None,
+                   "role_name": roles.role_name(t["role"]) if t["role"] else None, "role_from": t.get("role_var"),
                    "lane": t.get("lane"), "form_key": t["form_key"]} for a, t in row.tasks.items()],
         "version_list": [{"id": v.id, "key": key, "version": v.version, "name": v.name,
                           "deployment_id": v.deployment_id, "created_at": v.created_at} for v in versions],

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit.chain import Recorder
-from engine.service import deployments, form_data, outbox
+from engine.service import deployments, form_data, outbox, pairing
 from engine.service.actor import Actor
 from engine.service.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.service.incidents import Abort, records_incidents
@@ -28,7 +28,7 @@ from engine.service.writes import (INSERT_INSTANCE, LATEST_VERSION, LOCK, LOCK_B
 from engine.store.db import Database
 from engine.store.models import IdempotencyKey, Instance, Pairing, ProcessVersionRow, Task, Timer, User
 from engine.workflow.deploy import UploadedFile
-from engine.workflow.runtime import Engine, EngineError, ProcessVersion, StepResult, TaskNotReady
+from engine.workflow.runtime import Engine, EngineError, ProcessVersion, StepResult, TaskNotReady, UnknownTaskRole
 
 
 @dataclass
@@ -121,8 +121,11 @@ class Service:
             enterprise = actor.username if enterprise_id == actor.id else on_behalf_of
             data = copy.deepcopy(data)
             data.update({"initiator": actor.username, "enterprise_user": enterprise})
+            data["commissioner"] = actor.username if on_behalf_of else pairing.paired_commissioner(s, enterprise_id)
             try:
                 result = self.engine.start(pv, data)
+            except UnknownTaskRole as e:
+                raise _unknown_role(e) from None
             except EngineError as e:
                 raise Abort(e, None, process_key, "start") from None
             values = dict(version_id=row.id, process_key=row.key, business_key=business_key, status="running",
@@ -195,6 +198,8 @@ class Service:
                 result = self.engine.complete(pv, inst.state, task.id, clean)
             except TaskNotReady:
                 raise Conflict("任务已不可办理", "task is no longer ready") from None
+            except UnknownTaskRole as e:
+                raise _unknown_role(e) from None
             except EngineError as e:
                 raise Abort(e, inst.id, inst.process_key, "complete") from None
             changes = Changes(s, inst, open_rows.values(), timer_rows.values())
@@ -277,6 +282,12 @@ class Service:
         inst.state = result.state
         inst.updated_at = now
 
+
+
+def _unknown_role(e: UnknownTaskRole) -> Invalid:
+    """The data of this step names a department that does not exist for the task it opens."""
+    return Invalid("承办部门不是已登记的部门", "the department named for the next task is not a known department",
+                   {e.field: [f"未知部门 {e.value!r} / unknown department"]})
 
 
 def _role_for_start(actor: Actor, starter_roles: list[str]) -> str | None:

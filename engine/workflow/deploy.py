@@ -22,7 +22,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine import roles
 
-from engine.workflow import xmlsafe
+from engine.workflow import task_roles, xmlsafe
 from engine.forms.compile import FormDefinitionError, compile_form
 from engine.workflow.scripting import check_source
 
@@ -71,6 +71,7 @@ class TaskInfo:
     form_key: str
     assignee_var: str | None = None
     line: int | None = None
+    role_var: str | None = None     # candidateGroups="${var}": the department named by data var
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -427,7 +428,16 @@ def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalo
         name = (ut.get("name") or "").strip()
         lane = _lane_of(ut, lanes)
         role = ut.get(f"{{{CAMUNDA_NS}}}candidateGroups")
-        if role:
+        role_var = None
+        if role and task_roles.is_expression(role):
+            role_var = task_roles.variable(role)
+            if role_var is None:
+                problems.append(Problem(f.name, ut.sourceline, aid,
+                                        f"camunda:candidateGroups “{role}” 须为部门代码或 ${{变量名}} / "
+                                        "must be a role code or ${variable}"))
+                continue
+            role = ""
+        elif role:
             role = role.split(",")[0].strip()
             if not roles.is_role(role) or role in roles.SYSTEM_ROLES:
                 problems.append(Problem(f.name, ut.sourceline, aid,
@@ -467,7 +477,7 @@ def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalo
             problems.append(Problem(form_file, None, aid, f"表单有误 / broken form: {e}"))
             continue
         version_forms[form_key] = form
-        tasks[aid] = TaskInfo(aid, name, role, lane, form_key, assignee_var, ut.sourceline)
+        tasks[aid] = TaskInfo(aid, name, role, lane, form_key, assignee_var, ut.sourceline, role_var)
 
     start_form = None
     start_key = f"{key}/start"

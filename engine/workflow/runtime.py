@@ -26,6 +26,7 @@ from engine import clock as clockmod
 from engine.workflow import spiff_depth  # noqa: F401  (cases deeper than 1000 tasks)
 from engine.workflow import spiff_fast
 from engine.workflow import spiff_fixes  # noqa: F401  (parallel joins inside loops)
+from engine.workflow import task_roles
 from engine.workflow.scripting import SafeEnvironment, ScriptLimitExceeded, ScriptRefused
 from engine.workflow.serializer import dump_workflow, load_workflow, spec_from_state, task_data
 from engine.workdays import WorkdayCalendar
@@ -45,6 +46,17 @@ class EngineError(Exception):
         self.activity_name = activity_name
 
 
+class UnknownTaskRole(EngineError):
+    """A task's department comes from a case variable (engine/task_roles.py) that names no
+    department; ``field`` is the variable, so the step that set it can be refused naming it."""
+
+    def __init__(self, field: str, value: object, activity_id: str, activity_name: str):
+        self.field, self.value = field, value
+        super().__init__(f"“{activity_name}”的承办部门取自 {field}={value!r}，不是已登记的部门 / "
+                         f"{field}={value!r} is not a known department (task {activity_id})",
+                         activity_id, activity_name)
+
+
 class TaskNotReady(Exception):
     pass
 
@@ -56,7 +68,7 @@ class ProcessVersion:
     version: int
     spec: Any
     subprocess_specs: Any
-    tasks: dict[str, dict]          # activity id -> {name, role, lane, form_key, assignee_var}
+    tasks: dict[str, dict]          # activity id -> {name, role, role_var, lane, form_key, assignee_var}
     elements: dict[str, dict]       # id -> {name, type, source?, target?}
     resources: dict[str, Any]
     script_engine: PythonScriptEngine | None = None
@@ -445,8 +457,11 @@ class Engine:
         for t in wf.get_tasks(state=TaskState.READY, manual=True):
             aid = t.task_spec.bpmn_id
             info = pv.tasks.get(aid) or {}
-            user_tasks.append(UserTaskView(str(t.id), aid, info.get("name") or pv.element_name(aid),
-                                           info.get("role", ""), info.get("assignee_var"),
+            name = info.get("name") or pv.element_name(aid)
+            role = task_roles.resolve(info, t.data)
+            if role is None:
+                raise UnknownTaskRole(info["role_var"], t.data.get(info["role_var"]), aid, name)
+            user_tasks.append(UserTaskView(str(t.id), aid, name, role, info.get("assignee_var"),
                                            info.get("form_key", ""), t.data))
         timers = []
         prov = {p["due"]: p for p in (provisional or [])}
