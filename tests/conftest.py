@@ -219,6 +219,25 @@ def make_harness(url: str, backend: str, config: dict | None = None, start: date
     return h
 
 
+def pytest_collection_modifyitems(config, items):
+    """Markers by what a test touches, so ``./tools/test -m "not browser"`` (or ``not pg``,
+    ``not slow``) selects without a list to keep up to date: ``pg`` for every test on PostgreSQL,
+    ``browser`` for the page tests (Chromium), ``slow`` for the modules that start real server
+    and worker processes."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "pg_schema" in item.fixturenames or "postgres" in params.values():
+            item.add_marker(pytest.mark.pg)
+        module = item.module.__name__ if item.module else ""
+        if module.startswith("test_pages"):
+            item.add_marker(pytest.mark.browser)
+        if module in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
+SLOW_MODULES = {"test_crash_safety", "test_timer_workers", "test_db_outage", "test_fuzz_api", "test_serve"}
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request):
     return request.param
