@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextvars
 import threading
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Protocol
+from typing import Protocol
 
 UTC = timezone.utc
 
@@ -68,11 +68,6 @@ def current() -> Clock:
 
 def now() -> datetime:
     return current().now()
-
-
-def set_default(clock: Clock) -> None:
-    global _default_clock
-    _default_clock = clock
 
 
 class use:

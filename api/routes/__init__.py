@@ -3,19 +3,9 @@ from __future__ import annotations
 
 
 def register(api, app) -> None:
-    from api.routes import admin, definitions, deployments, health, incidents, instances, me, tasks, timers
-    for mod in (health, me, deployments, definitions, instances, tasks, timers, incidents, admin):
+    from api.pages import pages_blueprint
+    from api.routes import (admin, definitions, deployments, health, incidents, instances, me, reports, tasks,
+                            timers, traces)
+    for mod in (health, me, deployments, definitions, instances, tasks, timers, incidents, admin, traces, reports):
         api.register_blueprint(mod.blp)
-    try:
-        from api.routes import traces, reports
-    except ImportError:  # built in a later step
-        pass
-    else:
-        api.register_blueprint(traces.blp)
-        api.register_blueprint(reports.blp)
-    try:
-        from api.pages import pages_blueprint
-    except ImportError:
-        pass
-    else:
-        app.register_blueprint(pages_blueprint())
+    app.register_blueprint(pages_blueprint())

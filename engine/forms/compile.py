@@ -61,7 +61,6 @@ INPUT_TYPES = frozenset(
     {"textfield", "textarea", "number", "checkbox", "radio", "select", "checklist", "taglist", "datetime"}
 )
 DISPLAY_TYPES = frozenset({"text", "html", "spacer", "separator", "image", "button"})
-CONTAINER_TYPES = frozenset({"group", "dynamiclist"})
 
 DEFAULT_MAX_LENGTH = 10_000
 DEFAULT_MAX_ITEMS = 500

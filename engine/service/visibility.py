@@ -16,13 +16,6 @@ def task_audiences(actor) -> list[str]:
     return [task_audience(actor.id, "")] + [task_audience(None, r) for r in sorted(actor.roles & TASK_ROLES)]
 
 
-def task_filter(actor):
-    """SQL condition for the tasks a caller sees (one indexed column)."""
-    if actor.reads_all:
-        return True
-    return Task.audience.in_(task_audiences(actor))
-
-
 def can_see_task(session: Session, actor, task: Task) -> bool:
     if actor.reads_all:
         return True
@@ -102,8 +95,3 @@ def visible_instance_ids(actor, filters: dict, limit):
     merged = union(*[select(b.subquery()) for b in branches]).subquery()
     return select(merged.c.id).order_by(merged.c.id.desc()).limit(limit)
 
-
-def can_see_instance(session: Session, actor, instance: Instance) -> bool:
-    if sees_all_cases(actor):
-        return True
-    return session.scalar(select(Instance.id).where(Instance.id == instance.id, instance_filter(actor))) is not None

@@ -8,18 +8,12 @@ UPDATE.
 """
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.orm import Session, sessionmaker
-
-
-def default_url(instance_dir: str | os.PathLike) -> str:
-    path = Path(instance_dir) / "siji.sqlite3"
-    return f"sqlite:///{path}"
 
 
 def _sqlite_engine(url: str, immediate: bool | None) -> SAEngine:

@@ -177,10 +177,6 @@ class Engine:
         pv.script_engine = self._script_engine(pv)
         return pv
 
-    def forget_versions(self) -> None:
-        with self._lock:
-            self._versions.clear()
-
     def _script_engine(self, pv: ProcessVersion) -> PythonScriptEngine:
         return PythonScriptEngine(environment=SafeEnvironment(self.helpers(pv.resources)))
 
