@@ -478,7 +478,7 @@ def test_export_filters_and_streams(siji, monkeypatch):
     joint = siji.start("joint", "ent_a", {"project_name": "二号厂房"})["id"]
     siji.clock.set(T0 + timedelta(days=3))                           # Monday 29 September, 10:00 China
     late = _mini_cases(siji, n_done=1, n_loop=0, n_open=1)
-    monkeypatch.setattr(export, "BATCH", 2)                          # several keyset pages
+    monkeypatch.setattr(export.cases, "BATCH", 2)                          # several keyset pages
 
     def ids(query):
         resp = siji.get(f"/api/traces?format=json&{query}", "auditor")
@@ -510,7 +510,7 @@ def test_export_is_read_lazily(siji, monkeypatch):
     siji.deploy_paths(MINI)
     for _ in range(5):
         siji.start("mini", "ent_a", START)
-    monkeypatch.setattr(export, "BATCH", 2)
+    monkeypatch.setattr(export.cases, "BATCH", 2)
     reads = []
     real_read = siji.service.db.read
 

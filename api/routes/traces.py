@@ -113,7 +113,7 @@ def export_traces(query):
             from None
     visible = instance_filter(me)
     fmt = query["format"]
-    meta = dict(flt.as_dict(), exported_at=export._iso(svc.now()), exported_by=me.username)
+    meta = dict(flt.as_dict(), exported_at=export.utc_iso(svc.now()), exported_by=me.username)
     chunks = export.stream(fmt, export.iter_cases(svc.db, flt, visible), meta)
     key = re.sub(r"[^A-Za-z0-9_.-]", "_", flt.process_key or "all")
     name = f"traces-{key}-{svc.now().astimezone(export.CHINA):%Y%m%d}"
