@@ -66,6 +66,9 @@ class VersionSchema(Schema):
     name = fields.String()
     deployment_id = fields.Integer()
     created_at = fields.DateTime()
+    new = fields.Boolean(metadata={"description": "是否新建了版本 / whether a new version was made"})
+    changed = fields.List(fields.String(), metadata={
+        "description": "与上一版本不同的文件 / what differs from the version before"})
 
 
 class DeploymentResultSchema(Schema):

@@ -301,3 +301,47 @@ def test_candidate_groups_overrides_the_lane(siji):
                     '<bpmn:userTask id="Task_Review" name="审查材料" camunda:candidateGroups="nobody">')
     p = problems(siji.deploy_files(mini_files(mini_dot_bpmn=bad)))
     assert any(x["element"] == "Task_Review" and "nobody" in x["message"] for x in p), p
+
+
+# ------------------------------------------------------------------ duplicate filtering
+def test_redeploying_unchanged_files_makes_no_new_version(siji):
+    import io
+    files = mini_files()
+
+    def deploy(files, only_changed=True):
+        data = {f"file{i}": (io.BytesIO(c), n) for i, (n, c) in enumerate(files.items())}
+        if only_changed:
+            data["only_changed"] = "true"
+        return siji.client.post("/api/deployments", headers=siji.headers("analyst"), data=data,
+                                content_type="multipart/form-data")
+
+    first = siji.ok(deploy(files), 201)["versions"][0]
+    assert (first["version"], first["new"]) == (1, True)
+    again = siji.ok(deploy(files), 200)
+    assert again["deployment_id"] is None
+    assert [(v["version"], v["new"], v["changed"]) for v in again["versions"]] == [(1, False, [])]
+    changed = dict(files, **{"forms/mini/Task_Review.form": files["forms/mini/Task_Review.form"].replace(
+        b'"label"', b'"description": "x", "label"', 1)})
+    v2 = siji.ok(deploy(changed), 201)["versions"][0]
+    assert (v2["version"], v2["new"], v2["changed"]) == (2, True, ["forms/mini/Task_Review"])
+    # without duplicate filtering every deploy is a version, as before
+    assert siji.ok(deploy(changed, only_changed=False), 201)["versions"][0]["version"] == 3
+
+
+def test_cli_deploy_says_what_changed(tmp_path, capsys, monkeypatch):
+    import shutil
+
+    from engine.cli.main import main
+    monkeypatch.setenv("SIJI_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    src = tmp_path / "mini"
+    shutil.copytree(MINI, src)
+    assert main(["deploy", str(src)]) == 0
+    assert "deployed mini version 1" in capsys.readouterr().out
+    assert main(["deploy", str(src)]) == 0
+    assert "unchanged mini: version 1" in capsys.readouterr().out
+    bpmn = src / "mini.bpmn"
+    bpmn.write_text(bpmn.read_text(encoding="utf-8").replace('name="审查材料"', 'name="审查材料（新）"', 1),
+                    encoding="utf-8")
+    assert main(["deploy", str(src)]) == 0
+    out = capsys.readouterr().out
+    assert "deployed mini version 2" in out and "changed since version 1: mini.bpmn" in out, out

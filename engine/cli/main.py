@@ -65,13 +65,19 @@ def cmd_deploy(args) -> int:
     with svc.db.write() as s:
         actor = system_actor(s, svc.now())
     try:
-        rows = svc.deploy(files, actor)
+        deployed = svc.deploy(files, actor, only_changed=not args.always)
     except DeploymentRefused as e:
         for p in e.problems:
             print(f"{p.file}:{p.line or '-'}: [{p.element or '-'}] {p.message}", file=sys.stderr)
         return 1
-    for r in rows:
-        print(f"deployed {r.key} version {r.version} ({r.name})")
+    for d in deployed:
+        if not d.new:
+            print(f"unchanged {d.key}: version {d.version} ({d.name}) is deployed; no new version")
+        elif d.version == 1:
+            print(f"deployed {d.key} version 1 ({d.name})")
+        else:
+            print(f"deployed {d.key} version {d.version} ({d.name}): changed since version {d.version - 1}: "
+                  f"{', '.join(d.changed)}")
     return 0
 
 
@@ -202,8 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("worker", help="run a timer worker alone")
     p.set_defaults(func=cmd_worker)
 
-    p = sub.add_parser("deploy", help="deploy .bpmn, .dmn and form files or folders")
+    p = sub.add_parser("deploy", help="deploy .bpmn, .dmn and form files or folders (a process whose "
+                                      "files equal its latest version gets no new version)")
     p.add_argument("paths", nargs="+")
+    p.add_argument("--always", action="store_true", help="make a new version even when nothing changed")
     p.set_defaults(func=cmd_deploy)
 
     p = sub.add_parser("user", help="manage users")

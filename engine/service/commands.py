@@ -82,8 +82,9 @@ class Service:
     def latest_version(self, session: Session, key: str) -> ProcessVersionRow | None:
         return deployments.latest_version(session, key)
 
-    def deploy(self, files: list[UploadedFile], actor: Actor | None) -> list[ProcessVersionRow]:
-        return deployments.deploy(self, files, actor)
+    def deploy(self, files: list[UploadedFile], actor: Actor | None,
+               only_changed: bool = False) -> list[deployments.Deployed]:
+        return deployments.deploy(self, files, actor, only_changed)
 
     def options(self, session: Session, pv: ProcessVersion | None) -> dict[str, list[dict]]:
         return form_data.options(session, pv)
