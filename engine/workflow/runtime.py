@@ -23,6 +23,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as clockmod
+from engine.workflow import flow_settings
 from engine.workflow import spiff_depth  # noqa: F401  (cases deeper than 1000 tasks)
 from engine.workflow import spiff_fixes  # noqa: F401  (parallel joins inside loops)
 from engine.workflow.scripting import SafeEnvironment, ScriptLimitExceeded, ScriptRefused
@@ -208,7 +209,7 @@ class Engine:
         with clockmod.use(self.clock), _collect() as provisional:
             wf = BpmnWorkflow(pv.spec, pv.subprocess_specs, script_engine=pv.script_engine)
             start = wf.get_tasks(state=TaskState.READY)
-            initial = {k: v for k, v in (pv.resources.get("settings") or {}).items() if not k.startswith("_")}
+            initial = flow_settings.case_defaults(pv.resources.get("settings"))
             initial.update(copy.deepcopy(data))
             for t in start:
                 t.data.update(copy.deepcopy(initial))
