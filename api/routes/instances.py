@@ -30,10 +30,10 @@ def start(body):
     against the process's start form."""
     named = {k: body[k] for k in ("from_instance", "from_business_key") if body.get(k) is not None}
     if body.get("from_match") is not None:
-        named["match"] = body["from_match"]
-    if len(named) > 1:
-        raise Invalid("只能指明一个来源案件", "name one source case",
-                      {k if k != "match" else "from_match": ["只能选一个 / only one"] for k in named})
+        named.update(match=body["from_match"], match_param="from_match")
+    sources = [k for k in ("from_instance", "from_business_key", "from_match") if body.get(k) is not None]
+    if len(sources) > 1:
+        raise Invalid("只能指明一个来源案件", "name one source case", {k: ["只能选一个 / only one"] for k in sources})
     started = service().start_with_result(actor(), body["process_key"], body.get("business_key"),
                                           body.get("variables") or {}, body.get("on_behalf_of"), named or None)
     # The command wrote every row of the new case: answer from them instead of reading them back.

@@ -37,11 +37,13 @@ def _refuse(field: str, zh: str, en: str):
 
 
 def find_source(s: Session, settings: dict | None, from_instance: int | None = None,
-                from_business_key: str | None = None, match: str | None = None) -> tuple[Instance, str]:
-    """The source case named, and the request field that named it (for errors). Not yet checked
-    for visibility or outcome."""
+                from_business_key: str | None = None, match: str | None = None,
+                match_param: str = "match") -> tuple[Instance, str]:
+    """The source case named, and the request field that named it (for errors; ``match_param``:
+    what the request calls ``match``). Not yet checked for visibility or outcome."""
     carry = (settings or {}).get("carry_over")
-    field = "from_instance" if from_instance is not None else "from_business_key" if from_business_key else "match"
+    field = "from_instance" if from_instance is not None else "from_business_key" if from_business_key \
+        else match_param
     if not isinstance(carry, dict):
         _refuse(field, "该流程不接受其他流程带入的数据", "this flow takes no data from another flow")
     q = select(Instance).where(Instance.process_key == carry["from_process"])
@@ -78,7 +80,7 @@ def take(service, s: Session, actor, settings: dict | None, target_roles: set[st
                 f"source case {inst.id} has not ended at {', '.join(carry['outcomes'])}")
     pv = service.version(s, inst.version_id)
     data = service.engine.snapshot(pv, inst.state).data
-    return inst, {k: data[k] for k in carry["fields"] if k in data}
+    return inst, {k: data[src] for k, src in flow_settings.carried_fields(settings).items() if src in data}
 
 
 def target_roles(s: Session, process_key: str) -> set[str]:

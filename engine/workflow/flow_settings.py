@@ -15,7 +15,8 @@ configure the service around the diagram and stay out of the case data:
   the enterprise or project in the inbox;
 * ``lookup_fields``: case data keys another flow may find this flow's cases by (USCC, project
   code);
-* ``carry_over``: which completed case of another flow a new case of this flow takes data from.
+* ``carry_over``: which completed case of another flow a new case of this flow takes data from
+  (``fields``: a list of keys, or this flow's key → the source flow's key).
 """
 from __future__ import annotations
 
@@ -41,6 +42,17 @@ def task_deadline(settings: dict | None, activity_id: str, role: str) -> int | s
     if role == "applicant":
         return None
     return settings.get("default_task_workdays")
+
+
+def carried_fields(settings: dict | None) -> dict[str, str]:
+    """This flow's key → the source flow's key, of every field ``carry_over`` takes."""
+    carry = (settings or {}).get("carry_over")
+    fields = carry.get("fields") if isinstance(carry, dict) else None
+    if isinstance(fields, list):
+        return {f: f for f in fields if isinstance(f, str)}
+    if isinstance(fields, dict):
+        return {k: v for k, v in fields.items() if isinstance(k, str) and isinstance(v, str)}
+    return {}
 
 
 def reminder_workdays(settings: dict | None) -> int:
@@ -139,8 +151,11 @@ def _carry_over_problems(carry: Any) -> list[tuple[str, str]]:
         out.append(("carry_over.outcomes", "必填：来源案件须到达的结束事件 id 列表 / required: the end "
                                            "event ids the source case must have reached"))
     fields = carry.get("fields")
+    if isinstance(fields, dict):
+        fields = [f for pair in fields.items() for f in pair]
     if not (isinstance(fields, list) and fields and all(isinstance(f, str) and f for f in fields)):
-        out.append(("carry_over.fields", "必填：带入的字段列表 / required: the list of keys carried over"))
+        out.append(("carry_over.fields", "必填：带入的字段列表，或 本流程字段 → 来源字段 / required: the keys "
+                                         "carried over, or this flow's key → the source's key"))
     match = carry.get("match_field")
     if match is not None and not isinstance(match, str):
         out.append(("carry_over.match_field", "须为字段名 / must be a key"))
@@ -166,9 +181,7 @@ def produced_keys(start_form: dict | None, task_forms: dict[str, dict], settings
     outputs, the service itself."""
     import ast
     keys = set(SYSTEM_KEYS) | form_keys(start_form) | set(case_defaults(settings)) | dmn_outputs
-    carry = settings.get("carry_over")
-    if isinstance(carry, dict) and isinstance(carry.get("fields"), list):
-        keys |= {f for f in carry["fields"] if isinstance(f, str)}
+    keys |= set(carried_fields(settings))
     for form in task_forms.values():
         keys |= form_keys(form, readonly=False)
     for text in scripts:
