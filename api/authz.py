@@ -27,6 +27,7 @@ MATRIX: dict[str, frozenset[str] | str] = {
     "definitions.get_definition": ALL_ROLES,
     "definitions.get_xml": frozenset({"analyst", "auditor", "admin"}) | TASK_ROLES,
     "definitions.get_resource": frozenset({"analyst", "auditor", "admin"}),
+    "definitions.get_carry_over": TASK_ROLES | {"auditor", "admin"},
     "instances.start": frozenset({"applicant", "commissioner"}),
     "instances.list_instances": TASK_ROLES | {"auditor", "admin"},
     "instances.get_instance": TASK_ROLES | {"auditor", "admin"},
@@ -35,6 +36,8 @@ MATRIX: dict[str, frozenset[str] | str] = {
     "tasks.claim": TASK_ROLES,
     "tasks.unclaim": TASK_ROLES,
     "tasks.complete": TASK_ROLES,
+    "notifications.list_notifications": TASK_ROLES,
+    "notifications.mark_read": TASK_ROLES,
     "timers.list_timers": frozenset({"auditor", "admin", "leading_group_office"}),
     "incidents.list_incidents": frozenset({"auditor", "admin", "analyst"}),
     "traces.instance_trace": TASK_ROLES | {"auditor", "admin"},
@@ -69,6 +72,11 @@ ROW_RULES: dict[str, str] = {
     "tasks.unclaim": _TASK_ROWS + "; only the claimant",
     "tasks.complete": _TASK_ROWS + "; the actor is the token's user, never the body",
     "traces.instance_trace": _CASE_ROWS,
+    "definitions.get_carry_over": ("the source case: visible to the caller (" + _CASE_ROWS.split(": ", 1)[1]
+                                   + "), or the caller's department has a task in this flow (the carried "
+                                     "fields only)"),
+    "notifications.list_notifications": "the caller's own and its departments' notifications",
+    "notifications.mark_read": "the caller's own and its departments' notifications; others 404",
     "admin.advance_clock": "only when SIJI_ALLOW_CLOCK_CONTROL=1 (acceptance testing)",
 }
 

@@ -105,6 +105,11 @@ class StartSchema(StrictSchema):
     business_key = fields.String(validate=validate.Length(max=200), allow_none=True)
     variables = fields.Dict(keys=fields.String(), load_default=dict)
     on_behalf_of = fields.String(validate=validate.Length(max=80), allow_none=True)
+    from_instance = fields.Integer(allow_none=True, metadata={
+        "description": "带入数据的来源案件 / the completed case whose data this case takes over (settings carry_over)"})
+    from_business_key = fields.String(validate=validate.Length(min=1, max=200), allow_none=True)
+    from_match = fields.String(validate=validate.Length(min=1, max=200), allow_none=True, metadata={
+        "description": "来源案件的 match_field 值（如统一社会信用代码）/ the source case's match_field value (a USCC)"})
 
 
 class TaskSummarySchema(Schema):
@@ -119,6 +124,14 @@ class TaskSummarySchema(Schema):
     process_key = fields.String()
     due_at = fields.DateTime(allow_none=True)
     overdue = fields.Boolean()
+    deadline_status = fields.String(metadata={"description": "none | on_track | due_soon | overdue | "
+                                                             "completed_on_time | completed_late"})
+    deadline_status_name = fields.String(metadata={"description": "无时限 / 未到期 / 即将到期 / 已逾期 / 按时办结 / 逾期办结"})
+    remind_at = fields.DateTime(allow_none=True)
+    escalated_at = fields.DateTime(allow_none=True)
+    business_key = fields.String(allow_none=True)
+    display_name = fields.String(allow_none=True, metadata={"description": "企业或项目名称 / enterprise or project name"})
+    process_name = fields.String(allow_none=True, metadata={"description": "流程中文名称 / the flow's name"})
     created_at = fields.DateTime()
     claimed_at = fields.DateTime(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
@@ -128,6 +141,40 @@ class TaskSummarySchema(Schema):
 class TaskDetailSchema(TaskSummarySchema):
     form = fields.Dict(allow_none=True)
     data = fields.Dict()
+    case_file = fields.Dict(allow_none=True, metadata={
+        "description": "案卷（只读）：申请和此前各步骤填写的内容，form-js 表单及其数据 / the case file, read-only: "
+                       "the application and what earlier steps filled, as a form-js form with its data"})
+
+
+class NotificationSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "task_created | reminder | overdue | escalation"})
+    title = fields.String()
+    title_en = fields.String()
+    process_instance_id = fields.Integer(allow_none=True)
+    process_key = fields.String(allow_none=True)
+    task_id = fields.String(allow_none=True)
+    data = fields.Dict()
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+    read = fields.Boolean()
+
+
+class NotificationPageSchema(PageSchema):
+    items = fields.List(fields.Nested(NotificationSchema))
+    unread = fields.Integer()
+
+
+class NotificationQuery(PageQuery):
+    unread = fields.Boolean(load_default=False)
+
+
+class CarryOverQuery(QuerySchema):
+    from_instance = fields.Integer()
+    from_business_key = fields.String(validate=validate.Length(min=1, max=200))
+    match = fields.String(validate=validate.Length(min=1, max=200),
+                          metadata={"description": "来源流程 lookup 字段的值（如统一社会信用代码）/ the source's "
+                                                   "match_field value (e.g. a USCC)"})
 
 
 class TaskPageSchema(CappedPageSchema):
@@ -163,6 +210,7 @@ class InstanceSummarySchema(Schema):
     process_key = fields.String()
     version = fields.Integer()
     business_key = fields.String(allow_none=True)
+    display_name = fields.String(allow_none=True, metadata={"description": "企业或项目名称 / enterprise or project name"})
     status = fields.String()
     starter = fields.String()
     enterprise = fields.String()

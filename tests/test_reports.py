@@ -73,8 +73,10 @@ def test_department_report(siji):
     assert bureau["handling"]["seconds"]["p90"] == pytest.approx((49 + 0.7 * (73 - 49)) * H)
     assert bureau["handling"]["hours"] == {"median": 36.5, "p90": 65.8}
     applicant = row(body["items"], role="applicant", process_key="mini")
-    assert {k: applicant[k] for k in ("completed", "on_time", "overdue", "expired", "open")} == {
-        "completed": 1, "on_time": 1, "overdue": 0, "expired": 0, "open": 0}
+    # the correction has no deadline: never counted on time, reported as 无时限 (no deadline)
+    assert {k: applicant[k] for k in ("completed", "on_time", "overdue", "no_deadline", "expired", "open")} == {
+        "completed": 1, "on_time": 0, "overdue": 0, "no_deadline": 1, "expired": 0, "open": 0}
+    assert bureau["no_deadline"] == 0 and bureau["open_no_deadline"] == 0
     assert applicant["handling"]["seconds"] == {"median": 2 * H, "p90": 2 * H}
     assert applicant["department"] is False and bureau["department"] is True
     dep = row(body["departments"], role="approval_bureau")

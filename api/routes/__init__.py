@@ -4,8 +4,9 @@ from __future__ import annotations
 
 def register(api, app) -> None:
     from api.pages import pages_blueprint
-    from api.routes import (admin, definitions, deployments, health, incidents, instances, me, reports, tasks,
-                            timers, traces)
-    for mod in (health, me, deployments, definitions, instances, tasks, timers, incidents, admin, traces, reports):
+    from api.routes import (admin, definitions, deployments, health, incidents, instances, me, notifications,
+                            reports, tasks, timers, traces)
+    for mod in (health, me, deployments, definitions, instances, tasks, timers, incidents, admin, traces, reports,
+                notifications):
         api.register_blueprint(mod.blp)
     app.register_blueprint(pages_blueprint())

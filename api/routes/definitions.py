@@ -7,10 +7,11 @@ from sqlalchemy import select
 from engine import roles
 from engine.forms.compile import walk_components
 
-from engine.service.errors import NotFound
+from engine.service import carry_over
+from engine.service.errors import Invalid, NotFound
 from engine.store.models import ProcessVersionRow
-from api.schemas import DefinitionListSchema, DefinitionSchema, VersionQuery
-from api.routes.common import service
+from api.schemas import CarryOverQuery, DefinitionListSchema, DefinitionSchema, VersionQuery
+from api.routes.common import actor, service
 
 blp = Blueprint("definitions", __name__, url_prefix="/api/process-definitions",
                 description="流程定义及其版本 / process definitions and versions")
@@ -98,3 +99,29 @@ def get_resource(query, key):
     with service().db.read() as s:
         row = _row(s, key, query.get("version"))
         return {"key": key, "version": row.version, **(row.resources or {})}
+
+
+@blp.route("/<string:key>/carry-over")
+@blp.arguments(CarryOverQuery, location="query")
+def get_carry_over(query, key):
+    """另一流程已办结案件带入本流程的数据（预览，供开始表单或登记使用）/ The data a new case of
+    this flow would take over from a completed case of another flow (settings `carry_over`),
+    found by `from_instance`, `from_business_key` or `match` (the source's `match_field`, e.g. a
+    USCC). 422 names the parameter when the source is missing, not visible or not completed at one
+    of the configured outcomes."""
+    svc = service()
+    me = actor()
+    named = {k: query[k] for k in ("from_instance", "from_business_key", "match") if query.get(k) is not None}
+    if len(named) != 1:
+        raise Invalid("须且只能指明一个来源案件", "name exactly one source case",
+                      {"from_instance": ["from_instance、from_business_key、match 三选一 / one of the three"]})
+    with svc.db.read() as s:
+        row = svc.latest_version(s, key)
+        if row is None:
+            raise NotFound("没有该流程", f"no process '{key}'")
+        settings = svc.version(s, row.id).resources.get("settings")
+        source, data = carry_over.take(svc, s, me, settings, carry_over.target_roles(s, key), **named)
+        return {"process_key": key, "data": data,
+                "source": {"id": source.id, "process_key": source.process_key, "business_key": source.business_key,
+                           "display_name": source.display_name,
+                           "outcome": {"id": source.outcome_id, "name": source.outcome_name}}}

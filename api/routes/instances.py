@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import bindparam, select
 
 from engine.service.visibility import instance_filter, sees_all_cases, visible_instance_ids
-from engine.service.errors import NotFound
+from engine.service.errors import Invalid, NotFound
 from engine.store.models import AuditEvent, Instance, ProcessVersionRow, Task, Timer, User
 from api.schemas import InstanceDetailSchema, InstancePageSchema, InstanceQuery, StartSchema
 from api.routes.common import actor, page_total, service, task_json, usernames
@@ -16,6 +16,7 @@ blp = Blueprint("instances", __name__, url_prefix="/api/process-instances",
 
 def _summary(inst: Instance, version: int, names: dict[int, str]) -> dict:
     return {"id": inst.id, "process_key": inst.process_key, "version": version, "business_key": inst.business_key,
+            "display_name": inst.display_name,
             "status": inst.status, "starter": names.get(inst.starter_id), "enterprise": names.get(inst.enterprise_id),
             "created_at": inst.created_at, "ended_at": inst.ended_at,
             "outcome": {"id": inst.outcome_id, "name": inst.outcome_name} if inst.outcome_id else None}
@@ -27,8 +28,14 @@ def _summary(inst: Instance, version: int, names: dict[int, str]) -> dict:
 def start(body):
     """发起案件 / Start a case: `{process_key, business_key?, variables?}`; variables are checked
     against the process's start form."""
+    named = {k: body[k] for k in ("from_instance", "from_business_key") if body.get(k) is not None}
+    if body.get("from_match") is not None:
+        named.update(match=body["from_match"], match_param="from_match")
+    sources = [k for k in ("from_instance", "from_business_key", "from_match") if body.get(k) is not None]
+    if len(sources) > 1:
+        raise Invalid("只能指明一个来源案件", "name one source case", {k: ["只能选一个 / only one"] for k in sources})
     started = service().start_with_result(actor(), body["process_key"], body.get("business_key"),
-                                          body.get("variables") or {}, body.get("on_behalf_of"))
+                                          body.get("variables") or {}, body.get("on_behalf_of"), named or None)
     # The command wrote every row of the new case: answer from them instead of reading them back.
     return _render(started.instance, started.version, sorted(started.tasks, key=lambda t: (t.created_at, t.id)),
                    started.timers, [(e["transition"], e["activity_id"], e["data"]) for e in started.events],

@@ -7,13 +7,16 @@ from flask import jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import bindparam, select, union_all
 
+from engine.forms import case_file
+from engine.forms.case_file import without_empty_readonly
 from engine.forms.compile import walk_components
+from engine.workflow import flow_settings
 
 from engine.service.visibility import can_see_task, task_audiences
 from engine.service.errors import Invalid, NotFound
-from engine.store.models import Instance, Task
+from engine.store.models import Instance, ProcessVersionRow, Task
 from api.schemas import CompleteResultSchema, CompleteSchema, TaskDetailSchema, TaskPageSchema, TaskQuery
-from api.routes.common import actor, page_of_few, page_total, plain, service, task_json, usernames
+from api.routes.common import actor, case_labels, page_of_few, page_total, plain, service, task_json, usernames
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/tasks",
                 description="待办任务：认领、释放、办理 / the task inbox: claim, unclaim, complete")
@@ -50,14 +53,23 @@ def list_tasks(query):
             tasks = s.scalars(page_q, params).all()
             total, exact = page_total(s, len(tasks), params["off"], query["per_page"], count_q, params)
         names = usernames(s, [t.assignee_id for t in tasks] + [t.completed_by for t in tasks])
+        labels = case_labels(s, [t.instance_id for t in tasks])
     # The inbox is the most read page: answer with plain JSON (same shape as TaskPageSchema,
     # which documents it) instead of a marshmallow dump of every row.
-    return jsonify({"items": [plain(task_json(t, names, now)) for t in tasks], "page": query["page"],
+    return jsonify({"items": [plain(task_json(t, names, now, labels.get(t.instance_id))) for t in tasks],
+                    "page": query["page"],
                     "per_page": query["per_page"], "total": total, "total_exact": exact})
 
 
-_TASK_WITH_STATE = (select(Task, Instance.version_id, Instance.state)
-                    .join(Instance, Instance.id == Task.instance_id).where(Task.id == bindparam("id")))
+_TASK_WITH_STATE = (select(Task, Instance.version_id, Instance.state, Instance.business_key, Instance.display_name,
+                           ProcessVersionRow.name, ProcessVersionRow.start_form)
+                    .join(Instance, Instance.id == Task.instance_id)
+                    .join(ProcessVersionRow, ProcessVersionRow.id == Instance.version_id)
+                    .where(Task.id == bindparam("id")))
+# the steps done before, in order: the case file's sections
+_DONE = (select(Task.activity_id, Task.name, Task.form_key)
+         .where(Task.instance_id == bindparam("iid"), Task.state == "completed")
+         .order_by(Task.completed_at, Task.id))
 
 
 @functools.lru_cache(maxsize=256)
@@ -112,24 +124,40 @@ def get_task(task_id):
         task = found[0] if found else None
         if task is None or not can_see_task(s, me, task):
             raise NotFound("任务不存在", "no such task")
-        _, version_id, state = found
+        _, version_id, state, business_key, display_name, process_name, start_form = found
         pv = svc.version(s, version_id)
         names = usernames(s, [task.assignee_id, task.completed_by])
         form = (pv.resources.get("forms") or {}).get(task.form_key)
         values_keys = [c["valuesKey"] for c in walk_components((form or {}).get("components", []))
                        if c.get("valuesKey")]
         options = svc.options(s, pv) if values_keys else {}
-    body = task_json(task, names, svc.now())
-    data = {}
+        done = s.execute(_DONE, {"iid": task.instance_id}).all() if task.state == "open" else []
+    body = task_json(task, names, svc.now(), {"business_key": business_key, "display_name": display_name,
+                                              "process_name": process_name})
+    data, case_file = {}, None
     if task.state == "open":
         ready = svc.engine.ready_task_data(state, task.id)
         if ready is not None:
             data = _form_data(form, ready)
+            case_file = _case_file(pv, start_form, done, form, ready)
+            form = without_empty_readonly(form, ready)
     for vk in values_keys:
         if vk in options:
             data[vk] = options[vk]
-    body.update(form=form, data=json.loads(json.dumps(data, default=str)))
+    body.update(form=form, data=json.loads(json.dumps(data, default=str)),
+                case_file=json.loads(json.dumps(case_file, default=str)) if case_file else None)
     return body
+
+
+def _case_file(pv, start_form, done, form, ready: dict) -> dict | None:
+    """The application and every earlier step's fields, read-only, from what the task holds."""
+    forms = pv.resources.get("forms") or {}
+    last = {}
+    for activity_id, name, form_key in done:   # a repeated step: its latest round, in that place
+        last.pop(activity_id, None)
+        last[activity_id] = (name, forms.get(form_key))
+    sections = [("申请 / application", start_form)] + list(last.values())
+    return case_file.build(sections, ready, flow_settings.form_keys(form))
 
 
 def _form_data(form, task_data: dict) -> dict:

@@ -5,9 +5,12 @@ Everything here is read from the indexed ``tasks``, ``process_instances``, ``tim
 
 Definitions (all times UTC; a window ``[from, to)`` selects by the time a thing happened):
 
-* a task is *completed on time* when it has no deadline or ``completed_at <= due_at``, and
+* a task is *completed on time* when it has a deadline and ``completed_at <= due_at``,
   *overdue* when ``completed_at > due_at`` (it was finished after its deadline, e.g. while the
-  deadline's timer was still pending);
+  deadline's timer was still pending), and *no deadline* (无时限) when it had none: a step
+  without a clock is never counted on time;
+* *escalated*: tasks the deadline watch escalated to the leading-group office (finished in the
+  window, or open now);
 * a task *expired* when its deadline passed before anyone finished it: it was cancelled (by its
   deadline's interrupting timer, or because the case moved on) at or after ``due_at``;
 * *currently open* and *open and overdue* (``due_at < now``) describe the present, whatever the
@@ -83,27 +86,33 @@ def _is_department(code: str) -> bool:
 
 # ----------------------------------------------------------------------------- departments
 def _empty_counts() -> dict:
-    return {"completed": 0, "on_time": 0, "overdue": 0, "expired": 0, "open": 0, "open_overdue": 0}
+    return {"completed": 0, "on_time": 0, "overdue": 0, "no_deadline": 0, "expired": 0, "open": 0,
+            "open_overdue": 0, "open_no_deadline": 0, "escalated": 0}
 
 
 def departments_report(session: Session, now: datetime, start: datetime | None = None,
                        end: datetime | None = None) -> dict:
-    """Per department (task role) and per flow: completed, on time, overdue, expired, currently
-    open, open and overdue, median and p90 handling time."""
+    """Per department (task role) and per flow: completed, on time, overdue, without a deadline,
+    expired, escalated, currently open, open and overdue, open without a deadline, median and p90
+    handling time."""
     counts: dict[tuple[str, str], dict] = defaultdict(_empty_counts)
     handling: dict[tuple[str, str], list[float]] = defaultdict(list)
 
     finished = session.execute(
         select(Task.role, Task.process_key, Task.state, Task.created_at, Task.claimed_at, Task.completed_at,
-               Task.due_at)
+               Task.due_at, Task.escalated_at)
         .where(Task.state.in_(("completed", "cancelled")), Task.completed_at.is_not(None),
                *_window(Task.completed_at, start, end))
         .execution_options(yield_per=1000))
-    for role, key, state, created, claimed, completed, due in finished:
+    for role, key, state, created, claimed, completed, due, escalated in finished:
         c = counts[(role, key)]
+        if escalated is not None:
+            c["escalated"] += 1
         if state == "completed":
             c["completed"] += 1
-            if due is not None and completed > due:
+            if due is None:
+                c["no_deadline"] += 1
+            elif completed > due:
                 c["overdue"] += 1
             else:
                 c["on_time"] += 1
@@ -114,12 +123,19 @@ def departments_report(session: Session, now: datetime, start: datetime | None =
 
     open_rows = session.execute(
         select(Task.role, Task.process_key, func.count(),   # count(*): ix_tasks_state_role alone answers
-               func.count().filter(and_(Task.due_at.is_not(None), Task.due_at < now)))
+               func.count().filter(and_(Task.due_at.is_not(None), Task.due_at < now)),
+               func.count().filter(Task.due_at.is_(None)))
         .where(Task.state == "open").group_by(Task.role, Task.process_key))
-    for role, key, n, late in open_rows:
+    for role, key, n, late, undated in open_rows:
         c = counts[(role, key)]
         c["open"] += n
         c["open_overdue"] += late
+        c["open_no_deadline"] += undated
+    escalated_open = session.execute(
+        select(Task.role, Task.process_key, func.count())
+        .where(Task.state == "open", Task.escalated_at.is_not(None)).group_by(Task.role, Task.process_key))
+    for role, key, n in escalated_open:
+        counts[(role, key)]["escalated"] += n
 
     names = process_names(session)
     items = []
@@ -280,7 +296,10 @@ def ledger_report(session: Session, now: datetime, process_key: str = "enterpris
         open_tasks = [t for t in tasks[inst.id] if t.state == "open"]
         limit = _parse_time(_first(d, LIMIT_KEYS))
         if limit is None:
-            dues = [t.due_at for t in open_tasks if t.due_at] or [t.due_at for t in tasks[inst.id] if t.due_at]
+            # the problem's limit as the diagram clocks it (a task's timer), not a step's own
+            # working-day deadline from the settings (those are watched: watch_at)
+            clocked = [t for t in tasks[inst.id] if t.due_at and t.watch_at is None and t.escalated_at is None]
+            dues = [t.due_at for t in clocked if t.state == "open"] or [t.due_at for t in clocked]
             limit = min(dues) if open_tasks and dues else (max(dues) if dues else None)
         extensions = d.get("extension_count") if isinstance(d.get("extension_count"), int) else None
         closed_on_time = d.get("closed_on_time") if isinstance(d.get("closed_on_time"), bool) else None

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit.chain import Recorder
-from engine.service import deployments, form_data, outbox, pairing
+from engine.service import carry_over, deployments, form_data, outbox, pairing
 from engine.service.actor import Actor
 from engine.service.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.service.incidents import Abort, records_incidents
@@ -27,6 +27,7 @@ from engine.service.writes import (INSERT_INSTANCE, LATEST_VERSION, LOCK, LOCK_B
                                    LOCK_PG_SKIP, OPEN_TASKS, TASK_AND_OPEN, WAITING_TIMERS, Changes)
 from engine.store.db import Database
 from engine.store.models import IdempotencyKey, Instance, Pairing, ProcessVersionRow, Task, Timer, User
+from engine.workflow import flow_settings
 from engine.workflow.deploy import UploadedFile
 from engine.workflow.runtime import Engine, EngineError, ProcessVersion, StepResult, TaskNotReady, UnknownTaskRole
 
@@ -91,12 +92,17 @@ class Service:
 
     # ------------------------------------------------------------------ start
     def start(self, actor: Actor, process_key: str, business_key: str | None, variables: dict | None,
-              on_behalf_of: str | None = None) -> int:
-        return self.start_with_result(actor, process_key, business_key, variables, on_behalf_of).instance.id
+              on_behalf_of: str | None = None, carry_from: dict | None = None) -> int:
+        return self.start_with_result(actor, process_key, business_key, variables, on_behalf_of,
+                                      carry_from).instance.id
 
     @records_incidents
     def start_with_result(self, actor: Actor, process_key: str, business_key: str | None,
-                          variables: dict | None, on_behalf_of: str | None = None) -> Started:
+                          variables: dict | None, on_behalf_of: str | None = None,
+                          carry_from: dict | None = None) -> Started:
+        """``carry_from``: ``{"from_instance": id}``, ``{"from_business_key": key}`` or
+        ``{"match": value}``, the completed case of another flow whose fields (the flow's settings
+        ``carry_over``) the new case takes over (engine/service/carry_over.py)."""
         now = self.now()
         with self.db.write() as s:
             row = s.execute(LATEST_VERSION, {"key": process_key}).first()
@@ -118,9 +124,20 @@ class Service:
                 raise Invalid("代企业发起时须指明企业", "say which enterprise the case is for",
                               {"on_behalf_of": ["必填 / required"]})
             pv = self.version(s, row.id)
+            settings = pv.resources.get("settings")
+            carried, source = {}, None
+            if carry_from:
+                source, carried = carry_over.take(self, s, actor, settings, **carry_from)
+                # the source's values are the record: they fill the start form, not the caller
+                in_form = flow_settings.form_keys(row.start_form)
+                variables = {**(variables or {}), **{k: v for k, v in carried.items() if k in in_form}}
             data = form_data.validate(s, pv, row.start_form, variables or {}) if (row.start_form or variables) else {}
             enterprise = actor.username if enterprise_id == actor.id else on_behalf_of
             data = copy.deepcopy(data)
+            data.update({k: copy.deepcopy(v) for k, v in carried.items() if k not in data})
+            if source is not None:
+                data["carried_from"] = {"process_instance_id": source.id, "process_key": source.process_key,
+                                        "business_key": source.business_key}
             data.update({"initiator": actor.username, "enterprise_user": enterprise})
             data["commissioner"] = actor.username if on_behalf_of else pairing.paired_commissioner(s, enterprise_id)
             try:
@@ -132,14 +149,17 @@ class Service:
             values = dict(version_id=row.id, process_key=row.key, business_key=business_key, status="running",
                           starter_id=actor.id, enterprise_id=enterprise_id, created_at=now, updated_at=now,
                           ended_at=None, outcome_id=None, outcome_name=None, state=result.state,
-                          lock_version=1, last_seq=0, last_hash="")
+                          lock_version=1, last_seq=0, last_hash="",
+                          display_name=flow_settings.display_name(settings, data))
             inst = Instance(id=s.connection().execute(INSERT_INSTANCE, values).scalar_one(), **values)   # not in the session
             rec = Recorder(s, inst, now, actor.username, _role_for_start(actor, row.starter_roles))
             rec.add("instance_started", None, row.name, {"process_key": row.key, "version": row.version,
                                                          "business_key": business_key, "variables": data})
             changes = Changes(s, inst, [], [])
-            step = apply_step(s, inst, pv, result, rec, completed_task=None, open_rows={}, timer_rows={})
+            step = apply_step(s, inst, pv, result, rec, completed_task=None, open_rows={}, timer_rows={},
+                              calendar=self.engine.calendar)
             changes.write()
+            carry_over.record_lookups(s, inst, settings, data)
             outbox.publish(s, rec.written)
         self.timers_changed()
         return Started(inst, row.version, pv, result, step.new_tasks, step.new_timers, rec.written,
@@ -210,8 +230,13 @@ class Service:
             task.state, task.completed_at, task.completed_by = "completed", now, actor.id
             rec = Recorder(s, inst, now, actor.username, task.role)
             self._save_state(inst, result, now)
-            apply_step(s, inst, pv, result, rec, completed_task=task, open_rows=open_rows, timer_rows=timer_rows)
+            settings = pv.resources.get("settings")
+            if any(k in clean for k in flow_settings.display_fields(settings)):
+                inst.display_name = flow_settings.display_name(settings, clean) or inst.display_name
+            apply_step(s, inst, pv, result, rec, completed_task=task, open_rows=open_rows, timer_rows=timer_rows,
+                       calendar=self.engine.calendar)
             changes.write()
+            carry_over.record_lookups(s, inst, settings, clean)
             outbox.publish(s, rec.written)
             response = {"task_id": task.id, "process_instance_id": inst.id, "status": inst.status}
             if idempotency_key:
@@ -247,7 +272,7 @@ class Service:
             changes = Changes(s, inst, open_rows.values(), timer_rows.values())
             self._save_state(inst, result, now)
             step = apply_step(s, inst, pv, result, rec, completed_task=None, open_rows=open_rows,
-                               timer_rows=timer_rows)
+                               timer_rows=timer_rows, calendar=self.engine.calendar)
             changes.write()
             outbox.publish(s, rec.written)
         self.timers_changed()

@@ -12,26 +12,32 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit.chain import Recorder
+from engine.service import notifications
 from engine.service.writes import INSERT_TASK, INSERT_TIMER, TIMER_INSERT_COLS, StepRows, task_values
 from engine.store.models import Instance, Task, Timer, User
+from engine.workdays import DEFAULT_CALENDAR, WorkdayCalendar
+from engine.workflow import flow_settings
 from engine.workflow.runtime import ProcessVersion, StepResult
 
 SYSTEM = "system"
 
 
 def apply_step(s: Session, inst: Instance, pv: ProcessVersion, result: StepResult, rec: Recorder,
-               completed_task: Task | None, open_rows: dict[str, Task], timer_rows: dict[str, Timer]) -> StepRows:
+               completed_task: Task | None, open_rows: dict[str, Task], timer_rows: dict[str, Timer],
+               calendar: WorkdayCalendar | None = None) -> StepRows:
     now = rec.at
     timer_rows = dict(timer_rows)
     current = {t.task_id: t for t in result.timers}
     fired = _record_facts(result, rec, now, open_rows, timer_rows, current)
     new_timers = _project_timers(inst, pv, rec, now, timer_rows, current)
-    new_tasks = _schedule_tasks(s, inst, result, rec, now, completed_task, open_rows, timer_rows, pv)
+    new_tasks = _schedule_tasks(s, inst, result, rec, now, completed_task, open_rows, timer_rows, pv,
+                                calendar or DEFAULT_CALENDAR)
     _end_if_completed(inst, result, rec, now, open_rows)
     inst.updated_at = now
     conn = s.connection()   # Core inserts, like the audit events and Changes
     if new_tasks:
         conn.execute(INSERT_TASK, [task_values(t) for t in new_tasks])
+        notifications.write(s, [notifications.for_task("task_created", t, now) for t in new_tasks])
     if new_timers:
         ids = conn.execute(INSERT_TIMER, [{c: getattr(t, c) for c in TIMER_INSERT_COLS}
                                           for t in new_timers]).scalars().all()
@@ -108,21 +114,42 @@ def _project_timers(inst: Instance, pv: ProcessVersion, rec: Recorder, now: date
 
 
 def _due_by_task(pv: ProcessVersion, timer_rows: dict[str, Timer]) -> dict[str, datetime]:
-    """A user task's due time: the earliest interrupting boundary timer waiting on it."""
+    """A user task's due time from the diagram: the earliest interrupting boundary timer waiting
+    on it, else the boundary timer the flow's settings name as its deadline (``task_deadlines``)."""
     due: dict[str, datetime] = {}
+    named: dict[str, datetime] = {}
+    rules = (pv.resources.get("settings") or {}).get("task_deadlines") or {}
     for row in timer_rows.values():
         if row.status != "waiting" or not row.attached_task_id:
             continue
-        if (pv.elements.get(row.activity_id) or {}).get("interrupting", True):
+        el = pv.elements.get(row.activity_id) or {}
+        if el.get("interrupting", True):
             prev = due.get(row.attached_task_id)
             due[row.attached_task_id] = row.due_at if prev is None else min(prev, row.due_at)
-    return due
+        elif rules.get(el.get("attached_to")) == row.activity_id:
+            named[row.attached_task_id] = row.due_at
+    return {**named, **due}
+
+
+def _settings_deadline(pv: ProcessVersion, activity_id: str, role: str, now: datetime,
+                       cal: WorkdayCalendar) -> tuple[datetime | None, datetime | None, bool]:
+    """(due, reminder, provisional) of a new task from its flow's working-day settings."""
+    settings = pv.resources.get("settings")
+    n = flow_settings.task_deadline(settings, activity_id, role)
+    if not isinstance(n, int) or isinstance(n, bool):
+        return None, None, False
+    due, provisional = cal.workdays_after(now, n)
+    lead = flow_settings.reminder_workdays(settings)
+    remind = cal.workdays_after(now, n - lead)[0] if lead and n > lead else None
+    return due, remind, provisional
 
 
 def _schedule_tasks(s: Session, inst: Instance, result: StepResult, rec: Recorder, now: datetime,
                     completed_task: Task | None, open_rows: dict[str, Task], timer_rows: dict[str, Timer],
-                    pv: ProcessVersion) -> list[Task]:
-    """Rows for the user tasks the step made ready; open ones follow their deadline."""
+                    pv: ProcessVersion, cal: WorkdayCalendar) -> list[Task]:
+    """Rows for the user tasks the step made ready; open ones follow their deadline. A task's
+    due time comes from the diagram's timers where they clock it, else from the working days its
+    flow's settings give (which the deadline watch then follows: reminder, overdue, escalation)."""
     due_by_task = _due_by_task(pv, timer_rows)
     new_tasks = []
     enterprise = None
@@ -147,14 +174,22 @@ def _schedule_tasks(s: Session, inst: Instance, result: StepResult, rec: Recorde
                 uid = s.scalar(select(User.id).where(User.username == username))
                 if uid is not None:
                     reserved, reserved_name = uid, username
+        due, remind, provisional = due_by_task.get(ut.id), None, False
+        watched = due is None
+        if watched:
+            due, remind, provisional = _settings_deadline(pv, ut.activity_id, ut.role, now, cal)
         row = Task(id=ut.id, instance_id=inst.id, process_key=inst.process_key, activity_id=ut.activity_id,
                    name=ut.name, role=ut.role, state="open", assignee_id=None, reserved_for_id=reserved,
                    form_key=ut.form_key, created_at=now, claimed_at=None, completed_at=None,
-                   completed_by=None, due_at=due_by_task.get(ut.id))
+                   completed_by=None, due_at=due, remind_at=remind,
+                   watch_at=(remind or due) if watched else None, escalated_at=None)
         new_tasks.append(row)
-        rec.add("scheduled", ut.activity_id, ut.name,
-                {"role": ut.role, "reserved_for": reserved_name,
-                 "due_at": row.due_at.isoformat() if row.due_at else None}, ut.id, actor=SYSTEM, role=ut.role)
+        data = {"role": ut.role, "reserved_for": reserved_name, "due_at": due.isoformat() if due else None}
+        if watched and due is not None:
+            data.update(deadline_source="settings", remind_at=remind.isoformat() if remind else None)
+            if provisional:
+                data["due_provisional"] = True
+        rec.add("scheduled", ut.activity_id, ut.name, data, ut.id, actor=SYSTEM, role=ut.role)
     return new_tasks
 
 

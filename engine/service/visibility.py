@@ -95,3 +95,9 @@ def visible_instance_ids(actor, filters: dict, limit):
     merged = union(*[select(b.subquery()) for b in branches]).subquery()
     return select(merged.c.id).order_by(merged.c.id.desc()).limit(limit)
 
+
+
+def can_see_instance(session: Session, actor, instance: Instance) -> bool:
+    if sees_all_cases(actor):
+        return True
+    return session.scalar(select(Instance.id).where(Instance.id == instance.id, instance_filter(actor))) is not None

@@ -42,7 +42,8 @@ def task_values(t: Task) -> dict:
                 name=t.name, role=t.role, state=t.state, assignee_id=t.assignee_id,
                 reserved_for_id=t.reserved_for_id, form_key=t.form_key, created_at=t.created_at,
                 claimed_at=t.claimed_at, completed_at=t.completed_at, completed_by=t.completed_by,
-                due_at=t.due_at, audience=task_audience(t.reserved_for_id, t.role), sort_due=t.due_at or NO_DUE)
+                due_at=t.due_at, audience=task_audience(t.reserved_for_id, t.role), sort_due=t.due_at or NO_DUE,
+                remind_at=t.remind_at, watch_at=t.watch_at, escalated_at=t.escalated_at)
 
 
 @dataclass
@@ -62,7 +63,7 @@ class Changes:
 
     _COLUMNS = {
         Instance: ("status", "ended_at", "outcome_id", "outcome_name", "state", "updated_at", "last_seq",
-                   "last_hash"),
+                   "last_hash", "display_name"),
         Task: ("state", "assignee_id", "claimed_at", "completed_at", "completed_by", "due_at"),
         Timer: ("status", "fired_at", "due_at", "provisional", "calc"),
     }

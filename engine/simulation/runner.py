@@ -203,6 +203,12 @@ class Simulation:
     def _arrive(self, no: int, t: float) -> None:
         self._now(t)
         data = self.start_filler.fill(self.rng, from_epoch(t), no, {}) if self.start_filler else {}
+        # what the service adds to every new case (engine/service/commands.py start): the
+        # enterprise and its paired commissioner (one of the settings' commissioners, or none)
+        data.setdefault("initiator", f"enterprise_{no}")
+        data.setdefault("enterprise_user", f"enterprise_{no}")
+        commissioners = self.settings.commissioners
+        data.setdefault("commissioner", commissioners[no % len(commissioners)] if commissioners else None)
         try:
             wf, res = self.engine.start_in_memory(self.pv, data, self.accelerate)
         except EngineError as e:

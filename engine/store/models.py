@@ -125,6 +125,9 @@ class Instance(Base):
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64), default="")
+    # The enterprise or project name the inbox shows (the flow's settings ``display_name_field``),
+    # kept here so a list reads it from the row instead of the engine state.
+    display_name: Mapped[str | None] = mapped_column(String(200))
     __table_args__ = (
         Index("ix_instances_key_status", "process_key", "status", "id"),
         Index("ix_instances_status", "status", "id"),
@@ -158,7 +161,15 @@ class Task(Base):
     # lets an inbox read its first page straight off an index, however many tasks are open.
     audience: Mapped[str] = mapped_column(String(60), default="")
     sort_due: Mapped[datetime] = mapped_column(default=lambda: NO_DUE)
+    # The deadline watch (engine/timers/deadlines.py), for due times the flow's settings give:
+    # when to remind, the next moment the watch must look at the task (the reminder, then the
+    # due time; NULL once escalated or when the diagram's own timers clock the task), and when
+    # the task was escalated to the leading-group office.
+    remind_at: Mapped[datetime | None]
+    watch_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
     __table_args__ = (
+        Index("ix_tasks_watch", "state", "watch_at"),
         Index("ix_tasks_audience", "state", "audience", "sort_due", "created_at", "id"),
         Index("ix_tasks_sorted", "state", "sort_due", "created_at", "id"),
         Index("ix_tasks_audience_instance", "audience", "instance_id"),
@@ -267,6 +278,42 @@ class OutboxEvent(Base):
     role: Mapped[str | None] = mapped_column(String(40))
     payload: Mapped[dict]
     created_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """An in-app notification for a department (``audience`` "r:<role>") or one person
+    ("u:<user id>"), the same values as ``tasks.audience``. A department's notification is shared
+    by its members, like its inbox: one member marking it read marks it read for all."""
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    audience: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(20))     # task_created | reminder | overdue | escalation
+    instance_id: Mapped[int | None] = mapped_column(Integer)
+    process_key: Mapped[str | None] = mapped_column(String(100))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    title: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str] = mapped_column(String(300))
+    data: Mapped[dict]
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+    read_by: Mapped[int | None] = mapped_column(Integer)
+    __table_args__ = (
+        Index("ix_notifications_audience", "audience", "id"),
+    )
+
+
+class CaseLookup(Base):
+    """Case data a flow's settings name in ``lookup_fields`` (a USCC, a project code), indexed so
+    another flow can find the case by it (carry-over, engine/service/carry_over.py)."""
+    __tablename__ = "case_lookup"
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(100))
+    value: Mapped[str] = mapped_column(String(200))
+    __table_args__ = (
+        Index("ix_case_lookup_value", "name", "value", "process_key"),
+    )
 
 
 @event.listens_for(Task, "before_insert")

@@ -15,6 +15,9 @@ same process wakes it at once through ``Service.on_timers_changed``. A backlog d
 per transaction, so commands on other instances are never held behind it. An instance whose timers
 are due but did not fire (its engine step failed and recorded an incident, or a command held its
 lock) is retried with a growing delay instead of in a tight loop.
+
+Each pass also runs the deadline watch (engine/timers/deadlines.py): reminders, overdue marks and
+escalations of tasks whose due time comes from their flow's settings rather than a timer.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ import time
 from sqlalchemy import event, func, select
 
 from engine.store.models import Timer
+from engine.timers.deadlines import next_watch_in, watch_deadlines
 
 log = logging.getLogger("siji.timers")
 
@@ -54,6 +58,7 @@ class TimerWorker:
         self._last_sweep = 0.0
         self._looked_until = None   # the service time the last pass looked for due timers
         self.batch_full = False
+        self.watched = 0            # tasks the deadline watch handled in the last pass
         service.on_timers_changed(self._wake.set)
 
     def stop(self) -> None:
@@ -106,6 +111,8 @@ class TimerWorker:
                 _at, delay = self._retry.get(instance_id, (0.0, RETRY_FIRST / 2))
                 delay = min(delay * 2, RETRY_MAX)
                 self._retry[instance_id] = (self.monotonic() + delay, delay)
+        # after the timers: a task a timer just made or finished is watched in its new state
+        self.watched = watch_deadlines(self.service, limit) if not self._stop.is_set() else 0
         return fired
 
     def next_due_in(self) -> float:
@@ -115,9 +122,11 @@ class TimerWorker:
         after = min(self._looked_until or now, now)
         with self.service.db.read() as s:
             nxt = s.scalar(select(func.min(Timer.due_at)).where(Timer.status == "waiting", Timer.due_at >= after))
+        watch = next_watch_in(self.service)
         if nxt is None:
-            return MAX_SLEEP
-        return max(0.0, (nxt - now).total_seconds())
+            return MAX_SLEEP if watch is None else watch
+        due = max(0.0, (nxt - now).total_seconds())
+        return due if watch is None else min(due, watch)
 
     def _sleep_time(self) -> float:
         wait = self.next_due_in()
@@ -153,7 +162,7 @@ class TimerWorker:
                 if time.monotonic() - self._last_sweep > SWEEP_SECONDS:
                     self.sweep_provisional()
                 fired = self.run_once(backoff=True, pause=0.0 if self.service.db.is_postgres else SQLITE_PAUSE)
-                if fired or self.batch_full:
+                if fired or self.batch_full or self.watched >= BATCH:
                     continue        # a backlog: keep draining, one short transaction at a time
                 wait = self._sleep_time()
             except Exception as e:  # database away: back off, keep the worker alive

@@ -22,7 +22,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine import roles
 
-from engine.workflow import task_roles, xmlsafe
+from engine.workflow import flow_settings, task_roles, xmlsafe
 from engine.forms.compile import FormDefinitionError, compile_form
 from engine.workflow.scripting import check_source
 
@@ -515,6 +515,9 @@ def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalo
                 el["interrupting"] = node.get("cancelActivity", "true") != "false"
             elements[node.get("id")] = el
 
+    proc_settings = settings.get(key, prev.settings or {})
+    problems += _settings_problems(f, key, process, proc_settings, start_form, tasks, version_forms, elements,
+                                   dmn_xml, trees)
     if len(problems) > n_before:
         raise _Skip()
 
@@ -537,7 +540,6 @@ def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalo
         raise _Skip()
 
     from engine.workflow.serializer import spec_to_state
-    proc_settings = settings.get(key, prev.settings or {})
     return CompiledProcess(
         key=key,
         name=(process.get("name") or _participant_name(tree, key) or key).strip(),
@@ -557,6 +559,25 @@ def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalo
         spec=spec,
         subprocess_specs=subprocess_specs,
     )
+
+
+def _settings_problems(f, key, process, proc_settings, start_form, tasks, version_forms, elements, dmn_xml,
+                       trees) -> list[Problem]:
+    """The service keys of the flow's settings (deadlines, display name, lookup, carry-over) and
+    the read-only fields of its forms, which must show data some step fills."""
+    task_forms = {aid: version_forms[t.form_key] for aid, t in tasks.items() if t.form_key in version_forms}
+    scripts = [n.text or "" for n in process.xpath(".//bpmn:scriptTask/bpmn:script", namespaces=NS)]
+    outputs: set[str] = set()
+    for name, xml in dmn_xml.items():
+        tree = trees.get(name) or _reparse(xml.encode("utf-8")).getroottree()
+        outputs |= {o for o in tree.getroot().xpath("//*[local-name()='output']/@name") if o}
+    produced = flow_settings.produced_keys(start_form, task_forms, proc_settings, scripts, outputs)
+    settings_file = f"{key}.settings.json"
+    out = [Problem(settings_file, None, k, m)
+           for k, m in flow_settings.problems(proc_settings, tasks, elements, produced)]
+    for aid, field_key, message in flow_settings.readonly_problems(task_forms, produced):
+        out.append(Problem(f"forms/{tasks[aid].form_key}.form", None, aid, f"{field_key}: {message}"))
+    return out
 
 
 def _reparse(data: bytes):

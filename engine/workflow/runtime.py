@@ -23,6 +23,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as clockmod
+from engine.workflow import flow_settings
 from engine.workflow import spiff_depth  # noqa: F401  (cases deeper than 1000 tasks)
 from engine.workflow import spiff_fast
 from engine.workflow import spiff_fixes  # noqa: F401  (parallel joins inside loops)
@@ -232,7 +233,7 @@ class Engine:
             if fast:
                 spiff_fast.accelerate(wf)
             start = wf.get_tasks(state=TaskState.READY)
-            initial = {k: v for k, v in (pv.resources.get("settings") or {}).items() if not k.startswith("_")}
+            initial = flow_settings.case_defaults(pv.resources.get("settings"))
             initial.update(copy.deepcopy(data))
             for t in start:
                 t.data.update(copy.deepcopy(initial))

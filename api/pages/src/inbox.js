@@ -112,10 +112,12 @@ async function openTask(taskId) {
   put(detail, 
     h('h2', {}, task.name),
     h('dl', { class: 'kv' },
-      h('dt', {}, '流程'), h('dd', {}, task.process_key),
-      h('dt', {}, '案件'), h('dd', {}, h('a', { href: `/case/${task.process_instance_id}` }, `#${task.process_instance_id}`)),
+      h('dt', {}, '流程'), h('dd', {}, task.process_name || task.process_key),
+      h('dt', {}, '案件'), h('dd', {}, h('a', { href: `/case/${task.process_instance_id}` }, `#${task.process_instance_id}`),
+        task.business_key ? ` ${task.business_key}` : null, task.display_name ? ` ${task.display_name}` : null),
       h('dt', {}, '部门'), h('dd', {}, task.role_name || task.role),
-      h('dt', {}, '期限'), h('dd', {}, task.due_at ? fmtTime(task.due_at) : '无', task.overdue ? [' ', h('span', { class: 'badge badge-bad' }, '已逾期')] : null),
+      h('dt', {}, '期限'), h('dd', {}, task.due_at ? fmtTime(task.due_at) : '无时限',
+        ['overdue', 'due_soon'].includes(task.deadline_status) ? [' ', h('span', { class: 'badge badge-bad' }, task.deadline_status_name)] : null),
       h('dt', {}, '认领人'), h('dd', {}, task.assignee || '未认领', ' ', task.state === 'open' ? claimButton(task) : null)),
     ...[other ? h('div', { class: 'msg msg-info' }, `该任务已由 ${task.assignee} 认领，您只能查看。`) : null,
       !submit ? h('div', { class: 'msg msg-info' }, '您的角色只能查看任务，不能办理。') : null,
@@ -123,6 +125,13 @@ async function openTask(taskId) {
   if (task.state !== 'open') {
     say(status, '该任务已不在待办状态。', 'info');
     return;
+  }
+  if (task.case_file) {
+    // the case file: the application and earlier steps, read-only, above the task's own form
+    const caseBox = h('div', { id: 'case-file' });
+    formBox.before(h('h3', {}, '案卷（只读）'), caseBox);
+    const caseView = new FormView(caseBox);
+    (await caseView.open(task.case_file.form, task.case_file.data)).setProperty('readOnly', true);
   }
   view.container = formBox;
   if (task.form) {
