@@ -11,7 +11,7 @@ division of labour, independently of the diagram, so a task drawn in the wrong l
 """
 from __future__ import annotations
 
-from flows import segments  # noqa: F401  (one definition, used by both flows' tests)
+from flows import assert_readonly_filled, segments  # noqa: F401  (one definition, used by both flows' tests)
 
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -156,6 +156,8 @@ class Case:
             assert self.siji.get(f"/api/tasks/{task['id']}", OTHER_ENTERPRISE).status_code == 404
             resp = self.siji.post(f"/api/tasks/{task['id']}/complete", OTHER_ENTERPRISE, json={"data": data})
             assert resp.status_code == 404, f"{OTHER_ENTERPRISE} completes {activity}: {resp.status_code}"
+        # the case file in front of the clerk: every always-shown read-only field has case data
+        assert_readonly_filled(self.siji, user, task["id"])
         self.siji.ok(self.siji.post(f"/api/tasks/{task['id']}/complete", user, json={"data": data}))
         return task
 
@@ -189,9 +191,11 @@ class Case:
         assert set(activities) <= set(self.timers())
         fired = self.siji.advance(timedelta(minutes=2))
         assert fired == len(activities), (fired, activities)
-        rows = self.timers("fired")
+        # by id: a timer in a loop (a notice published again) fires once per round
+        rows = {t["id"]: t for t in self.instance()["timers"]}
         for a in activities:
-            assert parse_utc(rows[a]["fired_at"]) > expected_due
+            row = rows[waiting[a]["id"]]
+            assert row["status"] == "fired" and parse_utc(row["fired_at"]) > expected_due, row
         return expected_due
 
     # -- the whole trace

@@ -5,8 +5,8 @@ refused. Also: every department task of the real flows carries a due time (item 
 names the case (item 6)."""
 from __future__ import annotations
 
-from test_flow_land_to_construction import (CERTS, PARCEL, START, begin, guidance, issue, land,  # noqa: F401
-                                            land_supply, listing, pre_listing, sign_contract)
+from test_flow_land_to_construction import (PARCEL, START, begin, bidding, confirm_design_scheme,  # noqa: F401
+                                            finish_ready_to_build, guidance, land, pre_listing)
 
 
 def test_ready_to_build_project_starts_completion_acceptance_without_retyping(land):
@@ -17,18 +17,15 @@ def test_ready_to_build_project_starts_completion_acceptance_without_retyping(la
     assert invest["due_at"] is not None and invest["deadline_status"] == "on_track"
     assert (invest["display_name"], invest["process_name"]) == (START["project_name"], "拿地即开工")
     guidance(case)
-    land_supply(case, with_design_scheme=True)
+    bidding(case)
+    confirm_design_scheme(case, with_design_scheme=True, also_open=())
     # not ready to build yet: refused, naming the field
     err = siji.start("completion_acceptance", "ent_a", {}, from_match=START["project_code"], expect=422)
     assert "from_match" in err["fields"]
-    pre_listing(case, notice_first=False)
-    listing(case)
-    sign_contract(case)
-    for activity in CERTS:
-        issue(case, activity)
-    source = case.finished("End_ReadyToBuild", "具备开工条件")
+    pre_listing(case, bidding_done=True)
+    source = finish_ready_to_build(case)
 
-    started = siji.start("completion_acceptance", "ent_a", {"project_address": "济宁高新区示范路1号"},
+    started = siji.start("completion_acceptance", "ent_a", {"project_address": "济宁高新区示范路1号", "permitted_floor_area": 12000},
                          from_match=START["project_code"])
     data = siji.instance(started["id"])["data"]
     assert (data["builder_name"], data["builder_uscc"]) == (START["enterprise_name"], START["enterprise_uscc"])

@@ -1,10 +1,16 @@
 """建成即使用 (completion_acceptance) scenario tests, through the HTTP API as the real participants.
 
+The joint acceptance group of the plan: 行政审批服务局 takes the application in at the 基本建设综合窗口
+(受理, 一次告知 when incomplete), 城市管理局 has its own special acceptance, the combined completion
+survey (竣工测验合一) is shown read-only to 规划核实 and compared with the permitted floor area, and
+each special-acceptance department uploads its own result.
+
 Paths (each on SQLite and PostgreSQL):
-  C1 happy path: combined survey, application, seven special reviews in parallel, on-site
-     acceptance round 1 with seven signatures, results / filing / utilities in parallel
-     → End_DeliveredForUse.
-  C2 special reviews fail twice (supplement loop ×2); on-site acceptance fails twice: round 1
+  C1 happy path: combined survey, application, window intake, eight special reviews in parallel,
+     on-site acceptance round 1 with eight signatures (规划核实 issues its certificate on the
+     survey), eight uploads by their own departments ∥ filing ∥ utilities → End_DeliveredForUse.
+  C2 the window asks once for missing materials; special reviews fail twice (supplement loop ×2);
+     on-site acceptance fails twice: round 1
      rectified within the limit (timer cancelled), round 2 overdue (non-interrupting timer →
      the leading-group office supervises, rectification stays open); round 3 passes
      → End_DeliveredForUse with acceptance_round 3.
@@ -21,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from flows_build import ROOT, Case, parse_utc, segments, setup, today, uscc
+from flows_build import ROOT, USERS, Case, parse_utc, segments, setup, today, uscc
 
 KEY = "completion_acceptance"
 SETTINGS = json.loads((ROOT / "bpmn" / f"{KEY}.settings.json").read_text(encoding="utf-8"))
@@ -34,33 +40,40 @@ ITEMS = [("civil_air_defence", "CivilAirDefence", "housing_construction"),
          ("planning_verification", "PlanningVerification", "natural_resources"),
          ("fire", "FireSafety", "fire_rescue"),
          ("landscaping", "Landscaping", "municipal_gardens"),
+         ("urban_management", "UrbanManagement", "urban_management"),
          ("utility", "UtilityReadiness", "utility_operator")]
 
 ROLES = {
     "Task_CombinedCompletionSurvey": "applicant",
     "Task_ApplyJointAcceptance": "applicant",
+    "Task_AcceptApplication": "approval_bureau",
+    "Task_CorrectApplication": "applicant",
     "Task_SupplementApplication": "applicant",
     "Task_OrganiseOnSiteAcceptance": "housing_construction",
     "Task_RectifyDefects": "applicant",
     "Task_SuperviseOverdueRectification": "leading_group_office",
     "Task_ReapplyAfterRectification": "applicant",
-    "Task_UploadAcceptanceResults": "housing_construction",
     "Task_FileCompletionAcceptance": "housing_construction",
     "Task_ConnectUtilities": "utility_operator",
     **{f"Task_Review{name}": role for _, name, role in ITEMS},
     **{f"Task_Sign{name}": role for _, name, role in ITEMS},
+    **{f"Task_Upload{name}": role for _, name, role in ITEMS},
 }
 REVIEWS = {f"Task_Review{name}" for _, name, _ in ITEMS}
 SIGNS = {f"Task_Sign{name}" for _, name, _ in ITEMS}
-RESULTS = {"Task_UploadAcceptanceResults", "Task_FileCompletionAcceptance", "Task_ConnectUtilities"}
+UPLOADS = {f"Task_Upload{name}" for _, name, _ in ITEMS}
+RESULTS = UPLOADS | {"Task_FileCompletionAcceptance", "Task_ConnectUtilities"}
+INTAKE = ["Task_CombinedCompletionSurvey", "Task_ApplyJointAcceptance", "Task_AcceptApplication"]
 
 BUILDER = uscc("91370800MA3C5G7K2")
-SURVEYOR = uscc("91370800MA3D12345")
+SURVEY_AGENCY = uscc("91370800MA3D12345")
 PARTIES = [uscc("9137080016305%04d" % i) for i in range(4)]
 START = {"builder_name": "济宁高新示范制造有限公司", "builder_uscc": BUILDER, "contact_name": "王经理",
          "contact_phone": "13800000000", "project_name": "高端装备制造基地项目一期",
          "project_code": "2025-370871-34-03-012345", "parcel_code": "370871001002GB00012",
-         "construction_permit_no": "370871202510130101", "project_address": "济宁高新区新材料工业园"}
+         "construction_permit_no": "370871202510130101", "permitted_floor_area": 80000,
+         "project_address": "济宁高新区新材料工业园"}
+MEASURED = 80123.45
 RECTIFICATION_LIMIT = "Event_RectificationOverdue"
 
 
@@ -75,24 +88,39 @@ def acceptance(siji):
 
 
 # ---------------------------------------------------------------- steps shared by the paths
-def apply(case: Case) -> None:
+def apply(case: Case, incomplete: bool = False) -> None:
+    """Survey, application, and the window's intake at 行政审批服务局 (with `incomplete`: it first
+    tells the builder everything missing at once and the builder corrects)."""
     siji = case.siji
     case.expect_open("Task_CombinedCompletionSurvey")
     case.do("Task_CombinedCompletionSurvey", {
-        "survey_agency_name": "济宁市综合测绘院", "survey_agency_uscc": SURVEYOR, "survey_report_no": "CH-2025-009",
-        "survey_date": today(siji), "measured_floor_area": 80123.45})
+        "survey_agency_name": "济宁市综合测绘院", "survey_agency_uscc": SURVEY_AGENCY, "survey_report_no": "CH-2025-009",
+        "survey_date": today(siji), "measured_floor_area": MEASURED})
     case.expect_open("Task_ApplyJointAcceptance")
     case.do("Task_ApplyJointAcceptance", {
         "self_acceptance_date": today(siji), "application_channel": "online",
         "acceptance_parties": [{"party_role": r, "party_name": n, "party_uscc": u} for (r, n), u in zip(
             [("survey", "济宁勘察院"), ("design", "济宁市建筑设计研究院"), ("construction", "山东某建工集团"),
              ("supervision", "济宁某监理公司")], PARTIES)]})
+    case.expect_open("Task_AcceptApplication")
+    if incomplete:
+        case.refused("Task_AcceptApplication", {"application_accepted": False}, "missing_materials")
+        case.do("Task_AcceptApplication", {"application_accepted": False,
+                                           "missing_materials": "缺少消防设施检测报告；缺少人防工程竣工图"})
+        case.expect_open("Task_CorrectApplication")
+        case.do("Task_CorrectApplication", {"correction_note": "已补充消防设施检测报告和人防工程竣工图"})
+        case.expect_open("Task_AcceptApplication")
+    case.refused("Task_AcceptApplication", {"application_accepted": True}, "intake_no")
+    case.do("Task_AcceptApplication", {"application_accepted": True, "intake_no": "JSCK-2025-0031"})
 
 
-def special_reviews(case: Case, fail=()) -> None:
-    """The seven departments review the application in parallel (reverse drawing order)."""
-    case.expect_open(*REVIEWS)
+def special_reviews(case: Case, fail=(), done=()) -> None:
+    """The eight departments review the application in parallel (reverse drawing order); `done`
+    the items the test has already reviewed itself."""
+    case.expect_open(*(f"Task_Review{name}" for p, name, _ in ITEMS if p not in done))
     for p, name, _ in reversed(ITEMS):
+        if p in done:
+            continue
         if p in fail:
             case.do(f"Task_Review{name}", {f"{p}_review_passed": False,
                                            f"{p}_review_opinion": f"{p}：申请材料缺少检测报告"})
@@ -110,7 +138,8 @@ def supplement(case: Case, failed: list[str], note: str) -> None:
 
 
 def on_site(case: Case, fail=(), round_no: int = 1) -> None:
-    """Housing organises the on-site acceptance; the seven departments sign in parallel."""
+    """Housing organises the on-site acceptance; the eight departments sign in parallel; 规划核实
+    issues its certificate on the combined survey it is shown."""
     siji = case.siji
     case.expect_open("Task_OrganiseOnSiteAcceptance")
     assert case.instance()["data"]["acceptance_round"] == round_no
@@ -122,6 +151,9 @@ def on_site(case: Case, fail=(), round_no: int = 1) -> None:
                 f"{p}_onsite_passed": False, f"{p}_onsite_opinion": f"第{round_no}轮：存在不合格项，限期整改",
                 f"{p}_rectification_items": [{"item": f"{p}-疏散指示标志缺失", "requirement": "按图补设"},
                                              {"item": f"{p}-通道被占用", "requirement": "清理通道"}]})
+        elif p == "planning_verification":
+            case.refused(f"Task_Sign{name}", {f"{p}_onsite_passed": True}, "planning_verification_cert_no")
+            case.do(f"Task_Sign{name}", {f"{p}_onsite_passed": True, "planning_verification_cert_no": "GHHS-2025-012"})
         else:
             case.do(f"Task_Sign{name}", {f"{p}_onsite_passed": True})
 
@@ -169,11 +201,17 @@ def deliver(case: Case) -> dict:
     case.do("Task_ConnectUtilities", {"connected_utilities": ["water", "power", "gas", "heat"],
                                       "utilities_connected_date": today(siji)})
     case.do("Task_FileCompletionAcceptance", {"filing_no": "BA-2025-0031", "filing_date": today(siji)})
-    case.expect_open("Task_UploadAcceptanceResults")
-    case.do("Task_UploadAcceptanceResults", {"acceptance_summary_no": "LHYS-2025-012",
-                                             "acceptance_upload_date": today(siji)})
+    # each special-acceptance department uploads its own result, in its own inbox
+    case.expect_open(*UPLOADS)
+    for p, name, _ in reversed(ITEMS):
+        case.do(f"Task_Upload{name}", {f"{p}_result_no": f"JG-{name[:6]}-01", f"{p}_result_upload_date": today(siji)})
     data = case.finished("End_DeliveredForUse", "交付使用")
-    assert data["acceptance_summary_no"] == "LHYS-2025-012" and data["filing_no"] == "BA-2025-0031"
+    assert data["filing_no"] == "BA-2025-0031" and data["intake_no"] == "JSCK-2025-0031"
+    assert {p: data[f"{p}_result_no"] for p, _, _ in ITEMS} == {p: f"JG-{name[:6]}-01" for p, name, _ in ITEMS}
+    uploaders = [(a, r, u) for (a, r, u) in completed_with_actor(case) if a in UPLOADS]
+    assert sorted(uploaders) == sorted((f"Task_Upload{name}", role, USERS[role]) for _, name, role in ITEMS)
+    assert data["planning_verification_cert_no"] == "GHHS-2025-012"
+    assert data["floor_area_difference"] == round(MEASURED - START["permitted_floor_area"], 2)
     assert data["connected_utilities"] == ["water", "power", "gas", "heat"]
     assert data["builder_uscc"] == BUILDER and data["enterprise_user"] == "ent_a"
     assert data["rectification_workdays"] == SETTINGS["rectification_workdays"]
@@ -183,6 +221,11 @@ def deliver(case: Case) -> dict:
     return data
 
 
+def completed_with_actor(case: Case) -> list[tuple[str, str, str]]:
+    """(activity, role, user) of every completion in the audit trail."""
+    return [(a, r, u) for (t, a, u, r) in case.trace() if t == "complete"]
+
+
 def completion_events(case: Case, activity: str) -> list[dict]:
     events = case.siji.ok(case.siji.get(f"/api/process-instances/{case.id}/trace", "auditor"))["events"]
     return [e["data"]["data"] for e in events if e["transition"] == "complete" and e["activity_id"] == activity]
@@ -190,27 +233,44 @@ def completion_events(case: Case, activity: str) -> list[dict]:
 
 # ---------------------------------------------------------------- C1 happy path
 def test_c1_happy_path_delivered_for_use(acceptance):
-    case = Case(acceptance, KEY, ROLES, START)
+    siji = acceptance
+    case = Case(siji, KEY, ROLES, START)
     apply(case)
-    special_reviews(case)
+    # 竣工测验合一: the survey result is in front of 规划核实, read-only, with its comparison
+    task = siji.task_for("nrp", case.id, "Task_ReviewPlanningVerification")
+    body = siji.ok(siji.get(f"/api/tasks/{task['id']}", "nrp"))
+    shown = {c["key"]: c for c in body["form"]["components"] if c.get("key")}
+    survey_keys = ["survey_agency_name", "survey_report_no", "measured_floor_area", "permitted_floor_area",
+                   "floor_area_difference", "floor_area_difference_pct"]
+    assert all(shown[k]["readonly"] is True for k in survey_keys)
+    assert {k: body["data"][k] for k in survey_keys} == {
+        "survey_agency_name": "济宁市综合测绘院", "survey_report_no": "CH-2025-009", "measured_floor_area": MEASURED,
+        "permitted_floor_area": 80000, "floor_area_difference": 123.45, "floor_area_difference_pct": 0.15}
+    # a read-only field cannot be overwritten by the clerk: the submitted value is ignored
+    siji.ok(siji.post(f"/api/tasks/{task['id']}/complete", "nrp", json={"data": {
+        "planning_verification_review_passed": True, "measured_floor_area": 1}}))
+    assert case.instance()["data"]["measured_floor_area"] == MEASURED
+    special_reviews(case, done=("planning_verification",))
     on_site(case)
     data = deliver(case)
-    assert data["acceptance_round"] == 1
+    assert data["acceptance_round"] == 1 and data["application_accepted"] is True
+    assert "missing_materials" not in data
     assert "rectified_items" not in data and "supplement_note" not in data
     segments(case.completed(), [
-        ["Task_CombinedCompletionSurvey", "Task_ApplyJointAcceptance"], REVIEWS,
+        INTAKE, REVIEWS,
         ["Task_OrganiseOnSiteAcceptance"], SIGNS, RESULTS])
     assert case.transitions("timer_armed") == []
-    assert case.transitions("script") == ["Task_InitAcceptanceRound"]
+    assert case.transitions("script") == ["Task_CompareSurveyWithPermit", "Task_InitAcceptanceRound"]
     assert case.transitions("end").count("End_OnSiteDone") == 1
-    assert not {"Task_SupplementApplication", "Task_RectifyDefects"} & set(case.transitions("scheduled"))
+    assert not {"Task_SupplementApplication", "Task_RectifyDefects", "Task_CorrectApplication"} & set(
+        case.transitions("scheduled"))
 
 
 # ---------------------------------------------------------------- C2 loops and the overdue rectification
 def test_c2_supplements_rectifications_and_overdue_supervision(acceptance):
     siji = acceptance
     case = Case(siji, KEY, ROLES, START)
-    apply(case)
+    apply(case, incomplete=True)
     # special reviews: fire fails, then fire and landscaping fail, then all pass
     case.refused("Task_ReviewFireSafety", {"fire_review_passed": False}, "fire_review_opinion")
     special_reviews(case, fail=("fire",))
@@ -253,7 +313,7 @@ def test_c2_supplements_rectifications_and_overdue_supervision(acceptance):
 
     organise = ["Task_OrganiseOnSiteAcceptance"]
     segments(case.completed(), [
-        ["Task_CombinedCompletionSurvey", "Task_ApplyJointAcceptance"],
+        INTAKE + ["Task_CorrectApplication", "Task_AcceptApplication"],
         REVIEWS, ["Task_SupplementApplication"], REVIEWS, ["Task_SupplementApplication"], REVIEWS,
         organise, SIGNS, ["Task_RectifyDefects", "Task_ReapplyAfterRectification"],
         organise, SIGNS, ["Task_SuperviseOverdueRectification", "Task_RectifyDefects",
@@ -297,7 +357,7 @@ def test_c3_overdue_rectification_builder_finishes_before_supervision(acceptance
     data = deliver(case)
     assert data["acceptance_round"] == 2
     segments(case.completed(), [
-        ["Task_CombinedCompletionSurvey", "Task_ApplyJointAcceptance"], REVIEWS,
+        INTAKE, REVIEWS,
         ["Task_OrganiseOnSiteAcceptance"], SIGNS,
         ["Task_RectifyDefects", "Task_SuperviseOverdueRectification", "Task_ReapplyAfterRectification",
          "Task_OrganiseOnSiteAcceptance"], SIGNS, RESULTS])

@@ -147,7 +147,7 @@ START = {
     "builder_name": "济宁高新建设有限公司", "builder_uscc": USCC_A, "contact_name": "王工",
     "contact_phone": "13800000000", "project_name": "高新区创新大厦", "project_code": "2020-370871-26-03-012345",
     "parcel_code": "370871001002GB00012", "construction_permit_no": "370871202509260101",
-    "project_address": "济宁高新区崇文大道 1 号",
+    "permitted_floor_area": 12000, "project_address": "济宁高新区崇文大道 1 号",
 }
 SURVEY = {"survey_agency_name": "济宁测绘院", "survey_agency_uscc": _uscc("12370800MB2850001"),
           "survey_report_no": "CH-2025-0001", "survey_date": "2025-09-20", "measured_floor_area": 12345.5}
@@ -160,10 +160,12 @@ APPLY = {
 
 
 def case_at_reviews(live) -> int:
-    """A completion_acceptance case whose applicant steps are done: the special reviews are open."""
+    """A completion_acceptance case whose applicant steps and window intake are done: the special
+    reviews are open."""
     iid = live.start(PROCESS, "ent_a", START)["id"]
     live.complete("ent_a", iid, "Task_CombinedCompletionSurvey", SURVEY)
     live.complete("ent_a", iid, "Task_ApplyJointAcceptance", APPLY)
+    live.complete("bureau", iid, "Task_AcceptApplication", {"application_accepted": True, "intake_no": "JSCK-2025-0001"})
     return iid
 
 
@@ -395,10 +397,11 @@ def test_applicant_starts_a_case_with_the_start_form(page, live):
     pg.wait_for_selector("#task-form .fjs-form")
     labels = {"builder_name": "建设单位名称", "builder_uscc": "建设单位统一社会信用代码", "contact_name": "联系人",
               "contact_phone": "联系电话", "project_name": "项目名称", "project_code": "项目代码",
-              "parcel_code": "宗地代码", "construction_permit_no": "施工许可证编号", "project_address": "项目地址"}
+              "parcel_code": "宗地代码", "construction_permit_no": "施工许可证编号",
+              "permitted_floor_area": "规划许可总建筑面积", "project_address": "项目地址"}
     wrong = USCC_A[:-1] + ("0" if USCC_A[-1] != "0" else "1")  # fits the pattern, wrong check character
     for key, label in labels.items():
-        pg.get_by_label(label, exact=False).first.fill(wrong if key == "builder_uscc" else START[key])
+        pg.get_by_label(label, exact=False).first.fill(wrong if key == "builder_uscc" else str(START[key]))
     pg.fill("#business-key", "BK-PAGES-1")
     pg.click("#start")
     field = pg.locator('#task-form .fjs-form-field:has(input[id*="builder_uscc"])')
