@@ -18,7 +18,9 @@ PUBLIC = "public"
 MATRIX: dict[str, frozenset[str] | str] = {
     "health.health": PUBLIC,
     "api-docs.openapi_json": PUBLIC,
-    "api-docs.openapi_swagger_ui": PUBLIC,
+    "apidocs.docs": PUBLIC,
+    "apidocs.init_js": PUBLIC,
+    "apidocs.static": PUBLIC,
     "pages.static_page": PUBLIC,
     "pages.asset": PUBLIC,
     "me.whoami": ALL_ROLES,

@@ -13,6 +13,8 @@ def register(api, app) -> None:
     else:
         api.register_blueprint(traces.blp)
         api.register_blueprint(reports.blp)
+    from api.api_docs import docs_blueprint   # /api/docs, from files this service serves
+    app.register_blueprint(docs_blueprint())
     try:
         from api.pages import pages_blueprint
     except ImportError:
