@@ -8,6 +8,11 @@ from datetime import timedelta
 
 import pytest
 
+try:
+    from playwright.sync_api import expect
+except ImportError:   # the browser fixture skips (or fails under SIJI_REQUIRE_BROWSER) with the reason
+    expect = None
+
 from test_pages import (CHROMIUM_ARGS, TIMEOUT_MS, USCC_A, browser, case_at_reviews, live, login,  # noqa: F401
                         real_errors, shot)
 
@@ -31,6 +36,10 @@ def page(browser, live):  # noqa: F811
     context.close()
 
 
+def rows_are(pg, n: int) -> None:
+    expect(pg.locator("#task-table tbody tr")).to_have_count(n)
+
+
 def clean(pg, expected_status: tuple[int, ...] = ()) -> None:
     """No console error and no failed request on the page (bar the answers a step expects)."""
     assert not real_errors(pg), real_errors(pg)
@@ -51,4 +60,88 @@ def test_api_docs_render_swagger_ui_offline(page, live):
     assert pg.locator("#swagger-ui .opblock").count() > 20
     shot(pg, "api-docs.png")
     assert not external, external
+    clean(pg)
+
+
+# ------------------------------------------------------------------ department inbox
+def _names(live):
+    from sqlalchemy import update
+    from engine.store.models import User
+    with live.service.db.write() as s:
+        s.execute(update(User).where(User.username == "ent_a").values(enterprise_name="济宁甲建设有限公司"))
+        s.execute(update(User).where(User.username == "ent_b").values(enterprise_name="乙科技公司"))
+        s.execute(update(User).where(User.username == "bureau").values(display_name="张审批"))
+
+
+def _mini(live, user, bk):
+    return live.start("mini", user, {"enterprise_name": "x", "credit_code": USCC_A}, business_key=bk)["id"]
+
+
+def test_inbox_columns_search_filters_and_paging(page, live):
+    pg = page
+    _names(live)
+    early = _mini(live, "ent_a", "INB-EARLY")
+    live.clock.advance(timedelta(days=2))
+    soon = _mini(live, "ent_b", "INB-SOON")
+    live.clock.advance(timedelta(hours=1))
+    many = []
+    for i in range(21):
+        many.append(_mini(live, "ent_a", f"INB-BULK-{i:02d}"))
+        live.clock.advance(timedelta(minutes=1))
+    live.clock.advance(timedelta(days=1, hours=11))   # early is overdue, soon is due within 2 days
+    task_soon = live.task_for("bureau", soon, "Task_Review")
+    live.ok(live.post(f"/api/tasks/{task_soon['id']}/claim", "bureau"))
+
+    login(pg, live, "bureau", "/inbox")
+    pg.wait_for_selector("#task-table tbody tr")
+    heads = pg.eval_on_selector_all("#task-table thead th", "els => els.map(e => e.textContent)")
+    assert heads[:6] == ["期限", "任务", "流程", "案件 / 业务编号", "企业", "认领人"]
+    first = pg.locator("#task-table tbody tr").first
+    assert f"#{early}" in first.inner_text() and "已逾期" in first.inner_text()
+    assert "INB-EARLY" in first.inner_text() and "济宁甲建设有限公司" in first.inner_text()
+    assert "测试流程" in first.inner_text()
+    row_soon = pg.locator("#task-table tbody tr", has=pg.locator(f'a[href="/case/{soon}"]'))
+    assert "即将到期" in row_soon.inner_text() and "张审批" in row_soon.inner_text()
+    assert "bureau" not in row_soon.locator("td").nth(5).inner_text()   # the display name, not the login
+    # real paging: 23 tasks, 20 a page
+    assert pg.locator("#task-table tbody tr").count() == 20
+    assert "共 23 项" in pg.inner_text("#task-count") and "第 1 / 2 页" in pg.inner_text("#page-info")
+    shot(pg, "inbox-list.png")
+    pg.click("#page-next")
+    pg.wait_for_selector("#page-info:has-text('第 2 / 2 页')")
+    assert pg.locator("#task-table tbody tr").count() == 3
+    pg.click("#page-prev")
+    pg.wait_for_selector("#page-info:has-text('第 1 / 2 页')")
+
+    # search by business key, then by enterprise name
+    pg.fill("#task-search", "inb-soon")
+    pg.wait_for_selector("#page-info:has-text('第 1 / 1 页')")
+    rows_are(pg, 1)
+    assert f"#{soon}" in pg.inner_text("#task-table tbody")
+    pg.fill("#task-search", "乙科技")
+    rows_are(pg, 1)
+    pg.fill("#task-search", "")
+    rows_are(pg, 20)
+    # filters: due window, claimant, flow, sort
+    pg.select_option("#due-filter", "overdue")
+    rows_are(pg, 1)
+    assert f"#{early}" in pg.inner_text("#task-table tbody")
+    shot(pg, "inbox-overdue-filter.png")
+    pg.select_option("#due-filter", "")
+    pg.select_option("#claim-filter", "me")
+    rows_are(pg, 1)
+    assert f"#{soon}" in pg.inner_text("#task-table tbody")
+    pg.select_option("#claim-filter", "none")
+    pg.wait_for_selector("#task-count:has-text('共 22 项')")
+    pg.select_option("#claim-filter", "")
+    pg.select_option("#sort-filter", "-created")
+    expect(pg.locator("#task-table tbody tr").first).to_contain_text(f"#{many[-1]}")
+    assert "sort=-created" in pg.url
+    pg.select_option("#flow-filter", PROCESS_NONE := "completion_acceptance")
+    pg.wait_for_selector("#no-tasks")
+    assert "没有符合条件" in pg.inner_text("#no-tasks") and PROCESS_NONE in pg.url
+    # the filters survive a reload (kept in the address)
+    pg.reload()
+    pg.wait_for_selector("#no-tasks")
+    assert pg.locator("#flow-filter").input_value() == "completion_acceptance"
     clean(pg)
