@@ -37,6 +37,12 @@ MATRIX: dict[str, frozenset[str] | str] = {
     "tasks.claim": TASK_ROLES,
     "tasks.unclaim": TASK_ROLES,
     "tasks.complete": TASK_ROLES,
+    "task_admin.reassign": frozenset({"dept_supervisor"}),
+    "task_admin.release": frozenset({"dept_supervisor"}),
+    "task_admin.delegate": TASK_ROLES,
+    "task_admin.candidates": TASK_ROLES | {"dept_supervisor"},
+    "task_admin.add_comment": TASK_ROLES,
+    "task_admin.list_comments": TASK_ROLES | {"auditor", "admin"},
     "timers.list_timers": frozenset({"auditor", "admin", "leading_group_office"}),
     "incidents.list_incidents": frozenset({"auditor", "admin", "analyst"}),
     "traces.instance_trace": TASK_ROLES | {"auditor", "admin"},
@@ -71,6 +77,13 @@ ROW_RULES: dict[str, str] = {
     "tasks.unclaim": _TASK_ROWS + "; only the claimant",
     "tasks.complete": _TASK_ROWS + "; the actor is the token's user, never the body",
     "traces.instance_trace": _CASE_ROWS,
+    "task_admin.reassign": ("only a dept_supervisor who also holds the task's department role; "
+                            "the receiver must hold that role; reason recorded in the trace"),
+    "task_admin.release": "only a dept_supervisor who also holds the task's department role; reason in the trace",
+    "task_admin.delegate": _TASK_ROWS + "; only the claimant, to a member of the task's department",
+    "task_admin.candidates": _TASK_ROWS,
+    "task_admin.add_comment": _CASE_ROWS,
+    "task_admin.list_comments": _CASE_ROWS,
     "admin.advance_clock": "only when SIJI_ALLOW_CLOCK_CONTROL=1 (acceptance testing)",
 }
 

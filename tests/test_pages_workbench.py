@@ -145,3 +145,62 @@ def test_inbox_columns_search_filters_and_paging(page, live):
     pg.wait_for_selector("#no-tasks")
     assert pg.locator("#flow-filter").input_value() == "completion_acceptance"
     clean(pg)
+
+
+# ------------------------------------------------------------------ supervisor actions, comments
+def test_supervisor_reassigns_and_releases_clerk_delegates_and_comments(page, live):
+    pg = page
+    for name, roles in (("bureau2", ["approval_bureau"]), ("bureau_boss", ["approval_bureau", "dept_supervisor"])):
+        if name not in live.tokens:
+            live.add_user(name, roles)
+    iid = _mini(live, "ent_a", "SUP-1")
+    tid = live.task_for("bureau", iid, "Task_Review")["id"]
+    live.ok(live.post(f"/api/tasks/{tid}/claim", "bureau"))
+
+    login(pg, live, "bureau_boss", f"/inbox?task={tid}")
+    pg.wait_for_selector("#handover #reassign")
+    assert "部门负责人" in pg.inner_text("#handover legend")
+    pg.wait_for_selector('#handover-to option[value="bureau2"]', state="attached")
+    pg.select_option("#handover-to", "bureau2")
+    pg.click("#reassign")                                  # no reason: asked for, nothing sent
+    pg.wait_for_selector("#handover-msg.msg-error")
+    assert "理由" in pg.inner_text("#handover-msg")
+    pg.fill("#handover-reason", "原经办人休假，改由同事办理")
+    shot(pg, "inbox-supervisor.png")
+    pg.click("#reassign")
+    pg.wait_for_selector("#task-msg.msg-ok:has-text('已改派')")
+    assert live.ok(live.get(f"/api/tasks/{tid}", "bureau"))["assignee"] == "bureau2"
+    pg.fill("#handover-reason", "久未办理，退回科室")
+    pg.click("#release")
+    pg.wait_for_selector("#task-msg.msg-ok:has-text('已收回')")
+    assert live.ok(live.get(f"/api/tasks/{tid}", "bureau"))["assignee"] is None
+    clean(pg, expected_status=(422,))
+
+    # the clerk claims it and delegates it to a colleague
+    live.ok(live.post(f"/api/tasks/{tid}/claim", "bureau"))
+    pg.evaluate("sessionStorage.clear()")
+    login(pg, live, "bureau", f"/inbox?task={tid}")
+    pg.wait_for_selector("#handover #delegate")
+    assert pg.locator("#handover #reassign").count() == 0
+    pg.wait_for_selector('#handover-to option[value="bureau2"]', state="attached")
+    pg.select_option("#handover-to", "bureau2")
+    pg.fill("#handover-reason", "出差，请代为审查")
+    pg.click("#delegate")
+    pg.wait_for_selector("#task-msg.msg-ok:has-text('已委托')")
+    assert live.ok(live.get(f"/api/tasks/{tid}", "bureau"))["assignee"] == "bureau2"
+
+    # a comment on the case, shown in the case view's comments and its timeline
+    pg.goto(f"{live.base_url}/case/{iid}")
+    pg.wait_for_selector("#comment-text")
+    pg.fill("#comment-text", "已电话联系企业补充材料")
+    pg.click("#comment-send")
+    pg.wait_for_selector("#comments li:has-text('已电话联系企业补充材料')")
+    pg.wait_for_selector("#timeline li.t-comment")
+    for t in ("改派", "收回", "委托", "留言"):
+        assert pg.locator("#timeline li .what", has_text=t).count() >= 1, t
+    assert "测试流程" in pg.inner_text("#case-flow")              # the flow's name, not its key
+    shot(pg, "case-comments.png")
+    trace = live.ok(live.get(f"/api/process-instances/{iid}/trace?format=json", "auditor"))["events"]
+    reasons = [e["data"].get("reason") for e in trace if e["transition"] in ("reassign", "release", "delegate")]
+    assert reasons == ["原经办人休假，改由同事办理", "久未办理，退回科室", "出差，请代为审查"]
+    clean(pg, expected_status=(422,))

@@ -210,7 +210,7 @@ async function openTask(taskId) {
       h('dt', {}, '认领人'), h('dd', {}, task.assignee ? (task.assignee_name || task.assignee) : '未认领', ' ', task.state === 'open' ? claimButton(task) : null)),
     ...[other ? h('div', { class: 'msg msg-info' }, `该任务已由 ${task.assignee_name || task.assignee} 认领，您只能查看。`) : null,
       !submit ? h('div', { class: 'msg msg-info' }, '您的角色只能查看任务，不能办理。') : null,
-      status, formBox, h('div', { class: 'actions' }, submit)].filter(Boolean));
+      handOver(task), status, formBox, h('div', { class: 'actions' }, submit)].filter(Boolean));
   if (task.state !== 'open') {
     say(status, '该任务已不在待办状态。', 'info');
     return;
@@ -223,6 +223,46 @@ async function openTask(taskId) {
   }
   if (submit) submit.addEventListener('click', () => complete(task, submit, status));
   else if (task.form) view.form.setProperty('readOnly', true);
+}
+
+// A department supervisor (dept_supervisor beside the task's department) reassigns or releases a
+// claimed task; the claimant delegates it to a colleague. The reason goes into the case's trace.
+function handOver(task) {
+  if (task.state !== 'open' || !me || ['applicant', 'commissioner'].includes(task.role)) return null;
+  const supervisor = me.roles.includes('dept_supervisor') && me.roles.includes(task.role);
+  const claimant = task.assignee === me.username;
+  if (!(supervisor && task.assignee) && !claimant) return null;
+  const to = h('select', { id: 'handover-to' }, h('option', { value: '' }, '选择接收人…'));
+  const reason = h('input', { type: 'text', id: 'handover-reason', maxlength: 1000, placeholder: '理由（必填，记入审计轨迹）' });
+  const msg = h('div', { id: 'handover-msg', class: 'msg', hidden: true });
+  api(`/api/tasks/${task.id}/candidates`).then(({ items }) => {
+    for (const c of items) if (c.username !== task.assignee) to.append(h('option', { value: c.username }, `${c.display_name}（${c.username}）`));
+  }).catch((e) => say(msg, errorText(e), 'error'));
+  const act = (verb, done) => async () => {
+    const body = { reason: reason.value.trim() };
+    if (verb !== 'release') body.to = to.value;
+    if (verb !== 'release' && !body.to) return say(msg, '请选择接收人。', 'error');
+    if (!body.reason) return say(msg, '请填写理由（记入审计轨迹）。', 'error');
+    try {
+      await api(`/api/tasks/${task.id}/${verb}`, { method: 'POST', json: body });
+    } catch (e) {
+      const labels = { reason: '理由', to: '接收人' };
+      const fields = Object.entries(e.body.fields || {}).map(([k, v]) => `${labels[k] || k}：${v.join('；')}`);
+      say(msg, [errorText(e), ...fields].join(' — '), 'error');
+      return;
+    }
+    await loadTasks();
+    await openTask(task.id);
+    say($('#task-msg'), done, 'ok');
+  };
+  return h('fieldset', { class: 'handover', id: 'handover' },
+    h('legend', {}, supervisor ? '部门负责人：改派或收回' : '委托给同事'),
+    h('div', { class: 'row' }, to, reason),
+    h('div', { class: 'row' },
+      supervisor ? h('button', { type: 'button', id: 'reassign', onclick: act('reassign', '已改派。') }, '改派') : null,
+      supervisor && task.assignee ? h('button', { type: 'button', id: 'release', onclick: act('release', '已收回，任务退回本部门待办。') }, '收回') : null,
+      claimant ? h('button', { type: 'button', id: 'delegate', onclick: act('delegate', '已委托。') }, '委托') : null),
+    msg);
 }
 
 async function complete(task, button, status) {
