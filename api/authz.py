@@ -18,7 +18,9 @@ PUBLIC = "public"
 MATRIX: dict[str, frozenset[str] | str] = {
     "health.health": PUBLIC,
     "api-docs.openapi_json": PUBLIC,
-    "api-docs.openapi_swagger_ui": PUBLIC,
+    "apidocs.docs": PUBLIC,
+    "apidocs.init_js": PUBLIC,
+    "apidocs.static": PUBLIC,
     "pages.static_page": PUBLIC,
     "pages.asset": PUBLIC,
     "me.whoami": ALL_ROLES,
@@ -38,6 +40,12 @@ MATRIX: dict[str, frozenset[str] | str] = {
     "tasks.complete": TASK_ROLES,
     "notifications.list_notifications": TASK_ROLES,
     "notifications.mark_read": TASK_ROLES,
+    "task_admin.reassign": frozenset({"dept_supervisor"}),
+    "task_admin.release": frozenset({"dept_supervisor"}),
+    "task_admin.delegate": TASK_ROLES,
+    "task_admin.candidates": TASK_ROLES | {"dept_supervisor"},
+    "task_admin.add_comment": TASK_ROLES,
+    "task_admin.list_comments": TASK_ROLES | {"auditor", "admin"},
     "timers.list_timers": frozenset({"auditor", "admin", "leading_group_office"}),
     "incidents.list_incidents": frozenset({"auditor", "admin", "analyst"}),
     "traces.instance_trace": TASK_ROLES | {"auditor", "admin"},
@@ -77,6 +85,13 @@ ROW_RULES: dict[str, str] = {
                                      "fields only)"),
     "notifications.list_notifications": "the caller's own and its departments' notifications",
     "notifications.mark_read": "the caller's own and its departments' notifications; others 404",
+    "task_admin.reassign": ("only a dept_supervisor who also holds the task's department role; "
+                            "the receiver must hold that role; reason recorded in the trace"),
+    "task_admin.release": "only a dept_supervisor who also holds the task's department role; reason in the trace",
+    "task_admin.delegate": _TASK_ROWS + "; only the claimant, to a member of the task's department",
+    "task_admin.candidates": _TASK_ROWS,
+    "task_admin.add_comment": _CASE_ROWS,
+    "task_admin.list_comments": _CASE_ROWS,
     "admin.advance_clock": "only when SIJI_ALLOW_CLOCK_CONTROL=1 (acceptance testing)",
 }
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from api.request_errors import field_messages
 from engine.service.errors import CommandError, Conflict, Forbidden, Invalid, NotFound, StepFailed
 from engine.workflow.deploy import DeploymentRefused
 
@@ -87,12 +88,7 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException):
         if e.code == 422 and getattr(e, "data", None):
-            messages = e.data.get("messages", {})
-            fields = {}
-            for _location, errs in messages.items():
-                if isinstance(errs, dict):
-                    for k, v in errs.items():
-                        fields[k] = v if isinstance(v, list) else [v]
+            fields = field_messages(e.data.get("messages", {}))
             return error(422, "invalid", "请求数据有误", "invalid request", fields)
         if e.code == 400 and isinstance(getattr(e, "data", None), dict) and "json" in e.data.get("messages", {}):
             return error(400, "invalid_json", "请求体不是有效的 JSON", "request body is not valid JSON",

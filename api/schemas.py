@@ -136,6 +136,11 @@ class TaskSummarySchema(Schema):
     claimed_at = fields.DateTime(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
     completed_by = fields.String(allow_none=True)
+    due_soon = fields.Boolean(metadata={"description": "即将到期：两天内到期 / due within two days"})
+    business_key = fields.String(allow_none=True)
+    enterprise_name = fields.String(allow_none=True, metadata={"description": "案件所属企业 / the case's enterprise"})
+    process_name = fields.String(allow_none=True, metadata={"description": "流程名称 / the flow's name"})
+    assignee_name = fields.String(allow_none=True, metadata={"description": "认领人姓名 / the claimant's display name"})
 
 
 class TaskDetailSchema(TaskSummarySchema):
@@ -184,9 +189,17 @@ class TaskPageSchema(CappedPageSchema):
 class TaskQuery(PageQuery):
     role = fields.String(validate=validate.Length(max=40))
     state = fields.String(load_default="open", validate=validate.OneOf(["open", "completed", "cancelled", "all"]))
-    assignee = fields.String(validate=validate.OneOf(["me"]))
+    assignee = fields.String(validate=validate.OneOf(["me", "none"]), metadata={
+        "description": "me：我认领的 / claimed by me; none：未认领 / unclaimed"})
     process_instance_id = fields.Integer()
     overdue = fields.Boolean()
+    process_key = fields.String(validate=validate.Length(max=100), metadata={"description": "流程 / flow"})
+    q = fields.String(validate=validate.Length(max=200), metadata={
+        "description": "按业务编号或企业名称搜索（包含即可）/ search by business key or enterprise name"})
+    due = fields.String(validate=validate.OneOf(["overdue", "soon", "later", "none"]), metadata={
+        "description": "期限：已逾期 / 即将到期（两天内）/ 更晚 / 无期限 — overdue, due within two days, later, none"})
+    sort = fields.String(validate=validate.OneOf(["due", "-due", "created", "-created"]), metadata={
+        "description": "排序：期限或创建时间，- 为倒序 / by due or creation time, - for descending"})
 
 
 class CompleteSchema(StrictSchema):

@@ -47,6 +47,10 @@ ROLES: tuple[Role, ...] = (
     Role("leading_group_office", "“四即模式”流程再造工作领导小组办公室",
          "Leading Group Office for the Four-Instant Process Reengineering",
          True, ('"四即模式"流程再造工作领导小组办公室', "领导小组办公室")),
+    # A flag, not a department: held beside one or more department roles, it lets its user
+    # reassign, release or delegate the claimed tasks of those departments (with a reason that
+    # goes into the case's trace). engine/service/task_admin.py.
+    Role("dept_supervisor", "部门负责人", "Department supervisor", False),
     Role("analyst", "流程分析员", "Process analyst", False),
     Role("auditor", "审计员", "Auditor", False),
     Role("admin", "系统管理员", "Administrator", False),
@@ -54,7 +58,7 @@ ROLES: tuple[Role, ...] = (
 
 BY_CODE: dict[str, Role] = {r.code: r for r in ROLES}
 # Roles that cannot own a user task through a lane: they are system roles.
-SYSTEM_ROLES = frozenset({"analyst", "auditor", "admin"})
+SYSTEM_ROLES = frozenset({"analyst", "auditor", "admin", "dept_supervisor"})
 
 # Roles that own tasks as departments (not the applicant or a commissioner), and every task role.
 DEPARTMENT_ROLES = frozenset(r.code for r in ROLES if r.code not in SYSTEM_ROLES

@@ -63,7 +63,7 @@ def test_matrix_policy():
         assert authz.MATRIX[ep] == {"admin"}, ep
     # public: only health, the API description and the static pages
     public = {ep for ep, rule in authz.MATRIX.items() if rule == authz.PUBLIC}
-    assert public <= {"health.health", "api-docs.openapi_json", "api-docs.openapi_swagger_ui",
+    assert public <= {"health.health", "api-docs.openapi_json", "apidocs.docs", "apidocs.init_js", "apidocs.static",
                       "pages.static_page", "pages.asset"}, public
 
 

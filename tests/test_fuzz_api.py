@@ -32,7 +32,7 @@ PG_EXAMPLES = max(3, FUZZ_EXAMPLES // 4)
 # Users tried in this order; the first whose roles the matrix allows calls the operation.
 PREFERENCE = [("admin", {"admin"}), ("auditor", {"auditor"}), ("analyst", {"analyst"}),
               ("bureau", {"approval_bureau"}), ("ent_a", {"applicant"}), ("lgo", {"leading_group_office"}),
-              ("com", {"commissioner"})]
+              ("com", {"commissioner"}), ("boss", {"dept_supervisor"})]
 
 
 class FuzzWorld:
@@ -59,6 +59,7 @@ def _world(backend, tmp_path, request) -> FuzzWorld:
     h = make_harness(db_url_for(backend, tmp_path, request), backend)
     h.add_user("lgo", ["leading_group_office"])
     h.add_user("com", ["commissioner"], pair_with=["ent_a"])
+    h.add_user("boss", ["approval_bureau", "dept_supervisor"])
     h.deploy_paths(MINI)
     done = h.start("mini", "ent_a", GOOD_START, business_key="BK-1")["id"]
     h.complete("bureau", done, "Task_Review", {"complete": True})

@@ -2,7 +2,7 @@
 // form editors loaded only when opened), one CSS file per page, and dist/manifest.json telling
 // api/pages.py which files each page loads. Run by tools/pages-setup (`node build.mjs`).
 import { build } from 'esbuild';
-import { readFile, rm, rename, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, rm, rename, writeFile, mkdir, copyFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +91,18 @@ for (const [file, info] of Object.entries(result.metafile.outputs)) {
       .map((i) => path.relative(out, path.join(here, i.path)).split(path.sep).join('/')),
   };
 }
+// Swagger UI for /api/docs, served by the service itself (api/pages.py): many government networks
+// reach no CDN. Copied as published (swagger-ui-dist), not bundled: it is one self-contained script.
+const SWAGGER = ['swagger-ui-bundle.js', 'swagger-ui.css', 'favicon-32x32.png'];
+await mkdir(path.join(out, 'swagger'), { recursive: true });
+for (const f of SWAGGER) {
+  await copyFile(path.join(here, 'node_modules', 'swagger-ui-dist', f), path.join(out, 'swagger', f));
+  if (/\.(js|css)$/.test(f)) {
+    const abs = path.join(out, 'swagger', f);
+    await writeFile(`${abs}.gz`, gzipSync(await readFile(abs), { level: 9 }));
+  }
+}
+
 // Pre-compressed copies, served to browsers that accept gzip (api/pages.py).
 let gz = 0;
 for (const file of Object.keys(result.metafile.outputs)) {

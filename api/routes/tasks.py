@@ -16,7 +16,9 @@ from engine.service.visibility import can_see_task, task_audiences
 from engine.service.errors import Invalid, NotFound
 from engine.store.models import Instance, ProcessVersionRow, Task
 from api.schemas import CompleteResultSchema, CompleteSchema, TaskDetailSchema, TaskPageSchema, TaskQuery
-from api.routes.common import actor, case_labels, page_of_few, page_total, plain, service, task_json, usernames
+from api.routes.common import actor, case_labels, deadline_status, page_of_few, page_total, plain, service, task_json, usernames
+from api.routes.inbox_filters import filtered_tasks_query, wants_filters
+from api.routes.task_context import task_context
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/tasks",
                 description="待办任务：认领、释放、办理 / the task inbox: claim, unclaim, complete")
@@ -26,7 +28,10 @@ blp = Blueprint("tasks", __name__, url_prefix="/api/tasks",
 @blp.arguments(TaskQuery, location="query")
 @blp.response(200, TaskPageSchema)
 def list_tasks(query):
-    """我的待办（分页，按期限再按创建时间排序）/ The caller's inbox, paged, by due time then creation."""
+    """我的待办（分页，按期限再按创建时间排序；可按业务编号/企业搜索，按流程、期限、认领人筛选）/
+    The caller's inbox, paged, by due time then creation; search by business key or enterprise,
+    filter by flow, due window and claimant, other sort orders. Each row carries the case's
+    business key, enterprise and flow name and the claimant's display name."""
     svc = service()
     me = actor()
     now = svc.now()
@@ -36,29 +41,46 @@ def list_tasks(query):
     shape = (query["state"] != "all", bool(query.get("role")), query.get("assignee") == "me",
              bool(query.get("process_instance_id")), query.get("overdue"))
     with svc.db.read() as s:
-        if me.reads_all:
-            count_q, page_q = _inbox_statements(shape, None)
+        if wants_filters(query):
+            stmt = filtered_tasks_query(me, query, now)
+            tasks = s.scalars(stmt.limit(query["per_page"]).offset(params["off"])).all()
+            total, exact = page_total(s, len(tasks), params["off"], query["per_page"],
+                                      stmt.with_only_columns(Task.id).order_by(None))
         else:
-            # One index range per audience (the caller's own reserved tasks, each of its roles),
-            # each read in order and cut at the page's end, then merged: a department with
-            # 100,000 open tasks costs the same as one with ten.
-            audiences = task_audiences(me)
-            params.update({f"a{i}": a for i, a in enumerate(audiences)})
-            count_q, page_q = _inbox_statements(shape, len(audiences))
-        if count_q is None:
-            tasks, total = page_of_few(s.scalars(page_q, params).all(), lambda t: (t.sort_due, t.created_at, t.id),
-                                       params["off"], query["per_page"])
-            exact = True
-        else:
-            tasks = s.scalars(page_q, params).all()
-            total, exact = page_total(s, len(tasks), params["off"], query["per_page"], count_q, params)
+            tasks, total, exact = _default_page(s, me, query, params, shape)
         names = usernames(s, [t.assignee_id for t in tasks] + [t.completed_by for t in tasks])
         labels = case_labels(s, [t.instance_id for t in tasks])
+        context = task_context(s, tasks)
     # The inbox is the most read page: answer with plain JSON (same shape as TaskPageSchema,
     # which documents it) instead of a marshmallow dump of every row.
-    return jsonify({"items": [plain(task_json(t, names, now, labels.get(t.instance_id))) for t in tasks],
-                    "page": query["page"],
+    items = [plain({**task_json(t, names, now, labels.get(t.instance_id)), **context[t.id],
+                    "due_soon": _due_soon(t, now)}) for t in tasks]
+    return jsonify({"items": items, "page": query["page"],
                     "per_page": query["per_page"], "total": total, "total_exact": exact})
+
+
+def _default_page(s, me, query: dict, params: dict, shape: tuple):
+    """The plain inbox (open tasks by due time, the older filters only) off the inbox indexes."""
+    if me.reads_all:
+        count_q, page_q = _inbox_statements(shape, None)
+    else:
+        # One index range per audience (the caller's own reserved tasks, each of its roles),
+        # each read in order and cut at the page's end, then merged: a department with
+        # 100,000 open tasks costs the same as one with ten.
+        audiences = task_audiences(me)
+        params.update({f"a{i}": a for i, a in enumerate(audiences)})
+        count_q, page_q = _inbox_statements(shape, len(audiences))
+    if count_q is None:
+        tasks, total = page_of_few(s.scalars(page_q, params).all(), lambda t: (t.sort_due, t.created_at, t.id),
+                                   params["off"], query["per_page"])
+        return tasks, total, True
+    tasks = s.scalars(page_q, params).all()
+    total, exact = page_total(s, len(tasks), params["off"], query["per_page"], count_q, params)
+    return tasks, total, exact
+
+
+def _due_soon(t: Task, now) -> bool:
+    return deadline_status(t, now) == "due_soon"
 
 
 _TASK_WITH_STATE = (select(Task, Instance.version_id, Instance.state, Instance.business_key, Instance.display_name,
@@ -127,13 +149,14 @@ def get_task(task_id):
         _, version_id, state, business_key, display_name, process_name, start_form = found
         pv = svc.version(s, version_id)
         names = usernames(s, [task.assignee_id, task.completed_by])
+        context = task_context(s, [task])[task.id]
         form = (pv.resources.get("forms") or {}).get(task.form_key)
         values_keys = [c["valuesKey"] for c in walk_components((form or {}).get("components", []))
                        if c.get("valuesKey")]
         options = svc.options(s, pv) if values_keys else {}
         done = s.execute(_DONE, {"iid": task.instance_id}).all() if task.state == "open" else []
-    body = task_json(task, names, svc.now(), {"business_key": business_key, "display_name": display_name,
-                                              "process_name": process_name})
+    body = {**task_json(task, names, svc.now(), {"business_key": business_key, "display_name": display_name,
+                                                 "process_name": process_name}), **context}
     data, case_file = {}, None
     if task.state == "open":
         ready = svc.engine.ready_task_data(state, task.id)

@@ -3,7 +3,7 @@
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 import 'bpmn-js/dist/assets/diagram-js.css';
 import 'bpmn-js/dist/assets/bpmn-js.css';
-import { $, api, download, errorText, fmtTime, h, hasRole, initPage, put } from './common.js';
+import { $, api, download, errorText, fmtTime, h, hasRole, initPage, me, put, say } from './common.js';
 import { STATUS, caseList } from './cases.js';
 
 const TRANSITIONS = {
@@ -11,6 +11,7 @@ const TRANSITIONS = {
   complete: '办理完成', cancel: '取消', gateway: '网关分支', script: '脚本', business_rule: '决策',
   activity: '经过', timer_armed: '定时器开始计时', timer_fired: '定时器触发', timer_cancelled: '定时器取消',
   end: '到达结束事件', instance_completed: '案件办结', incident: '异常', deployed: '部署',
+  reassign: '改派', release: '收回', delegate: '委托', comment: '留言',
 };
 const TASK_STATE = { open: ['待办', 'badge-active'], completed: ['已完成', 'badge-ok'], cancelled: ['已取消', 'badge-muted'] };
 
@@ -40,7 +41,10 @@ async function showCase(id) {
   }
   const [label, cls] = STATUS[inst.status] || [inst.status, 'badge-muted'];
   document.title = `案件 #${inst.id} · 四即流程再造`;
-  put(head, h('span', { class: 'title' }, `案件 #${inst.id}`), h('span', {}, `${inst.process_key} v${inst.version}`),
+  // the flow's Chinese name (the definition's), its key only as a fallback
+  const def = await api(`/api/process-definitions/${encodeURIComponent(inst.process_key)}`).catch(() => null);
+  put(head, h('span', { class: 'title' }, `案件 #${inst.id}`),
+    h('span', { id: 'case-flow', title: inst.process_key }, `${(def && def.name) || inst.process_key} v${inst.version}`),
     h('span', { class: `badge ${cls}`, id: 'case-status' }, label),
     inst.outcome ? h('span', {}, `结果：${inst.outcome.name}`) : null,
     h('span', { class: 'sep' }),
@@ -79,8 +83,42 @@ function renderSide(side, inst) {
     hasRole('auditor', 'admin') ? h('div', { class: 'exports' },
       h('button', { type: 'button', id: 'verify', onclick: () => verifyChain(inst.id) }, '校验审计链'),
       h('span', { id: 'verify-msg', class: 'small' })) : null,
+    h('h2', {}, '留言'), h('div', { id: 'comments' }), commentForm(inst),
     h('div', { id: 'trace' }, h('p', { class: 'muted' }, '加载中…')),
   );
+  loadComments(inst.id);
+}
+
+// departments, applicants and commissioners may comment; auditors and admins only read
+function commentForm(inst) {
+  if (!me || !me.roles.some((r) => !['analyst', 'auditor', 'admin', 'dept_supervisor'].includes(r))) return null;
+  const text = h('textarea', { id: 'comment-text', rows: 2, maxlength: 1000, placeholder: '给本案件留言（记入审计轨迹，所有可查看本案件的人可见）' });
+  const msg = h('div', { id: 'comment-msg', class: 'msg', hidden: true });
+  const send = h('button', { type: 'button', id: 'comment-send', onclick: async () => {
+    send.disabled = true;
+    try {
+      await api(`/api/process-instances/${inst.id}/comments`, { method: 'POST', json: { text: text.value } });
+      text.value = '';
+      say(msg, '');
+      await Promise.all([loadComments(inst.id), loadTrace(inst)]);
+    } catch (e) {
+      say(msg, errorText(e), 'error');
+    }
+    send.disabled = false;
+  } }, '留言');
+  return h('div', { class: 'comment-form' }, text, h('div', { class: 'exports' }, send), msg);
+}
+
+async function loadComments(id) {
+  const box = $('#comments');
+  try {
+    const { items } = await api(`/api/process-instances/${id}/comments`);
+    put(box, items.length ? h('ul', { class: 'comments' }, items.map((c) => h('li', {},
+      h('div', { class: 'small muted' }, `${c.actor_name}${c.actor_name !== c.actor ? `（${c.actor}）` : ''} ${fmtTime(c.at)}`),
+      h('div', { class: 'comment-text' }, c.text)))) : h('p', { class: 'muted small' }, '暂无留言。'));
+  } catch (e) {
+    put(box, h('p', { class: 'muted small' }, errorText(e)));
+  }
 }
 
 async function exportTrace(id, fmt) {
@@ -164,7 +202,8 @@ async function renderDiagram(inst) {
   try {
     await viewer.importXML(xml);
   } catch (e) {
-    put(container, h('div', { class: 'msg msg-error' }, `流程图无法显示：${e.message}`));
+    const why = /no diagram to display/.test(e.message) ? '该流程文件没有图形信息（BPMNDiagram）' : e.message;
+    put(container, h('div', { class: 'msg msg-error', id: 'diagram-error' }, `流程图无法显示：${why}`));
     return;
   }
   const canvas = viewer.get('canvas');
