@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA, ROOT, make_harness
+from engine.process import alive, children, cmdline
 
 STARTS = int(os.environ.get("SIJI_TEST_SERVE_STARTS", "100"))
 RESPAWNS = int(os.environ.get("SIJI_TEST_SERVE_RESPAWNS", "100"))
@@ -41,29 +42,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def alive(pid: int) -> bool:
-    """Running (a zombie waiting to be reaped counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
 
 
 @pytest.fixture(scope="module")
