@@ -103,7 +103,8 @@ class Supervisor:
         bind = f"{self.settings.host}:{self.settings.port}"
         self.http = _child([sys.executable, "-m", "api.server", "--bind", bind, "--workers", str(self.workers),
                             "--wait-fd", str(go_fd)], signal.SIGTERM, pass_fds=(go_fd,))
-        _say(f"gunicorn master pid {self.http.pid} on http://{bind} with {self.workers} HTTP worker(s)")
+        _say(f"gunicorn master pid {self.http.pid} loading; it listens on http://{bind} with {self.workers} "
+             f"HTTP worker(s) once the schema is migrated")
 
     def start_timer(self, slot: TimerSlot) -> None:
         slot.proc = _child([sys.executable, "-m", "engine.cli.main", "worker"], signal.SIGTERM)
