@@ -137,21 +137,31 @@ def cmd_migrate(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from api.server import serve
-    return serve(embedded_worker=not args.no_worker, workers=args.workers)
+    from engine.cli.serve import serve
+    from engine.settings import Settings
+    settings = Settings.from_env()
+    from engine.process import exit_now
+    timer_workers = 0 if args.no_worker else args.timer_workers
+    exit_now(serve(settings, workers=args.workers, timer_workers=timer_workers))
 
 
 def cmd_worker(args) -> int:
+    import signal
+
     from engine.timers.worker import TimerWorker
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)   # not one line per engine task state change
-    svc = _service()
+    svc = _service(migrate=False)   # `siji migrate` or `siji serve` migrates, once
     worker = TimerWorker(svc, name=f"worker-{os.getpid()}")
+    # SIGTERM (from `siji serve` stopping): leave after the current transaction.
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     try:
         worker.run_forever()
     except KeyboardInterrupt:
         worker.stop()
-    return 0
+    svc.db.dispose()
+    from engine.process import exit_now
+    exit_now(0)
 
 
 def cmd_verify_trace(args) -> int:
@@ -197,9 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="siji", description="四即模式流程再造 — BPMN service")
     sub = parser.add_subparsers(dest="cmd", required=True)
 
-    p = sub.add_parser("serve", help="serve the API with an embedded timer worker")
-    p.add_argument("--no-worker", action="store_true", help="do not embed a timer worker")
-    p.add_argument("--workers", type=int, default=int(os.environ.get("SIJI_WORKERS", "2")))
+    p = sub.add_parser("serve", help="serve the API (gunicorn) and run the timer workers, supervised")
+    p.add_argument("--no-worker", action="store_true", help="start no timer worker (same as --timer-workers 0)")
+    p.add_argument("--workers", type=int, default=None, help="HTTP worker processes (default SIJI_WORKERS, 2)")
+    p.add_argument("--timer-workers", type=int, default=None,
+                   help="timer worker processes (default SIJI_TIMER_WORKERS, 1; 0: none)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("migrate", help="create or upgrade the database schema")

@@ -8,7 +8,6 @@ from engine.service.clock_sync import ClockSync
 from engine.service.commands import Service
 from engine.settings import Settings
 from engine.store.db import Database
-from engine.store.migrate import upgrade
 from engine.workdays import WorkdayCalendar
 from engine.workflow.runtime import Engine
 
@@ -24,6 +23,7 @@ def build_service(settings: Settings, clock: Clock | None = None, migrate: bool 
     """
     db = Database(settings.db_url, pool_size=settings.db_pool)
     if migrate:
+        from engine.store.migrate import upgrade   # Alembic: only the processes that migrate load it
         upgrade(db)
     clock = clock or SystemClock()
     engine = Engine(clock=clock, calendar=WorkdayCalendar())

@@ -201,6 +201,10 @@ class Service:
         request_hash = hashlib.sha256(json.dumps([task_id, data], sort_keys=True, default=str)
                                       .encode()).hexdigest()
         with self.db.write() as s:
+            # The case's lock first, the key after: a same-key request still running holds the
+            # lock until its answer is stored, so a retry waits for that answer and replays it
+            # instead of finding the task already done (409).
+            inst = self._lock_for_task(s, task_id)
             if idempotency_key:
                 seen = s.get(IdempotencyKey, (actor.id, idempotency_key))
                 if seen is not None:
@@ -208,7 +212,7 @@ class Service:
                         raise Conflict("幂等键已用于另一请求", "idempotency key was used for another request",
                                        {"Idempotency-Key": ["已使用 / already used"]})
                     return dict(seen.response, replayed=True)
-            task, inst, open_rows = self._task_for_action(s, actor, task_id)
+            task, inst, open_rows = self._task_for_action(s, actor, task_id, inst)
             timer_rows = {t.task_id: t for t in s.scalars(WAITING_TIMERS, {"iid": inst.id})}
             if task.assignee_id is not None and task.assignee_id != actor.id:
                 raise Conflict("任务已被他人认领", "task is claimed by someone else")
@@ -283,14 +287,20 @@ class Service:
         q = (LOCK_PG_SKIP if skip_locked else LOCK_PG) if self.db.is_postgres else LOCK
         return s.scalars(q, {"iid": instance_id}).first()
 
-    def _task_for_action(self, s: Session, actor: Actor, task_id: str) -> tuple[Task, Instance, dict[str, Task]]:
-        """Lock the task's instance, then read the task with the instance's other open tasks
-        (which the command's step needs anyway). Read after the lock, the task's state is the
-        one the last command on this instance left: a racing complete has either finished or
-        waits for this one."""
-        tid = str(task_id)[:36]
+    def _lock_for_task(self, s: Session, task_id: str) -> Instance | None:
+        """Lock the instance a task belongs to (None: no such task)."""
         q = LOCK_BY_TASK_PG if self.db.is_postgres else LOCK_BY_TASK
-        inst = s.scalars(q, {"tid": tid}).first()
+        return s.scalars(q, {"tid": str(task_id)[:36]}).first()
+
+    def _task_for_action(self, s: Session, actor: Actor, task_id: str, inst: Instance | None = ...
+                         ) -> tuple[Task, Instance, dict[str, Task]]:
+        """Lock the task's instance (unless the caller did: ``inst``), then read the task with the
+        instance's other open tasks (which the command's step needs anyway). Read after the lock,
+        the task's state is the one the last command on this instance left: a racing complete has
+        either finished or waits for this one."""
+        tid = str(task_id)[:36]
+        if inst is ...:
+            inst = self._lock_for_task(s, tid)
         rows = {t.id: t for t in s.scalars(TASK_AND_OPEN, {"iid": inst.id, "tid": tid})} if inst else {}
         task = rows.get(tid)
         if task is None or not can_see_task(s, actor, task):

@@ -28,7 +28,7 @@ def apply_step(s: Session, inst: Instance, pv: ProcessVersion, result: StepResul
     now = rec.at
     timer_rows = dict(timer_rows)
     current = {t.task_id: t for t in result.timers}
-    fired = _record_facts(result, rec, now, open_rows, timer_rows, current)
+    fired = _record_facts(s, inst, result, rec, now, open_rows, timer_rows, current)
     new_timers = _project_timers(inst, pv, rec, now, timer_rows, current)
     new_tasks = _schedule_tasks(s, inst, result, rec, now, completed_task, open_rows, timer_rows, pv,
                                 calendar or DEFAULT_CALENDAR)
@@ -47,8 +47,8 @@ def apply_step(s: Session, inst: Instance, pv: ProcessVersion, result: StepResul
     return StepRows(fired, new_tasks, new_timers)
 
 
-def _record_facts(result: StepResult, rec: Recorder, now: datetime, open_rows: dict[str, Task],
-                  timer_rows: dict[str, Timer], current: dict) -> int:
+def _record_facts(s: Session, inst: Instance, result: StepResult, rec: Recorder, now: datetime,
+                  open_rows: dict[str, Task], timer_rows: dict[str, Timer], current: dict) -> int:
     """Audit events of the step's facts; cancelled tasks and fired timers marked. Returns how
     many timers fired."""
     fired = 0
@@ -70,6 +70,8 @@ def _record_facts(result: StepResult, rec: Recorder, now: datetime, open_rows: d
             row = timer_rows.get(f.task_id) if cycle_goes_on else timer_rows.pop(f.task_id, None)
             if row is None:
                 row = fired_rows.get(f.task_id)     # an earlier round of a cycle in this step
+            if row is None and not cycle_goes_on and f.data.get("armed_due_at"):
+                row = _armed_and_fired(s, inst, f, rec, now)
             data = {}
             if row is not None:
                 data = {"due_at": f.data.get("due_at") or row.due_at.isoformat(), "timer_id": row.id}
@@ -85,6 +87,20 @@ def _record_facts(result: StepResult, rec: Recorder, now: datetime, open_rows: d
             rec.add(f.transition, f.activity_id, f.activity_name, {} if f.transition == "end" else f.data,
                     f.task_id, actor=SYSTEM, role=None)
     return fired
+
+
+def _armed_and_fired(s: Session, inst: Instance, f, rec: Recorder, now: datetime) -> Timer:
+    """A timer armed and fired within one step (its deadline had passed when the case reached
+    it): it gets its row and its ``timer_armed`` event like any other, so every fired timer in
+    the trail has an id and a due time."""
+    due_at = datetime.fromisoformat(f.data["armed_due_at"])
+    row = Timer(instance_id=inst.id, task_id=f.task_id, activity_id=f.activity_id, due_at=due_at,
+                status="fired", provisional=False, calc=None, attached_task_id=f.data.get("attached_to"),
+                created_at=now, fired_at=now)
+    row.id = s.connection().execute(INSERT_TIMER, [{c: getattr(row, c) for c in TIMER_INSERT_COLS}]).scalar_one()
+    rec.add("timer_armed", f.activity_id, f.activity_name, {"due_at": due_at.isoformat(), "provisional": False},
+            f.task_id, actor=SYSTEM, role=None)
+    return row
 
 
 def _project_timers(inst: Instance, pv: ProcessVersion, rec: Recorder, now: datetime,

@@ -518,6 +518,7 @@ def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalo
     proc_settings = settings.get(key, prev.settings or {})
     problems += _settings_problems(f, key, process, proc_settings, start_form, tasks, version_forms, elements,
                                    dmn_xml, trees)
+    problems += _connector_problems(f.name, process)
     if len(problems) > n_before:
         raise _Skip()
 
@@ -540,12 +541,13 @@ def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalo
         raise _Skip()
 
     from engine.workflow.serializer import spec_to_state
+    spec_state = _storable_spec_state(f.name, key, spec_to_state, spec, subprocess_specs, problems)
     return CompiledProcess(
         key=key,
         name=(process.get("name") or _participant_name(tree, key) or key).strip(),
         bpmn_file=PurePosixPath(f.name).name,
         bpmn_xml=f.data.decode("utf-8"),
-        spec_state=spec_to_state(spec, subprocess_specs),
+        spec_state=spec_state,
         tasks=tasks,
         elements=elements,
         start_form=start_form,
@@ -578,6 +580,40 @@ def _settings_problems(f, key, process, proc_settings, start_form, tasks, versio
     for aid, field_key, message in flow_settings.readonly_problems(task_forms, produced):
         out.append(Problem(f"forms/{tasks[aid].form_key}.form", None, aid, f"{field_key}: {message}"))
     return out
+
+
+# ---------------------------------------------------------------------------- what cannot run
+# Elements the service has no way to run are refused here, each named, instead of failing later
+# (a service task's spec cannot even be stored). Connectors for service tasks come later: they
+# will answer "can this one run?" in _connector_problems.
+UNRUNNABLE = {
+    "serviceTask": "服务任务需要连接器，本服务尚未提供 / service tasks need a connector, and this service has none yet",
+}
+
+
+def _connector_problems(filename: str, process) -> list[Problem]:
+    out = []
+    for tag, message in UNRUNNABLE.items():
+        for node in process.iter(f"{{{BPMN_NS}}}{tag}"):
+            name = node.get("name")
+            label = f"“{name}” ({node.get('id')})" if name else node.get("id")
+            out.append(Problem(filename, node.sourceline, node.get("id"), f"{label}: {message}"))
+    return out
+
+
+def _storable_spec_state(filename: str, key: str, spec_to_state, spec, subprocess_specs,
+                         problems: list[Problem]) -> dict:
+    """The serialized spec, checked to be storable as JSON: an element type the serializer does
+    not know (one SpiffWorkflow parses but this service never runs) is refused by name rather than
+    failing the deployment's database write."""
+    try:
+        state = spec_to_state(spec, subprocess_specs)
+        json.dumps(state)
+    except (TypeError, ValueError) as e:
+        problems.append(Problem(filename, None, key, f"流程含本服务不支持的元素，无法保存 / the process has an "
+                                                     f"element this service does not support: {e}"))
+        raise _Skip() from None
+    return state
 
 
 def _reparse(data: bytes):

@@ -386,7 +386,11 @@ class Engine:
             out.append(Fact("gateway", aid, name, {"taken_flows": flows, "targets": taken}, str(task.id)))
         elif kind in ("boundaryEvent", "intermediateCatchEvent", "startEvent") and _is_timer(spec):
             if not isinstance(spec.event_definition, CycleTimerEventDefinition):
-                out.append(Fact("timer_fired", aid, name, {}, str(task.id)))
+                # When the timer was armed in this same step (its deadline had passed when the
+                # case got there), the caller has no row for it: give what arming would have.
+                due_at, attached = self._due_and_attached(pv, task)
+                data = {"armed_due_at": due_at.isoformat(), "attached_to": attached} if due_at else {}
+                out.append(Fact("timer_fired", aid, name, data, str(task.id)))
             # a cycle's rounds are reported by _cycle_rounds; its task ending is no firing
         elif kind == "scriptTask":
             out.append(Fact("script", aid, name, {"result": _changed(task)}, str(task.id)))
@@ -449,6 +453,27 @@ class Engine:
                                 {"due_at": due.isoformat(), "cycle": True}, tid))
         return out
 
+    def _due_and_attached(self, pv: ProcessVersion, t) -> tuple[datetime | None, str | None]:
+        """A timer task's due time (None when it has none yet) and the id of the user task a
+        boundary timer guards."""
+        value = t.internal_data.get("event_value")
+        if value is None:
+            return None, None
+        cycle = isinstance(t.task_spec.event_definition, CycleTimerEventDefinition)
+        due = value["next"] if cycle and isinstance(value, dict) else value
+        try:
+            due_at = _parse_time(TimerEventDefinition.parse_time_or_duration(due)
+                                 if not isinstance(due, datetime) else due)
+        except Exception:
+            return None, None
+        attached = None
+        target = (pv.elements.get(t.task_spec.bpmn_id) or {}).get("attached_to")
+        if target and t.parent is not None:
+            for sib in t.parent.children:
+                if getattr(sib.task_spec, "bpmn_id", None) == target:
+                    attached = str(sib.id)
+        return due_at, attached
+
     def _result(self, pv: ProcessVersion, wf, facts, provisional, state) -> StepResult:
         user_tasks = []
         for t in wf.get_tasks(state=TaskState.READY, manual=True):
@@ -467,19 +492,10 @@ class Engine:
             if value is None:
                 continue
             cycle = isinstance(t.task_spec.event_definition, CycleTimerEventDefinition)
-            due = value["next"] if cycle and isinstance(value, dict) else value
-            try:
-                due_at = _parse_time(TimerEventDefinition.parse_time_or_duration(due)
-                                     if not isinstance(due, datetime) else due)
-            except Exception:
+            due_at, attached = self._due_and_attached(pv, t)
+            if due_at is None:
                 continue
-            attached = None
-            target = (pv.elements.get(t.task_spec.bpmn_id) or {}).get("attached_to")
-            if target and t.parent is not None:
-                for sib in t.parent.children:
-                    if getattr(sib.task_spec, "bpmn_id", None) == target:
-                        attached = str(sib.id)
-            calc = prov.get(str(due))
+            calc = prov.get(str(value["next"] if cycle and isinstance(value, dict) else value))
             timers.append(TimerView(str(t.id), t.task_spec.bpmn_id, due_at, calc is not None, attached, cycle,
                                     {"start": calc["start"], "n": calc["n"]} if calc else None))
         completed = wf.is_completed()
