@@ -2,13 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.forms.compile import (
-    CompiledForm,
-    FormDefinitionError,
-    FormValidationError,
-    compile_form,
-    uscc_valid,
-)
+from engine.forms.compile import CompiledForm, compile_form
+from engine.forms.messages import FormDefinitionError, FormValidationError
+from engine.forms.values import uscc_valid
 
 REQUIRED = "必填 / required"
 UNKNOWN = "未知字段 / unknown field"
@@ -558,7 +554,8 @@ def test_any_values_key_accepted_at_compile_time():
 
 
 def test_required_when_on_a_dynamic_list():
-    from engine.forms.compile import FormValidationError, compile_form
+    from engine.forms.compile import compile_form
+    from engine.forms.messages import FormValidationError
     form = {"type": "default", "components": [
         {"type": "radio", "key": "passed", "label": "结论", "values": [{"label": "合格", "value": True},
                                                                      {"label": "不合格", "value": False}],

@@ -42,7 +42,7 @@ def _unavailable(reason: str):
 
 def _uscc(prefix17: str) -> str:
     """A unified social credit code with a correct check character."""
-    from engine.forms.compile import uscc_valid
+    from engine.forms.values import uscc_valid
     for c in "0123456789ABCDEFGHJKLMNPQRTUWXY":
         if uscc_valid(prefix17 + c):
             return prefix17 + c

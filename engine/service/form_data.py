@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import roles
-from engine.forms.compile import FormValidationError, compile_form
+from engine.forms.compile import compile_form
+from engine.forms.messages import FormValidationError
 from engine.service.errors import Invalid
 from engine.store.models import User, UserRole
 from engine.workflow.runtime import ProcessVersion

@@ -22,7 +22,9 @@ except ImportError:  # pragma: no cover
     import sre_parse as _sre_parse  # type: ignore
 
 from engine import roles
-from engine.forms.compile import _USCC_CHARS, _USCC_INDEX, _USCC_WEIGHTS, CompiledForm, FormValidationError, compile_form
+from engine.forms.compile import CompiledForm, compile_form
+from engine.forms.messages import FormValidationError
+from engine.forms.values import _USCC_CHARS, _USCC_INDEX, _USCC_WEIGHTS
 
 from engine.simulation.distributions import Generator
 
@@ -260,7 +262,7 @@ def _same(a, b) -> bool:
 
 
 def _matches(value, literal: str) -> bool:
-    from engine.forms.compile import _parse_literal
+    from engine.forms.tree import _parse_literal
     return _same(value, _parse_literal(literal))
 
 

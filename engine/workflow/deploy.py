@@ -23,7 +23,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from engine import roles
 
 from engine.workflow import flow_settings, task_roles, xmlsafe
-from engine.forms.compile import FormDefinitionError, compile_form
+from engine.forms.compile import compile_form
+from engine.forms.messages import FormDefinitionError
 from engine.workflow.scripting import check_source
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
