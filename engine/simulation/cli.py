@@ -14,7 +14,8 @@ from pathlib import Path
 from engine.simulation.distributions import SettingsError
 from engine.simulation.formdata import FormDataError
 from engine.simulation.process import ROOT, ProcessNotFound, compile_process
-from engine.simulation.runner import SimulationError, simulate
+from engine.simulation.parallel import simulate_replications
+from engine.simulation.runner import SimulationError
 from engine.simulation.settings import Settings, load
 
 
@@ -26,6 +27,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", required=True, help="output folder for simulation.json, *.csv and plots")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-plots", action="store_true", help="JSON and CSV only")
+    p.add_argument("--processes", type=int, default=None,
+                   help="worker processes for the replications (default: CPU count); the results do not depend on it")
+    p.add_argument("--replications", type=int, default=None,
+                   help="independent replications the cases are split into (default: one per 500 cases, at most 16)")
     p.set_defaults(func=run)
 
 
@@ -39,15 +44,18 @@ def settings_for(key: str, path: str | None) -> tuple[Settings, str | None]:
 
 
 def run(args) -> int:
-    if args.cases < 1:
-        print("--cases 须为正整数 / must be a positive integer", file=sys.stderr)
-        return 2
+    for name in ("cases", "processes", "replications"):
+        v = getattr(args, name)
+        if v is not None and v < 1:
+            print(f"--{name} 须为正整数 / must be a positive integer", file=sys.stderr)
+            return 2
     out = Path(args.out)
     try:
         compiled = compile_process(args.process)
         settings, used = settings_for(compiled.key, args.settings)
         t0 = time.perf_counter()
-        result = simulate(compiled, settings, args.cases, args.seed)
+        result = simulate_replications(compiled, settings, args.cases, args.seed, args.processes,
+                                       args.replications)
         elapsed = time.perf_counter() - t0
     except (SettingsError, FormDataError, ProcessNotFound, SimulationError) as e:
         print(f"siji simulate: {e}", file=sys.stderr)
