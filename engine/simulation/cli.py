@@ -27,6 +27,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", required=True, help="output folder for simulation.json, *.csv and plots")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-plots", action="store_true", help="JSON and CSV only")
+    p.add_argument("--calibrate-from-trace", metavar="TRACE_JSON",
+                   help="fit lognormal service times per task to a JSON trace (siji export --format json) and "
+                        "write <key>.calibrated.json in --out instead of simulating")
     p.add_argument("--processes", type=int, default=None,
                    help="worker processes for the replications (default: CPU count); the results do not depend on it")
     p.add_argument("--replications", type=int, default=None,
@@ -52,6 +55,8 @@ def run(args) -> int:
     out = Path(args.out)
     try:
         compiled = compile_process(args.process)
+        if args.calibrate_from_trace:
+            return _calibrate(compiled, args, out)
         settings, used = settings_for(compiled.key, args.settings)
         t0 = time.perf_counter()
         result = simulate_replications(compiled, settings, args.cases, args.seed, args.processes,
@@ -76,6 +81,25 @@ def run(args) -> int:
             print(f"siji simulate: {e}; JSON and CSV written", file=sys.stderr)
     for p in written:
         print(p)
+    return 0
+
+
+def _calibrate(compiled, args, out: Path) -> int:
+    import json
+    from engine.simulation.calibrate import TraceError, calibrate
+    base_path = Path(args.settings) if args.settings else ROOT / "bpmn" / "simulation" / f"{compiled.key}.json"
+    base = json.loads(base_path.read_text(encoding="utf-8")) if base_path.is_file() else {}
+    try:
+        settings = calibrate(args.calibrate_from_trace, compiled.key, compiled.tasks, base)
+    except TraceError as e:
+        print(f"siji simulate: {e}", file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{compiled.key}.calibrated.json"
+    path.write_text(json.dumps(settings, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    for aid, c in settings["_doc_calibration"]["tasks"].items():
+        print(f"{aid}: n={c['n']} mean {c['mean_hours']} h -> {json.dumps(settings['service']['tasks'][aid])}")
+    print(path)
     return 0
 
 

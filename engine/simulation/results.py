@@ -11,42 +11,12 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.reports.lead_time import ActivityTimes, activity_figures, percentile, stats  # noqa: F401 (re-exported)
 from engine.simulation.workcal import WorkingTime, from_epoch
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks, as api/reports.py and PostgreSQL's percentile_cont."""
-    if not values:
-        return None
-    xs = sorted(values)
-    pos = (len(xs) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return float(xs[lo]) if lo == hi else xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
-
-
-def stats(values: list[float], digits: int = 3) -> dict:
-    def r(v):
-        return None if v is None else round(v, digits)
-    return {"count": len(values), "mean": r(sum(values) / len(values)) if values else None,
-            "median": r(percentile(values, 0.5)), "p90": r(percentile(values, 0.9)),
-            "min": r(min(values)) if values else None, "max": r(max(values)) if values else None}
-
-
-@dataclass
-class ActivityTimes:
-    """What one task did: ready, started (None: never started), ended, cancelled."""
-    activity_id: str
-    name: str
-    role: str
-    ready: float
-    start: float | None
-    end: float | None
-    cancelled: bool = False
 
 
 @dataclass
@@ -82,27 +52,7 @@ def figures(cases: list[CaseTimes], worktime: WorkingTime, boundary_of: dict[str
                 missed_cases += wd > deadline_workdays
         case_rows.append(row)
 
-    acts: dict[str, dict] = {}
-    waits, works = defaultdict(list), defaultdict(list)
-    for c in cases:
-        for a in c.activities:
-            st = acts.setdefault(a.activity_id, {"activity_id": a.activity_id, "name": a.name, "role": a.role,
-                                                 "completed": 0, "cancelled": 0})
-            if a.cancelled:
-                st["cancelled"] += 1
-                continue
-            if a.end is None:
-                continue
-            st["completed"] += 1
-            start = a.start if a.start is not None else a.ready
-            waits[a.activity_id].append((start - a.ready) / 3600.0)
-            works[a.activity_id].append((a.end - start) / 3600.0)
-    activities = []
-    for aid, st in acts.items():
-        w, k = waits[aid], works[aid]
-        activities.append({**st, "waiting_hours": stats(w), "working_hours": stats(k),
-                           "waiting_share": round(sum(w) / (sum(w) + sum(k)), 4) if sum(w) + sum(k) > 0 else None})
-    activities.sort(key=lambda a: -((a["waiting_hours"]["mean"] or 0) + (a["working_hours"]["mean"] or 0)))
+    activities = activity_figures(a for c in cases for a in c.activities)
 
     fired = defaultdict(int)
     for c in cases:
