@@ -1,4 +1,4 @@
-"""Aggregating a simulation (or observed cases, engine/simulation/observed.py) into the figures
+"""Aggregating a simulation (observed cases use the same activity figures: engine/reports/lead_time.py) into the figures
 docs/SIMULATION.md describes, and writing them as JSON and CSV.
 
 Per case: lead time in calendar days and in working days (office hours on working days / the
