@@ -186,3 +186,17 @@ def test_cli_refuses_bad_settings_with_the_entry(tmp_path, capsys):
     assert main(["simulate", str(DATA / "sim_seq.bpmn"), "--cases", "1", "--settings", str(settings),
                  "--out", str(tmp_path / "o")]) == 2
     assert "service.default.lognormal.p90" in capsys.readouterr().err
+
+
+def test_replications_merge_the_same_whatever_the_number_of_processes():
+    from engine.simulation.parallel import plan, simulate_replications
+    from engine.simulation.cli import settings_for
+    compiled = compile_process("business_opening")
+    settings, _ = settings_for("business_opening", None)
+    one = simulate_replications(compiled, settings, 90, seed=5, processes=1, replications=3).as_dict()
+    two = simulate_replications(compiled, settings, 90, seed=5, processes=2, replications=3).as_dict()
+    assert one == two and one["replications"] == 3 and one["cases"] == 90
+    assert [s for s, _ in plan(90, 5, 3)][0] == 5 and len({s for s, _ in plan(90, 5, 3)}) == 3
+    # one replication is exactly the single-process run of the same seed
+    single = simulate(compiled, settings, 30, seed=5).as_dict()
+    assert simulate_replications(compiled, settings, 30, seed=5, processes=2, replications=1).as_dict() == single

@@ -53,7 +53,9 @@ def departments(query):
 def flows(query):
     """流程运行情况 / Per flow, over cases started in the window: started, running, finished by
     outcome, median and p90 lead time (start → end), rework rounds (repeated completions of the
-    same task)."""
+    same task), and per activity waiting (created → the claim that led to completion) vs working
+    (that claim → completion) hours from the audit trail — the simulator's definitions
+    (engine/reports/lead_time.py, docs/SIMULATION.md)."""
     start, end = _window(query)
     svc = service()
     with svc.db.read(snapshot=True) as s:

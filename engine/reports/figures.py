@@ -24,7 +24,6 @@ Definitions (all times UTC; a window ``[from, to)`` selects by the time a thing 
 """
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any
@@ -34,22 +33,11 @@ from sqlalchemy.orm import Session
 
 from engine import roles
 
+from engine.reports.lead_time import observed_activities, percentile
 from engine.store.models import AuditEvent, Instance, ProcessVersionRow, Task, User
 
 
 # ----------------------------------------------------------------------------- helpers
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (``percentile_cont``); None for no values."""
-    if not values:
-        return None
-    xs = sorted(values)
-    pos = (len(xs) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    if lo == hi:
-        return float(xs[lo])
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
-
-
 def _stats(seconds: list[float]) -> dict:
     med, p90 = percentile(seconds, 0.5), percentile(seconds, 0.9)
     return {"count": len(seconds),
@@ -159,7 +147,8 @@ def departments_report(session: Session, now: datetime, start: datetime | None =
 def flows_report(session: Session, now: datetime, start: datetime | None = None,
                  end: datetime | None = None) -> dict:
     """Per flow, over the cases started in the window: started, running, finished by outcome,
-    median and p90 lead time, rework rounds."""
+    median and p90 lead time, rework rounds, and per activity waiting vs working hours
+    (engine/reports/lead_time.py, the simulator's definitions)."""
     per: dict[str, dict] = {}
     leads: dict[str, list[float]] = defaultdict(list)
 
@@ -194,6 +183,7 @@ def flows_report(session: Session, now: datetime, start: datetime | None = None,
         flow(key)["rework_rounds"] += n - 1
         cases_with_rework[key].add(instance_id)
 
+    activities = observed_activities(session, start, end)
     names = process_names(session)
     items = []
     for key in sorted(per):
@@ -202,7 +192,7 @@ def flows_report(session: Session, now: datetime, start: datetime | None = None,
         items.append({"process_key": key, "process_name": names.get(key, key), **f,
                       "outcomes": sorted(f["outcomes"].values(), key=lambda o: (-o["count"], str(o["id"]))),
                       "rework_rounds_per_case": round(f["rework_rounds"] / f["started"], 3) if f["started"] else None,
-                      "lead_time": _stats(leads[key])})
+                      "lead_time": _stats(leads[key]), "activities": activities.get(key, [])})
     return {"from": _iso(start), "to": _iso(end), "now": _iso(now), "items": items}
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from engine.simulation.distributions import SettingsError
 from engine.simulation.formdata import FormDataError
 from engine.simulation.process import ROOT, ProcessNotFound, compile_process
-from engine.simulation.runner import SimulationError, simulate
+from engine.simulation.parallel import simulate_replications
+from engine.simulation.runner import SimulationError
 from engine.simulation.settings import Settings, load
 
 
@@ -26,6 +27,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", required=True, help="output folder for simulation.json, *.csv and plots")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-plots", action="store_true", help="JSON and CSV only")
+    p.add_argument("--calibrate-from-trace", metavar="TRACE_JSON",
+                   help="fit lognormal service times per task to a JSON trace (siji export --format json) and "
+                        "write <key>.calibrated.json in --out instead of simulating")
+    p.add_argument("--processes", type=int, default=None,
+                   help="worker processes for the replications (default: CPU count); the results do not depend on it")
+    p.add_argument("--replications", type=int, default=None,
+                   help="independent replications the cases are split into (default: one per 500 cases, at most 16)")
     p.set_defaults(func=run)
 
 
@@ -39,15 +47,20 @@ def settings_for(key: str, path: str | None) -> tuple[Settings, str | None]:
 
 
 def run(args) -> int:
-    if args.cases < 1:
-        print("--cases 须为正整数 / must be a positive integer", file=sys.stderr)
-        return 2
+    for name in ("cases", "processes", "replications"):
+        v = getattr(args, name)
+        if v is not None and v < 1:
+            print(f"--{name} 须为正整数 / must be a positive integer", file=sys.stderr)
+            return 2
     out = Path(args.out)
     try:
         compiled = compile_process(args.process)
+        if args.calibrate_from_trace:
+            return _calibrate(compiled, args, out)
         settings, used = settings_for(compiled.key, args.settings)
         t0 = time.perf_counter()
-        result = simulate(compiled, settings, args.cases, args.seed)
+        result = simulate_replications(compiled, settings, args.cases, args.seed, args.processes,
+                                       args.replications)
         elapsed = time.perf_counter() - t0
     except (SettingsError, FormDataError, ProcessNotFound, SimulationError) as e:
         print(f"siji simulate: {e}", file=sys.stderr)
@@ -68,6 +81,25 @@ def run(args) -> int:
             print(f"siji simulate: {e}; JSON and CSV written", file=sys.stderr)
     for p in written:
         print(p)
+    return 0
+
+
+def _calibrate(compiled, args, out: Path) -> int:
+    import json
+    from engine.simulation.calibrate import TraceError, calibrate
+    base_path = Path(args.settings) if args.settings else ROOT / "bpmn" / "simulation" / f"{compiled.key}.json"
+    base = json.loads(base_path.read_text(encoding="utf-8")) if base_path.is_file() else {}
+    try:
+        settings = calibrate(args.calibrate_from_trace, compiled.key, compiled.tasks, base)
+    except TraceError as e:
+        print(f"siji simulate: {e}", file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{compiled.key}.calibrated.json"
+    path.write_text(json.dumps(settings, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    for aid, c in settings["_doc_calibration"]["tasks"].items():
+        print(f"{aid}: n={c['n']} mean {c['mean_hours']} h -> {json.dumps(settings['service']['tasks'][aid])}")
+    print(path)
     return 0
 
 

@@ -70,26 +70,44 @@ def waiting_working(result: dict, out: Path, top: int = 15) -> list[Path]:
     return _save(fig, plt, out / "waiting_working")
 
 
-def before_after(key: str, name: str, before: list[float], after: list[float], out: Path) -> list[Path]:
-    """Lead-time distributions of the sequential (pre-reform) and reform diagrams side by side."""
+def before_after(key: str, name: str, before: list[float], after: list[float], stem: Path,
+                 formats: tuple[str, ...] = ("png",)) -> list[Path]:
+    """Lead-time distributions of the sequential (pre-reform) and the reform diagram side by side,
+    median and p90 of each marked and labelled."""
+    from engine.simulation.results import percentile
     plt, cjk = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    hi = max(before + after) if before or after else 1
-    bins = [hi * i / 40 for i in range(41)]
-    ax.hist(before, bins=bins, alpha=0.6, color="#7f8c8d", label=_label("改革前（串联）", "before (sequential)", cjk))
-    ax.hist(after, bins=bins, alpha=0.7, color="#2980b9", label=_label("改革后", "after (reform)", cjk))
-    ax.set_xlabel(_label("办理时长（工作日）", "lead time (working days)", cjk))
-    ax.set_ylabel(_label("案件数", "cases", cjk))
-    ax.set_title(name if cjk else key)
-    ax.legend()
-    return _save(fig, plt, out)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    data = [before, after]
+    labels = [_label("改革前（串联）", "before (sequential)", cjk), _label("改革后", "after (reform)", cjk)]
+    parts = ax.violinplot(data, positions=[1, 2], widths=0.8, showextrema=False)
+    for body, colour in zip(parts["bodies"], ("#95a5a6", "#2e86de")):
+        body.set_facecolor(colour)
+        body.set_alpha(0.65)
+    for x, values in zip((1, 2), data):
+        for q, style in ((0.5, "-"), (0.9, "--")):
+            v = percentile(values, q)
+            ax.hlines(v, x - 0.38, x + 0.38, colors="#c0392b", linestyles=style, linewidth=1.6)
+            ax.text(x + 0.4, v, f"{'median' if q == 0.5 else 'p90'} {v:.1f}", va="center", fontsize=9)
+    ax.set_xticks([1, 2], labels)
+    ax.set_xlim(0.4, 2.9)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel(_label("办理时长（工作日）", "lead time (working days)", cjk))
+    m0, m1 = percentile(before, 0.5), percentile(after, 0.5)
+    p0, p1 = percentile(before, 0.9), percentile(after, 0.9)
+    cut = _label("缩短", "reduction", cjk)
+    ax.set_title(f"{name if cjk else key}: {len(after)} cases\n{cut}: median {_pct(m0, m1)}, p90 {_pct(p0, p1)}")
+    return _save(fig, plt, stem, formats)
 
 
-def _save(fig, plt, stem: Path) -> list[Path]:
+def _pct(before: float, after: float) -> str:
+    return f"{(before - after) / before:.0%}" if before else "n/a"
+
+
+def _save(fig, plt, stem: Path, formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
     stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    paths = [stem.with_suffix("." + f) for f in formats]
     fig.tight_layout()
-    fig.savefig(paths[0], dpi=110)
-    fig.savefig(paths[1])
+    for p in paths:
+        fig.savefig(p, dpi=110 if p.suffix == ".png" else "figure")
     plt.close(fig)
     return paths

@@ -1,4 +1,4 @@
-"""Aggregating a simulation (or observed cases, engine/simulation/observed.py) into the figures
+"""Aggregating a simulation (observed cases use the same activity figures: engine/reports/lead_time.py) into the figures
 docs/SIMULATION.md describes, and writing them as JSON and CSV.
 
 Per case: lead time in calendar days and in working days (office hours on working days / the
@@ -11,42 +11,12 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.reports.lead_time import ActivityTimes, activity_figures, percentile, stats  # noqa: F401 (re-exported)
 from engine.simulation.workcal import WorkingTime, from_epoch
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks, as api/reports.py and PostgreSQL's percentile_cont."""
-    if not values:
-        return None
-    xs = sorted(values)
-    pos = (len(xs) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return float(xs[lo]) if lo == hi else xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
-
-
-def stats(values: list[float], digits: int = 3) -> dict:
-    def r(v):
-        return None if v is None else round(v, digits)
-    return {"count": len(values), "mean": r(sum(values) / len(values)) if values else None,
-            "median": r(percentile(values, 0.5)), "p90": r(percentile(values, 0.9)),
-            "min": r(min(values)) if values else None, "max": r(max(values)) if values else None}
-
-
-@dataclass
-class ActivityTimes:
-    """What one task did: ready, started (None: never started), ended, cancelled."""
-    activity_id: str
-    name: str
-    role: str
-    ready: float
-    start: float | None
-    end: float | None
-    cancelled: bool = False
 
 
 @dataclass
@@ -82,27 +52,7 @@ def figures(cases: list[CaseTimes], worktime: WorkingTime, boundary_of: dict[str
                 missed_cases += wd > deadline_workdays
         case_rows.append(row)
 
-    acts: dict[str, dict] = {}
-    waits, works = defaultdict(list), defaultdict(list)
-    for c in cases:
-        for a in c.activities:
-            st = acts.setdefault(a.activity_id, {"activity_id": a.activity_id, "name": a.name, "role": a.role,
-                                                 "completed": 0, "cancelled": 0})
-            if a.cancelled:
-                st["cancelled"] += 1
-                continue
-            if a.end is None:
-                continue
-            st["completed"] += 1
-            start = a.start if a.start is not None else a.ready
-            waits[a.activity_id].append((start - a.ready) / 3600.0)
-            works[a.activity_id].append((a.end - start) / 3600.0)
-    activities = []
-    for aid, st in acts.items():
-        w, k = waits[aid], works[aid]
-        activities.append({**st, "waiting_hours": stats(w), "working_hours": stats(k),
-                           "waiting_share": round(sum(w) / (sum(w) + sum(k)), 4) if sum(w) + sum(k) > 0 else None})
-    activities.sort(key=lambda a: -((a["waiting_hours"]["mean"] or 0) + (a["working_hours"]["mean"] or 0)))
+    activities = activity_figures(a for c in cases for a in c.activities)
 
     fired = defaultdict(int)
     for c in cases:
@@ -139,6 +89,29 @@ def _outcomes(cases: list[CaseTimes]) -> list[dict]:
 
 
 @dataclass
+class Part:
+    """What one replication hands back (picklable, so a worker process can return it): its cases,
+    and per role (capacity, booked hours, available office hours, round the clock?)."""
+    cases: list[CaseTimes]
+    roles: dict[str, tuple[int | None, float, float]]
+    first: float
+    last: float
+
+    @classmethod
+    def of(cls, sim, last: float) -> "Part":
+        cases = [CaseTimes(str(c.no + 1), c.arrived, c.ended, c.outcome,
+                           [ActivityTimes(r.activity_id, r.name, r.role, r.ready, r.start, r.end, r.cancelled)
+                            for r in c.done + list(c.open.values())],
+                           c.timers_fired) for c in sim.cases]
+        first = sim.cases[0].arrived if sim.cases else last
+        office = sim.worktime.between(first, last) / 3600.0
+        roles = {code: (r.capacity, r.busy_hours,
+                        (office if r.time is sim.worktime else (last - first) / 3600.0) * (r.capacity or 0))
+                 for code, r in sim.roles.items()}
+        return cls(cases, roles, first, last)
+
+
+@dataclass
 class SimulationResult:
     process_key: str
     process_name: str
@@ -147,27 +120,35 @@ class SimulationResult:
     meta: dict
 
     @classmethod
-    def build(cls, sim, last: float) -> "SimulationResult":
-        cases = [CaseTimes(str(c.no + 1), c.arrived, c.ended, c.outcome,
-                           [ActivityTimes(r.activity_id, r.name, r.role, r.ready, r.start, r.end, r.cancelled)
-                            for r in c.done + list(c.open.values())],
-                           c.timers_fired) for c in sim.cases]
-        names = {eid: el.get("name") or eid for eid, el in sim.pv.elements.items()}
-        figs = figures(cases, sim.worktime, sim.boundary_of, names, sim.settings.deadline_workdays)
-        first = sim.cases[0].arrived if sim.cases else last
-        office = sim.worktime.between(first, last) / 3600.0
+    def merge(cls, pv, settings, worktime: WorkingTime, parts: list[Part]) -> "SimulationResult":
+        """Replications in their order: cases numbered through, role hours summed — the same
+        figures whichever process ran which replication."""
+        cases: list[CaseTimes] = []
+        for part in parts:
+            for c in part.cases:
+                cases.append(CaseTimes(str(len(cases) + 1), c.arrived, c.ended, c.outcome, c.activities,
+                                       c.timers_fired) if len(parts) > 1 else c)
+        names = {eid: el.get("name") or eid for eid, el in pv.elements.items()}
+        boundary_of = {eid: el.get("attached_to") for eid, el in pv.elements.items()
+                       if el.get("type") == "boundaryEvent"}
+        figs = figures(cases, worktime, boundary_of, names, settings.deadline_workdays)
         from engine import roles as rolemod
+        totals: dict[str, list] = {}
+        for part in parts:
+            for code, (capacity, busy, available) in part.roles.items():
+                t = totals.setdefault(code, [capacity, 0.0, 0.0])
+                t[1] += busy
+                t[2] += available
         role_rows = []
-        for code, r in sorted(sim.roles.items()):
-            available = (office if r.time is sim.worktime else (last - first) / 3600.0) * (r.capacity or 0)
-            role_rows.append({"role": code, "role_name": rolemod.role_name(code), "capacity": r.capacity,
-                              "busy_hours": round(r.busy_hours, 2),
-                              "available_hours": round(available, 2) if r.capacity else None,
-                              "utilisation": round(r.busy_hours / available, 4) if r.capacity and available else None})
-        s = sim.settings
-        meta = {"start": s.start.isoformat(), "end": from_epoch(last).isoformat(),
-                "office_hours_per_day": sim.worktime.seconds_per_day / 3600.0}
-        return cls(sim.pv.key, sim.pv.resources.get("settings", {}).get("_name") or _name(sim), figs, role_rows, meta)
+        for code, (capacity, busy, available) in sorted(totals.items()):
+            role_rows.append({"role": code, "role_name": rolemod.role_name(code), "capacity": capacity,
+                              "busy_hours": round(busy, 2),
+                              "available_hours": round(available, 2) if capacity else None,
+                              "utilisation": round(busy / available, 4) if capacity and available else None})
+        last = max((p.last for p in parts), default=settings.start.timestamp())
+        meta = {"start": settings.start.isoformat(), "end": from_epoch(last).isoformat(),
+                "office_hours_per_day": worktime.seconds_per_day / 3600.0, "replications": len(parts)}
+        return cls(pv.key, getattr(pv.spec, "description", None) or pv.key, figs, role_rows, meta)
 
     def as_dict(self, include_cases: bool = True) -> dict:
         figs = dict(self.figures)
@@ -190,10 +171,6 @@ class SimulationResult:
                           for a in self.figures["activities"]])
         _csv(written[3], self.roles)
         return written
-
-
-def _name(sim) -> str:
-    return sim.process_name if hasattr(sim, "process_name") else sim.pv.key
 
 
 def _csv(path: Path, rows: list[dict]) -> None:

@@ -164,8 +164,10 @@ class Simulation:
         return r
 
     # ------------------------------------------------------------------------- the loop
-    def run(self, n_cases: int, progress=None) -> "SimulationResult":
-        from engine.simulation.results import SimulationResult
+    def run(self, n_cases: int, progress=None, result: bool = True) -> "SimulationResult | None":
+        """Simulate; ``self.part`` holds the raw cases (what a replication hands back), the
+        merged figures are returned unless ``result`` is False."""
+        from engine.simulation.results import Part, SimulationResult
         self.events: list = []
         self.seq = 0
         self.cases: list[CaseRun] = []
@@ -191,7 +193,8 @@ class Simulation:
                 self._done(payload, t)
             else:
                 self._timer(payload, t)
-        return SimulationResult.build(self, last)
+        self.part = Part.of(self, last)
+        return SimulationResult.merge(self.pv, self.settings, self.worktime, [self.part]) if result else None
 
     def _push(self, t: float, kind: int, payload) -> None:
         self.seq += 1
