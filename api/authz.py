@@ -51,6 +51,14 @@ MATRIX: dict[str, frozenset[str] | str] = {
     "admin.create_user_endpoint": frozenset({"admin"}),
     "admin.revoke_token": frozenset({"admin"}),
     "admin.load_calendar": frozenset({"admin"}),
+    "webhooks.list_subscriptions": frozenset({"admin"}),
+    "webhooks.create_subscription": frozenset({"admin"}),
+    "webhooks.delete_subscription": frozenset({"admin"}),
+    "webhooks.rewind_subscription": frozenset({"admin"}),
+    "webhooks.list_dead_letters": frozenset({"admin"}),
+    "webhooks.replay_dead_letters": frozenset({"admin"}),
+    # scraped by Prometheus with a token of a monitoring user (admin or auditor)
+    "metrics.metrics": frozenset({"admin", "auditor"}),
 }
 
 

@@ -2,7 +2,6 @@
 embedded in the arbiter process."""
 from __future__ import annotations
 
-import logging
 import os
 
 from gunicorn.app.base import BaseApplication
@@ -19,6 +18,7 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(k, v)
         if self.embedded_worker:
             self.cfg.set("when_ready", _start_worker)
+        self.cfg.set("child_exit", _child_exit)
 
     def load(self):
         from api.app import create_app
@@ -33,11 +33,18 @@ def _start_worker(server) -> None:
     server.log.info("embedded timer worker started")
 
 
+def _child_exit(server, worker) -> None:
+    # prometheus-client's multiprocess mode: a dead worker's live gauges must not count any more
+    # (its counters stay, as they should). The variable is prometheus-client's own.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid)
+
+
 def serve(embedded_worker: bool = True, workers: int = 2) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    # SpiffWorkflow logs every task state change at INFO: far too much for a server, and slow.
-    for name in ("spiff", "spiff.task", "spiff.workflow", "alembic"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    from engine import logctx
+    from engine.settings import Settings
+    logctx.configure(Settings.from_env())    # text or JSON lines with request and case ids (SIJI_LOG_FORMAT)
     host = os.environ.get("SIJI_HOST", "127.0.0.1")
     port = int(os.environ.get("SIJI_PORT", "8080"))
     from engine.cli.main import _service

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 
 def register(api, app) -> None:
-    from api.routes import admin, definitions, deployments, health, incidents, instances, me, tasks, timers
-    for mod in (health, me, deployments, definitions, instances, tasks, timers, incidents, admin):
+    from api.routes import (admin, definitions, deployments, health, incidents, instances, me, metrics, tasks,
+                            timers, webhooks)
+    for mod in (health, me, deployments, definitions, instances, tasks, timers, incidents, admin, webhooks, metrics):
         api.register_blueprint(mod.blp)
     try:
         from api.routes import traces, reports

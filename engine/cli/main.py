@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 from datetime import date
@@ -133,14 +132,30 @@ def cmd_serve(args) -> int:
 
 def cmd_worker(args) -> int:
     from engine.timers.worker import TimerWorker
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("spiff").setLevel(logging.WARNING)   # not one line per engine task state change
+    from engine import logctx
+    from engine.settings import Settings
+    logctx.configure(Settings.from_env())
     svc = _service()
     worker = TimerWorker(svc, name=f"worker-{os.getpid()}")
     try:
         worker.run_forever()
     except KeyboardInterrupt:
         worker.stop()
+    return 0
+
+
+def cmd_dispatch(args) -> int:
+    """Deliver outgoing events to the webhook subscribers; runs alongside ``siji serve`` and
+    ``siji worker``, as many as wanted on one database (engine/integration/delivery.py)."""
+    from engine import logctx
+    from engine.integration.delivery import Dispatcher
+    from engine.settings import Settings
+    logctx.configure(Settings.from_env())
+    dispatcher = Dispatcher(_service(), name=f"dispatch-{os.getpid()}")
+    try:
+        dispatcher.run_forever()
+    except KeyboardInterrupt:
+        dispatcher.stop()
     return 0
 
 
@@ -197,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("worker", help="run a timer worker alone")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("dispatch", help="deliver outgoing events to webhook subscribers (alongside serve/worker)")
+    p.set_defaults(func=cmd_dispatch)
 
     p = sub.add_parser("deploy", help="deploy .bpmn, .dmn and form files or folders")
     p.add_argument("paths", nargs="+")

@@ -16,7 +16,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import logctx
 from engine.audit.chain import Recorder
+from engine.metrics import counted
 from engine.service import deployments, form_data, outbox
 from engine.service.actor import Actor
 from engine.service.errors import Conflict, Forbidden, Invalid, NotFound
@@ -25,6 +27,7 @@ from engine.service.projection import apply_step
 from engine.service.visibility import can_act_on_task, can_see_task
 from engine.service.writes import (INSERT_INSTANCE, LATEST_VERSION, LOCK, LOCK_BY_TASK, LOCK_BY_TASK_PG, LOCK_PG,
                                    LOCK_PG_SKIP, OPEN_TASKS, TASK_AND_OPEN, WAITING_TIMERS, Changes)
+from engine.settings import Settings
 from engine.store.db import Database
 from engine.store.models import IdempotencyKey, Instance, Pairing, ProcessVersionRow, Task, Timer, User
 from engine.workflow.deploy import UploadedFile
@@ -47,8 +50,10 @@ class Started:
 class Service:
     """The application core shared by the API, the CLI and the timer worker."""
 
-    def __init__(self, db: Database, engine: Engine, clock_sync=None):
+    def __init__(self, db: Database, engine: Engine, clock_sync=None, settings: Settings | None = None):
         self.db = db
+        # What the integration rooms read (webhook hosts, connectors, message keeping time).
+        self.settings = settings or Settings()
         self.engine = engine
         # Follows the clock offset and calendar version other processes share through the
         # database (engine/service/clock_sync.py); None for a service on a test's own clock.
@@ -93,6 +98,7 @@ class Service:
               on_behalf_of: str | None = None) -> int:
         return self.start_with_result(actor, process_key, business_key, variables, on_behalf_of).instance.id
 
+    @counted("start")
     @records_incidents
     def start_with_result(self, actor: Actor, process_key: str, business_key: str | None,
                           variables: dict | None, on_behalf_of: str | None = None) -> Started:
@@ -142,6 +148,7 @@ class Service:
                        {actor.id: actor.username, enterprise_id: enterprise})
 
     # ------------------------------------------------------------------ claim / unclaim
+    @counted("claim")
     def claim(self, actor: Actor, task_id: str) -> None:
         now = self.now()
         with self.db.write() as s:
@@ -156,6 +163,7 @@ class Service:
             rec.flush()
             outbox.publish(s, rec.written)
 
+    @counted("unclaim")
     def unclaim(self, actor: Actor, task_id: str) -> None:
         now = self.now()
         with self.db.write() as s:
@@ -171,6 +179,7 @@ class Service:
             outbox.publish(s, rec.written)
 
     # ------------------------------------------------------------------ complete
+    @counted("complete")
     @records_incidents
     def complete(self, actor: Actor, task_id: str, data: Any, idempotency_key: str | None = None) -> dict:
         now = self.now()
@@ -215,6 +224,7 @@ class Service:
         return response
 
     # ------------------------------------------------------------------ timers
+    @counted("fire_timers")
     @records_incidents
     def fire_timers(self, instance_id: int, actor_name: str = "timer", skip_locked: bool = False,
                     only_if_due: bool = False) -> int:
@@ -250,6 +260,7 @@ class Service:
     # ------------------------------------------------------------------ internals
     def _lock_instance(self, s: Session, instance_id: int, skip_locked: bool = False) -> Instance | None:
         q = (LOCK_PG_SKIP if skip_locked else LOCK_PG) if self.db.is_postgres else LOCK
+        logctx.bind_case(instance_id)
         return s.scalars(q, {"iid": instance_id}).first()
 
     def _task_for_action(self, s: Session, actor: Actor, task_id: str) -> tuple[Task, Instance, dict[str, Task]]:
@@ -260,6 +271,7 @@ class Service:
         tid = str(task_id)[:36]
         q = LOCK_BY_TASK_PG if self.db.is_postgres else LOCK_BY_TASK
         inst = s.scalars(q, {"tid": tid}).first()
+        logctx.bind_case(inst.id if inst else None)
         rows = {t.id: t for t in s.scalars(TASK_AND_OPEN, {"iid": inst.id, "tid": tid})} if inst else {}
         task = rows.get(tid)
         if task is None or not can_see_task(s, actor, task):

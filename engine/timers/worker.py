@@ -25,6 +25,7 @@ import time
 
 from sqlalchemy import event, func, select
 
+from engine.metrics import TIMER_LAG, TIMERS_FIRED
 from engine.store.models import Timer
 
 log = logging.getLogger("siji.timers")
@@ -54,6 +55,7 @@ class TimerWorker:
         self._last_sweep = 0.0
         self._looked_until = None   # the service time the last pass looked for due timers
         self.batch_full = False
+        self._due_at: dict = {}     # instance id -> earliest due time the last look saw
         service.on_timers_changed(self._wake.set)
 
     def stop(self) -> None:
@@ -70,6 +72,7 @@ class TimerWorker:
                              .where(Timer.status == "waiting", Timer.due_at < now)
                              .group_by(Timer.instance_id).order_by("due")
                              .limit(limit + min(len(skip), 1000))).all()
+        self._due_at = {r[0]: r[1] for r in rows}
         return [r[0] for r in rows if r[0] not in skip][:limit]
 
     def run_once(self, limit: int = BATCH, backoff: bool = False, pause: float = 0.0) -> int:
@@ -100,6 +103,10 @@ class TimerWorker:
             if n:
                 fired += n
                 self._retry.pop(instance_id, None)
+                TIMERS_FIRED.inc(n)
+                due = self._due_at.get(instance_id)
+                if due is not None:
+                    TIMER_LAG.observe(max(0.0, (self.service.now() - due).total_seconds()))
             elif backoff:
                 # Locked by a command or another worker, fired meanwhile by another worker, or its
                 # engine step failed (an incident was recorded): look again later, not at once.

@@ -23,6 +23,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as clockmod
+from engine.metrics import engine_step
 from engine.workflow import spiff_depth  # noqa: F401  (cases deeper than 1000 tasks)
 from engine.workflow import spiff_fixes  # noqa: F401  (parallel joins inside loops)
 from engine.workflow.scripting import SafeEnvironment, ScriptLimitExceeded, ScriptRefused
@@ -204,6 +205,7 @@ class Engine:
                 "catalogue_item": catalogue_item, "setting": setting}
 
     # ----------------------------------------------------------------- commands
+    @engine_step("start")
     def start(self, pv: ProcessVersion, data: dict) -> StepResult:
         with clockmod.use(self.clock), _collect() as provisional:
             wf = BpmnWorkflow(pv.spec, pv.subprocess_specs, script_engine=pv.script_engine)
@@ -218,6 +220,7 @@ class Engine:
     def load(self, pv: ProcessVersion, state: str) -> BpmnWorkflow:
         return load_workflow(state, pv.spec, pv.subprocess_specs, pv.script_engine)
 
+    @engine_step("complete")
     def complete(self, pv: ProcessVersion, state: str, task_id: str, data: dict) -> StepResult:
         from uuid import UUID
         with clockmod.use(self.clock), _collect() as provisional:
@@ -233,6 +236,7 @@ class Engine:
                           {"data": copy.deepcopy(data)}, str(task.id))]
             return self._advance(pv, wf, before_tasks, before_timers, facts, provisional)
 
+    @engine_step("fire_timers")
     def fire_timers(self, pv: ProcessVersion, state: str) -> StepResult:
         with clockmod.use(self.clock), _collect() as provisional:
             wf = self.load(pv, state)

@@ -1,0 +1,67 @@
+"""Request and answer schemas of the integration endpoints (webhooks, messages, case migration)."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from api.schemas import QuerySchema, StrictSchema
+
+_ID = validate.Range(min=1, max=2**31 - 1)
+
+
+class SubscriptionNewSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    url = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    kinds = fields.List(fields.String(validate=validate.Length(max=40)), required=True,
+                        validate=validate.Length(min=1, max=20))
+    secret = fields.String(validate=validate.Length(min=16, max=200),
+                           metadata={"description": "HMAC 密钥；不填则生成 / HMAC key; generated when absent"})
+
+
+class SubscriptionSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    url = fields.String()
+    kinds = fields.List(fields.String())
+    active = fields.Boolean()
+    start_after_id = fields.Integer()
+    created_at = fields.DateTime()
+    created_by = fields.String(allow_none=True)
+    dead_letters = fields.Integer()
+    delivered = fields.Integer()
+    secret = fields.String(metadata={"description": "只在创建时返回一次 / returned once, on creation"})
+
+
+class SubscriptionListSchema(Schema):
+    items = fields.List(fields.Nested(SubscriptionSchema))
+
+
+class DeadLetterSchema(Schema):
+    id = fields.Integer()
+    subscription_id = fields.Integer()
+    process_instance_id = fields.Integer()
+    event_id = fields.Integer(allow_none=True)
+    kind = fields.String(allow_none=True)
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+
+
+class DeadLetterListSchema(Schema):
+    items = fields.List(fields.Nested(DeadLetterSchema))
+
+
+class DeadLetterQuery(QuerySchema):
+    subscription_id = fields.Integer(validate=_ID)
+
+
+class ReplayDeadSchema(StrictSchema):
+    ids = fields.List(fields.Integer(validate=_ID), validate=validate.Length(max=1000))
+    subscription_id = fields.Integer(validate=_ID)
+
+
+class RewindSchema(StrictSchema):
+    from_event_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
+    process_instance_id = fields.Integer(validate=_ID)
+
+
+class CountSchema(Schema):
+    count = fields.Integer()
