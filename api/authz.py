@@ -37,6 +37,7 @@ MATRIX: dict[str, frozenset[str] | str] = {
     "tasks.complete": TASK_ROLES,
     "timers.list_timers": frozenset({"auditor", "admin", "leading_group_office"}),
     "incidents.list_incidents": frozenset({"auditor", "admin", "analyst"}),
+    "incidents.retry_incident": frozenset({"admin"}),
     "traces.instance_trace": TASK_ROLES | {"auditor", "admin"},
     "traces.verify_trace": frozenset({"auditor", "admin"}),
     "traces.export_traces": frozenset({"auditor", "admin", "leading_group_office"}),

@@ -65,3 +65,11 @@ class RewindSchema(StrictSchema):
 
 class CountSchema(Schema):
     count = fields.Integer()
+
+
+class IncidentRetrySchema(Schema):
+    incident_id = fields.Integer()
+    task_id = fields.String()
+    process_instance_id = fields.Integer()
+    connector = fields.String()
+    status = fields.String()

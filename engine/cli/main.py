@@ -145,13 +145,17 @@ def cmd_worker(args) -> int:
 
 
 def cmd_dispatch(args) -> int:
-    """Deliver outgoing events to the webhook subscribers; runs alongside ``siji serve`` and
-    ``siji worker``, as many as wanted on one database (engine/integration/delivery.py)."""
+    """Deliver outgoing events to the webhook subscribers and make the connector calls service
+    tasks wait for; runs alongside ``siji serve`` and ``siji worker``, as many as wanted on one
+    database (engine/integration/delivery.py, jobs.py)."""
     from engine import logctx
     from engine.integration.delivery import Dispatcher
+    from engine.integration.jobs import ConnectorWorker
     from engine.settings import Settings
     logctx.configure(Settings.from_env())
-    dispatcher = Dispatcher(_service(), name=f"dispatch-{os.getpid()}")
+    svc = _service()
+    dispatcher = Dispatcher(svc, name=f"dispatch-{os.getpid()}")
+    dispatcher.companions.append(ConnectorWorker(svc, name=f"connect-{os.getpid()}"))
     try:
         dispatcher.run_forever()
     except KeyboardInterrupt:
@@ -213,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("worker", help="run a timer worker alone")
     p.set_defaults(func=cmd_worker)
 
-    p = sub.add_parser("dispatch", help="deliver outgoing events to webhook subscribers (alongside serve/worker)")
+    p = sub.add_parser("dispatch", help="deliver webhooks and make connector calls (alongside serve/worker)")
     p.set_defaults(func=cmd_dispatch)
 
     p = sub.add_parser("deploy", help="deploy .bpmn, .dmn and form files or folders")

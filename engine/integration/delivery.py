@@ -95,6 +95,8 @@ class Dispatcher:
         # Long enough for one request and its cursor update; a dead dispatcher's cases wait this long.
         self.lease = timedelta(seconds=2 * self.timeout + 5)
         self._stop = threading.Event()
+        # Other outbound work run in the same loop (the connector worker in ``siji dispatch``).
+        self.companions: list = []
 
     def stop(self) -> None:
         self._stop.set()
@@ -235,7 +237,7 @@ class Dispatcher:
             try:
                 if self.service.clock_sync is not None:
                     self.service.clock_sync.refresh()
-                if self.run_once():
+                if self.run_once() + sum(c.run_once() for c in self.companions):
                     continue
             except Exception as e:  # database away: back off, keep the dispatcher alive
                 log.warning("dispatcher: %s: %s", e.__class__.__name__, e)

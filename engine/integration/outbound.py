@@ -6,22 +6,11 @@ from urllib.parse import urlsplit
 
 import requests
 
+from engine.integration_hosts import host_allowed
 from engine.service.errors import Invalid
 
 _session = requests.Session()
 _session.trust_env = False      # no proxy or .netrc from the environment: the allowlist is the whole story
-
-
-def host_allowed(host: str | None, allowed: tuple[str, ...] | list[str]) -> bool:
-    host = (host or "").lower().rstrip(".")
-    for rule in allowed:
-        rule = rule.lower()
-        if rule.startswith("*."):
-            if host.endswith(rule[1:]) and host != rule[2:]:
-                return True
-        elif host == rule:
-            return True
-    return False
 
 
 def check_url(url: str, allowed, field: str = "url") -> str:

@@ -27,6 +27,7 @@ from engine.service.projection import apply_step
 from engine.service.visibility import can_act_on_task, can_see_task
 from engine.service.writes import (INSERT_INSTANCE, LATEST_VERSION, LOCK, LOCK_BY_TASK, LOCK_BY_TASK_PG, LOCK_PG,
                                    LOCK_PG_SKIP, OPEN_TASKS, TASK_AND_OPEN, WAITING_TIMERS, Changes)
+from engine.connectors import load_registry
 from engine.settings import Settings
 from engine.store.db import Database
 from engine.store.models import IdempotencyKey, Instance, Pairing, ProcessVersionRow, Task, Timer, User
@@ -54,6 +55,8 @@ class Service:
         self.db = db
         # What the integration rooms read (webhook hosts, connectors, message keeping time).
         self.settings = settings or Settings()
+        # The endpoints service tasks may call (SIJI_CONNECTORS), read once like the settings.
+        self.connectors = load_registry(self.settings.connectors)
         self.engine = engine
         # Follows the clock offset and calendar version other processes share through the
         # database (engine/service/clock_sync.py); None for a service on a test's own clock.

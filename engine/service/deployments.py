@@ -33,7 +33,7 @@ def deploy(service, files: list[UploadedFile], actor: Actor | None) -> list[Proc
     """Compile every file (DeploymentRefused lists every problem, nothing stored), then store one
     new version per process with an audit event each, in one transaction."""
     with service.db.read() as s:
-        compiled = compile_deployment(files, _PreviousResources(s))
+        compiled = compile_deployment(files, _PreviousResources(s), service.connectors.names())
     now = service.now()
     who = actor.username if actor else "system"
     with service.db.write() as s:

@@ -309,6 +309,22 @@ class WebhookCursor(Base):
     )
 
 
+class ConnectorJob(Base):
+    """A connector call a service task waits for (engine/integration/jobs.py): leased by one
+    connector worker at a time; ``failed`` after its retries, with an incident, until an admin
+    retries it. The task row (role ``connector``) says whether the case still waits."""
+    __tablename__ = "connector_jobs"
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(Integer, index=True)
+    connector: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(10))       # pending | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    incident_id: Mapped[int | None] = mapped_column(Integer)
+
+
 @event.listens_for(Task, "before_insert")
 @event.listens_for(Task, "before_update")
 def _task_index_columns(mapper, connection, task: Task) -> None:

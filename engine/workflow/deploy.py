@@ -17,7 +17,6 @@ from typing import Any, Iterable
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine import roles
@@ -25,6 +24,7 @@ from engine import roles
 from engine.workflow import xmlsafe
 from engine.forms.compile import FormDefinitionError, compile_form
 from engine.workflow.scripting import check_source
+from engine.workflow.service_tasks import CONNECTOR_ROLE, SijiParser, connector_tasks
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -347,8 +347,10 @@ def _lane_of(node, lanes: dict[str, str]) -> str | None:
 _ASSIGNEE = re.compile(r"^\$\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}$")
 
 
-def compile_deployment(files: list[UploadedFile], previous: dict[str, Previous] | None = None) -> list[CompiledProcess]:
-    """Compile uploaded files into process versions, or raise DeploymentRefused."""
+def compile_deployment(files: list[UploadedFile], previous: dict[str, Previous] | None = None,
+                       connectors: set[str] | None = None) -> list[CompiledProcess]:
+    """Compile uploaded files into process versions, or raise DeploymentRefused.
+    ``connectors``: the names service tasks may call (engine/connectors.py)."""
     previous = previous or {}
     bpmn_files, dmn_files, forms, settings, catalogue, problems = classify(files)
     if not bpmn_files and not problems:
@@ -385,7 +387,8 @@ def compile_deployment(files: list[UploadedFile], previous: dict[str, Previous] 
         for process in tree.getroot().xpath("./bpmn:process[@isExecutable='true']", namespaces=NS):
             try:
                 compiled.append(_compile_process(f, tree, process, dmn_files, trees, forms, settings,
-                                                 catalogue, previous.get(process.get("id")), problems))
+                                                 catalogue, previous.get(process.get("id")), problems,
+                                                 connectors or set()))
             except _Skip:
                 continue
     if not compiled and not problems:
@@ -401,7 +404,7 @@ class _Skip(Exception):
 
 
 def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalogue, prev: Previous | None,
-                     problems: list[Problem]) -> CompiledProcess:
+                     problems: list[Problem], connectors: set[str] = frozenset()) -> CompiledProcess:
     key = process.get("id")
     n_before = len(problems)
     lanes = _lanes(process)
@@ -469,6 +472,8 @@ def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalo
         version_forms[form_key] = form
         tasks[aid] = TaskInfo(aid, name, role, lane, form_key, assignee_var, ut.sourceline)
 
+    service_tasks = _connector_service_tasks(f, process, connectors, tasks, problems)
+
     start_form = None
     start_key = f"{key}/start"
     for se in process.xpath("./bpmn:startEvent", namespaces=NS):
@@ -508,7 +513,7 @@ def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalo
     if len(problems) > n_before:
         raise _Skip()
 
-    parser = CamundaParser(validator=_bpmn_validator())
+    parser = SijiParser(validator=_bpmn_validator())   # CamundaParser + connector service tasks
     try:
         with _validator_lock:
             parser.add_bpmn_xml(_reparse(f.data), filename=f.name)
@@ -543,10 +548,20 @@ def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalo
             "forms": version_forms,
             "settings": proc_settings,
             "catalogue": catalogue if catalogue is not None else prev.catalogue,
+            "service_tasks": service_tasks,
         },
         spec=spec,
         subprocess_specs=subprocess_specs,
     )
+
+
+def _connector_service_tasks(f, process, connectors: set[str], tasks: dict, problems: list) -> dict[str, dict]:
+    """Service tasks through connectors (engine/workflow/service_tasks.py): each becomes a task the
+    engine waits at, held by the connector role, with its connector and mappings kept as a resource."""
+    found = connector_tasks(process, f.name, connectors, problems)
+    for aid, st in found.items():
+        tasks[aid] = TaskInfo(aid, st["name"], CONNECTOR_ROLE, None, "", None, st.pop("line"))
+    return found
 
 
 def _reparse(data: bytes):

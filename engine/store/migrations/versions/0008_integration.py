@@ -1,4 +1,4 @@
-"""Integration: webhook subscriptions and their per-case delivery cursors.
+"""Integration: webhook subscriptions and their per-case delivery cursors; connector jobs.
 
 Revision ID: 0008
 Revises: 0004
@@ -46,9 +46,24 @@ def upgrade() -> None:
     )
     op.create_index("ix_webhook_cursors_status", "webhook_cursors", ["status", "subscription_id"])
     op.create_index("ix_outbox_instance_event", "outbox_events", ["instance_id", "id"])
+    op.create_table(
+        "connector_jobs",
+        sa.Column("task_id", sa.String(36), primary_key=True),
+        sa.Column("instance_id", sa.Integer(), nullable=False),
+        sa.Column("connector", sa.String(100), nullable=False),
+        sa.Column("status", sa.String(10), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("lease_owner", sa.String(80), nullable=True),
+        sa.Column("lease_until", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("incident_id", sa.Integer(), nullable=True),
+    )
+    op.create_index("ix_connector_jobs_instance_id", "connector_jobs", ["instance_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_connector_jobs_instance_id", table_name="connector_jobs")
+    op.drop_table("connector_jobs")
     op.drop_index("ix_outbox_instance_event", table_name="outbox_events")
     op.drop_index("ix_webhook_cursors_status", table_name="webhook_cursors")
     op.drop_table("webhook_cursors")
