@@ -58,6 +58,8 @@ MATRIX: dict[str, frozenset[str] | str] = {
     "webhooks.rewind_subscription": frozenset({"admin"}),
     "webhooks.list_dead_letters": frozenset({"admin"}),
     "webhooks.replay_dead_letters": frozenset({"admin"}),
+    "migrations.migration_dry_run": frozenset({"analyst", "admin"}),
+    "migrations.migrate_cases": frozenset({"admin"}),
     # scraped by Prometheus with a token of a monitoring user (admin or auditor)
     "metrics.metrics": frozenset({"admin", "auditor"}),
 }

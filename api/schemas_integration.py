@@ -73,3 +73,44 @@ class IncidentRetrySchema(Schema):
     process_instance_id = fields.Integer()
     connector = fields.String()
     status = fields.String()
+
+
+class MigrationRequestSchema(StrictSchema):
+    to_version = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
+                                metadata={"description": "目标版本，缺省为最新 / target version (default: latest)"})
+    process_instance_ids = fields.List(fields.Integer(validate=_ID), validate=validate.Length(max=1000))
+
+
+class MigrationReasonSchema(Schema):
+    activity_id = fields.String(allow_none=True)
+    activity_name = fields.String(allow_none=True)
+    reason_zh = fields.String()
+    reason_en = fields.String()
+
+
+class MigrationCaseSchema(Schema):
+    process_instance_id = fields.Integer()
+    from_version = fields.Integer()
+    can_move = fields.Boolean()
+    reasons = fields.List(fields.Nested(MigrationReasonSchema))
+    changed_activities = fields.List(fields.String())
+
+
+class MigrationPlanSchema(Schema):
+    process_key = fields.String()
+    to_version = fields.Integer()
+    cases = fields.List(fields.Nested(MigrationCaseSchema))
+
+
+class MigrationResultSchema(Schema):
+    process_instance_id = fields.Integer()
+    moved = fields.Boolean()
+    from_version = fields.Integer()
+    to_version = fields.Integer()
+    reasons = fields.List(fields.Nested(MigrationReasonSchema))
+    changed_activities = fields.List(fields.String())
+
+
+class MigrationResultsSchema(Schema):
+    process_key = fields.String()
+    results = fields.List(fields.Nested(MigrationResultSchema))

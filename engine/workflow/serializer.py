@@ -110,3 +110,8 @@ def load_workflow(state: str | dict, spec, subprocess_specs, script_engine) -> B
     workflow = _serializer.from_dict(dct)
     workflow.script_engine = script_engine
     return workflow
+
+
+def spec_registry():
+    """The converter registry specs are stored with (SpiffWorkflow's spec diff compares through it)."""
+    return _registry
