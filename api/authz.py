@@ -60,6 +60,8 @@ MATRIX: dict[str, frozenset[str] | str] = {
     "webhooks.replay_dead_letters": frozenset({"admin"}),
     "migrations.migration_dry_run": frozenset({"analyst", "admin"}),
     "migrations.migrate_cases": frozenset({"admin"}),
+    # a department's system (with a department account) or an admin sends messages to waiting cases
+    "messages.send_message": DEPARTMENT_ROLES | {"admin"},
     # scraped by Prometheus with a token of a monitoring user (admin or auditor)
     "metrics.metrics": frozenset({"admin", "auditor"}),
 }
@@ -81,6 +83,7 @@ ROW_RULES: dict[str, str] = {
     "tasks.complete": _TASK_ROWS + "; the actor is the token's user, never the body",
     "traces.instance_trace": _CASE_ROWS,
     "admin.advance_clock": "only when SIJI_ALLOW_CLOCK_CONTROL=1 (acceptance testing)",
+    "messages.send_message": "reaches only running cases that wait for the message and match the correlation",
 }
 
 

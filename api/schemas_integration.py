@@ -114,3 +114,23 @@ class MigrationResultSchema(Schema):
 class MigrationResultsSchema(Schema):
     process_key = fields.String()
     results = fields.List(fields.Nested(MigrationResultSchema))
+
+
+class MessageSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                         metadata={"description": "BPMN 消息名称 / the BPMN message name"})
+    business_key = fields.String(validate=validate.Length(min=1, max=200),
+                                 metadata={"description": "按业务号关联 / correlate by the case's business key"})
+    correlation = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")),
+                              values=fields.Raw(allow_none=True), load_default=dict,
+                              metadata={"description": "按案件变量关联 / case variables that must hold these values"})
+    payload = fields.Dict(keys=fields.String(), load_default=dict)
+    result_variable = fields.String(validate=validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"),
+                                    metadata={"description": "接收案件存放消息内容的变量 / where the case keeps the payload"})
+
+
+class MessageResultSchema(Schema):
+    status = fields.String(metadata={"description": "delivered | kept"})
+    delivered_to = fields.List(fields.Integer())
+    message_id = fields.Integer()
+    expires_at = fields.String()

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 
 def register(api, app) -> None:
-    from api.routes import (admin, definitions, deployments, health, incidents, instances, me, metrics, migrations,
-                            tasks, timers, webhooks)
+    from api.routes import (admin, definitions, deployments, health, incidents, instances, me, messages, metrics,
+                            migrations, tasks, timers, webhooks)
     for mod in (health, me, deployments, definitions, instances, tasks, timers, incidents, admin, webhooks, metrics,
-                migrations):
+                migrations, messages):
         api.register_blueprint(mod.blp)
     try:
         from api.routes import traces, reports

@@ -156,6 +156,8 @@ def cmd_dispatch(args) -> int:
     svc = _service()
     dispatcher = Dispatcher(svc, name=f"dispatch-{os.getpid()}")
     dispatcher.companions.append(ConnectorWorker(svc, name=f"connect-{os.getpid()}"))
+    from engine.integration.messages import MessageRouter
+    dispatcher.companions.append(MessageRouter(svc))
     try:
         dispatcher.run_forever()
     except KeyboardInterrupt:

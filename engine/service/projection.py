@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit.chain import Recorder
+from engine.service.message_queue import queue_thrown
 from engine.service.writes import INSERT_TASK, INSERT_TIMER, TIMER_INSERT_COLS, StepRows, task_values
 from engine.store.models import Instance, Task, Timer, User
 from engine.workflow.runtime import ProcessVersion, StepResult
@@ -27,6 +28,8 @@ def apply_step(s: Session, inst: Instance, pv: ProcessVersion, result: StepResul
     fired = _record_facts(result, rec, now, open_rows, timer_rows, current)
     new_timers = _project_timers(inst, pv, rec, now, timer_rows, current)
     new_tasks = _schedule_tasks(s, inst, result, rec, now, completed_task, open_rows, timer_rows, pv)
+    if result.messages:
+        queue_thrown(s, inst, result.messages, rec)
     _end_if_completed(inst, result, rec, now, open_rows)
     inst.updated_at = now
     conn = s.connection()   # Core inserts, like the audit events and Changes

@@ -325,6 +325,25 @@ class ConnectorJob(Base):
     incident_id: Mapped[int | None] = mapped_column(Integer)
 
 
+class PendingMessage(Base):
+    """A BPMN message on its way to a waiting case (engine/integration/messages.py): thrown by a
+    case (written with the step that threw it) or sent by another system and kept because no case
+    waited for it yet (``SIJI_MESSAGE_TTL``)."""
+    __tablename__ = "pending_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    correlation: Mapped[dict]
+    payload: Mapped[dict]
+    result_var: Mapped[str | None] = mapped_column(String(100))
+    source_instance_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10))       # pending | delivered | expired
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    delivered_to: Mapped[list | None]
+    created_at: Mapped[datetime]
+    __table_args__ = (Index("ix_pending_messages_status", "status", "id"),)
+
+
 @event.listens_for(Task, "before_insert")
 @event.listens_for(Task, "before_update")
 def _task_index_columns(mapper, connection, task: Task) -> None:

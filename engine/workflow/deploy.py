@@ -24,6 +24,7 @@ from engine import roles
 from engine.workflow import xmlsafe
 from engine.forms.compile import FormDefinitionError, compile_form
 from engine.workflow.scripting import check_source
+from engine.workflow.messages import message_problems
 from engine.workflow.service_tasks import CONNECTOR_ROLE, SijiParser, connector_tasks
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -376,6 +377,7 @@ def compile_deployment(files: list[UploadedFile], previous: dict[str, Previous] 
         problems += _xsd_problems(f.name, tree)
         problems += _structure_problems(f.name, tree)
         problems += _expression_problems(f.name, tree)
+        problems += message_problems(f.name, tree)
     for f in dmn_files:
         problems += _dmn_problems(f.name, trees[f.name])
     if problems:

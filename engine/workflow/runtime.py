@@ -26,6 +26,7 @@ from engine import clock as clockmod
 from engine.metrics import engine_step
 from engine.workflow import spiff_depth  # noqa: F401  (cases deeper than 1000 tasks)
 from engine.workflow import spiff_fixes  # noqa: F401  (parallel joins inside loops)
+from engine.workflow.messages import thrown_messages
 from engine.workflow.scripting import SafeEnvironment, ScriptLimitExceeded, ScriptRefused
 from engine.workflow.serializer import dump_workflow, load_workflow, spec_from_state, task_data
 from engine.workdays import WorkdayCalendar
@@ -108,6 +109,9 @@ class StepResult:
     timers: list[TimerView]
     facts: list[Fact]
     data: dict
+    # BPMN messages the step threw that no task of this case caught: {name, payload, result_var}
+    # (engine/workflow/messages.py; the caller queues them for other cases)
+    messages: list[dict] = field(default_factory=list)
 
 
 _provisional: contextvars.ContextVar[list | None] = contextvars.ContextVar("siji_provisional", default=None)
@@ -310,8 +314,10 @@ class Engine:
         facts.extend(self._cycle_rounds(pv, wf, cycles))
         for task in completed:
             facts.extend(self._facts_for(pv, wf, task, before_timers))
+        thrown = thrown_messages(wf)      # before the dump: they leave the case now, not on its next load
         state = dump_workflow(wf)
         result = self._result(pv, wf, facts, provisional, state)
+        result.messages = thrown
         # User tasks that disappeared without being completed by a command were cancelled
         # (an interrupting boundary event, a terminated branch).
         now_ids = {t.id for t in result.user_tasks}

@@ -1,4 +1,4 @@
-"""Integration: webhook subscriptions and their per-case delivery cursors; connector jobs.
+"""Integration: webhook subscriptions and their per-case delivery cursors; connector jobs; messages waiting for a case.
 
 Revision ID: 0008
 Revises: 0004
@@ -59,9 +59,26 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.Integer(), nullable=True),
     )
     op.create_index("ix_connector_jobs_instance_id", "connector_jobs", ["instance_id"])
+    op.create_table(
+        "pending_messages",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("business_key", sa.String(200), nullable=True),
+        sa.Column("correlation", sa.JSON(), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("result_var", sa.String(100), nullable=True),
+        sa.Column("source_instance_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(10), nullable=False),
+        sa.Column("tries", sa.Integer(), nullable=False),
+        sa.Column("delivered_to", sa.JSON(), nullable=True),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_pending_messages_status", "pending_messages", ["status", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_pending_messages_status", table_name="pending_messages")
+    op.drop_table("pending_messages")
     op.drop_index("ix_connector_jobs_instance_id", table_name="connector_jobs")
     op.drop_table("connector_jobs")
     op.drop_index("ix_outbox_instance_event", table_name="outbox_events")
