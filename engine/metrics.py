@@ -34,31 +34,6 @@ CONNECTOR_CALLS = Counter("siji_connector_calls_total", "Service-task connector 
                           ["connector", "outcome"])
 
 
-def counted(command: str):
-    """Count and time a command method: ``ok``, ``refused`` (a CommandError: the caller's fault or
-    a race) or ``failed`` (anything else, an engine step failure included)."""
-    def wrap(method):
-        @functools.wraps(method)
-        def inner(*args, **kwargs):
-            from engine.service.errors import CommandError, StepFailed
-            t0 = time.perf_counter()
-            outcome = "failed"
-            try:
-                result = method(*args, **kwargs)
-                outcome = "ok"
-                return result
-            except StepFailed:
-                raise
-            except CommandError:
-                outcome = "refused"
-                raise
-            finally:
-                COMMANDS.labels(command, outcome).inc()
-                COMMAND_SECONDS.labels(command).observe(time.perf_counter() - t0)
-        return inner
-    return wrap
-
-
 def engine_step(step: str):
     """Time an engine step (SpiffWorkflow work, no database)."""
     def wrap(method):

@@ -102,3 +102,32 @@ def test_log_settings_are_checked():
     with pytest.raises(SettingsError, match="SIJI_LOG_FORMAT"):
         Settings.from_env({"SIJI_LOG_FORMAT": "xml"})
     assert Settings.from_env({"SIJI_WEBHOOK_HOSTS": " a.cn, *.b.cn "}).webhook_hosts == ("a.cn", "*.b.cn")
+
+
+def test_multiprocess_mode_adds_up_the_workers_counters(tmp_path):
+    """Under gunicorn each worker counts for itself; with PROMETHEUS_MULTIPROC_DIR a scrape of any
+    process adds every process's counters up (two worker processes, a third one scrapes)."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    mp = tmp_path / "prom"
+    mp.mkdir()
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(mp), PYTHONPATH=str(ROOT))
+    count = ("from engine.metrics import HTTP_LATENCY, TIMERS_FIRED\n"
+             "TIMERS_FIRED.inc(3); HTTP_LATENCY.labels('tasks.complete', 'POST').observe(0.2)\n")
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", count], env=env, check=True, cwd=str(ROOT))
+    scrape = ("from engine.service.build import build_service\nfrom engine.settings import Settings\n"
+              "from engine.integration.metrics import render\n"
+              f"svc = build_service(Settings(database_url='sqlite:///{tmp_path / 'm.sqlite3'}'), migrate=True)\n"
+              "import sys; sys.stdout.write(render(svc).decode())\n")
+    out = subprocess.run([sys.executable, "-c", scrape], env=env, check=True, cwd=str(ROOT),
+                         capture_output=True, text=True).stdout
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for fam in text_string_to_metric_families(out) for s in fam.samples}
+    assert samples[("siji_timers_fired_total", ())] == 6
+    assert samples[("siji_http_request_duration_seconds_count",
+                    (("endpoint", "tasks.complete"), ("method", "POST")))] == 2
+    assert samples[("siji_timers_due", ())] == 0          # the database's figures come along

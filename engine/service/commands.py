@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine import logctx
 from engine.audit.chain import Recorder
-from engine.metrics import counted
+from engine.service.metered import counted
 from engine.service import deployments, form_data, outbox
 from engine.service.actor import Actor
 from engine.service.errors import Conflict, Forbidden, Invalid, NotFound

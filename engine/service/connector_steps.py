@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from engine import logctx
 from engine.audit.chain import Recorder
-from engine.metrics import counted
+from engine.service.metered import counted
 from engine.service import outbox
 from engine.service.incidents import Abort, records_incidents
 from engine.service.projection import apply_step

@@ -4,7 +4,7 @@ it writes nothing."""
 from __future__ import annotations
 
 from engine.audit.chain import Recorder
-from engine.metrics import counted
+from engine.service.metered import counted
 from engine.service import outbox
 from engine.service.incidents import Abort, records_incidents
 from engine.service.projection import apply_step
