@@ -54,6 +54,8 @@ def create_app(config: dict | None = None, service: Service | None = None,
     register(api, app)
     _document_success(api)
     _share_request_connection(app, service)
+    from api.observability import install as install_observability
+    install_observability(app)      # before the gate: refused requests are counted and carry an id too
     app.before_request(_gate)
     register_error_handlers(app)
     return app

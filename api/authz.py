@@ -48,6 +48,7 @@ MATRIX: dict[str, frozenset[str] | str] = {
     "task_admin.list_comments": TASK_ROLES | {"auditor", "admin"},
     "timers.list_timers": frozenset({"auditor", "admin", "leading_group_office"}),
     "incidents.list_incidents": frozenset({"auditor", "admin", "analyst"}),
+    "incidents.retry_incident": frozenset({"admin"}),
     "traces.instance_trace": TASK_ROLES | {"auditor", "admin"},
     "traces.verify_trace": frozenset({"auditor", "admin"}),
     "traces.export_traces": frozenset({"auditor", "admin", "leading_group_office"}),
@@ -62,6 +63,18 @@ MATRIX: dict[str, frozenset[str] | str] = {
     "admin.create_user_endpoint": frozenset({"admin"}),
     "admin.revoke_token": frozenset({"admin"}),
     "admin.load_calendar": frozenset({"admin"}),
+    "webhooks.list_subscriptions": frozenset({"admin"}),
+    "webhooks.create_subscription": frozenset({"admin"}),
+    "webhooks.delete_subscription": frozenset({"admin"}),
+    "webhooks.rewind_subscription": frozenset({"admin"}),
+    "webhooks.list_dead_letters": frozenset({"admin"}),
+    "webhooks.replay_dead_letters": frozenset({"admin"}),
+    "migrations.migration_dry_run": frozenset({"analyst", "admin"}),
+    "migrations.migrate_cases": frozenset({"admin"}),
+    # a department's system (with a department account) or an admin sends messages to waiting cases
+    "messages.send_message": DEPARTMENT_ROLES | {"admin"},
+    # scraped by Prometheus with a token of a monitoring user (admin or auditor)
+    "metrics.metrics": frozenset({"admin", "auditor"}),
 }
 
 
@@ -93,6 +106,7 @@ ROW_RULES: dict[str, str] = {
     "task_admin.add_comment": _CASE_ROWS,
     "task_admin.list_comments": _CASE_ROWS,
     "admin.advance_clock": "only when SIJI_ALLOW_CLOCK_CONTROL=1 (acceptance testing)",
+    "messages.send_message": "reaches only running cases that wait for the message and match the correlation",
 }
 
 

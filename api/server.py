@@ -12,16 +12,12 @@ orphan never keeps the port. gunicorn's control socket, a thread in the master, 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 
 from gunicorn.app.base import BaseApplication
 
 from engine.process import die_with_parent, exit_now, thread_count
-
-QUIET_LOGGERS = ("spiff", "spiff.task", "spiff.workflow", "alembic")
-
 
 def pre_fork(server, worker) -> None:
     threads = thread_count()
@@ -70,7 +66,7 @@ def options(bind: str, workers: int, timeout: int = 60, graceful_timeout: int = 
     return {"bind": bind, "workers": max(1, workers), "worker_class": "sync", "timeout": timeout,
             "graceful_timeout": graceful_timeout, "accesslog": None, "preload_app": False,
             "control_socket_disable": True, "pre_fork": pre_fork, "post_fork": post_fork,
-            "worker_exit": worker_exit,
+            "worker_exit": worker_exit, "child_exit": _child_exit,
             "proc_name": "siji-http"}
 
 
@@ -83,10 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--wait-fd", type=int, help="read one byte from this descriptor before binding and forking "
                                                "(`siji serve` writes it once the schema is migrated)")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    # SpiffWorkflow logs every task state change at INFO: far too much for a server, and slow.
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    from engine import logctx
+    from engine.settings import Settings
+    logctx.configure(Settings.from_env())    # text or JSON lines with request and case ids (SIJI_LOG_FORMAT)
     # Import (only import: no app, no service, no connection, no thread) the application's modules
     # here, once: every forked worker then starts with them loaded, so a boot or a respawn takes
     # a fraction of a second instead of seconds. pre_fork would show a thread an import started.
@@ -100,6 +95,14 @@ def main(argv: list[str] | None = None) -> int:
         SijiGunicorn(options(args.bind, args.workers, graceful_timeout=args.graceful_timeout)).run()
     except SystemExit as e:   # gunicorn halts with its status; the master holds no connection
         exit_now(e.code if isinstance(e.code, int) else (0 if e.code is None else 1))
+
+
+def _child_exit(server, worker) -> None:
+    # prometheus-client's multiprocess mode: a dead worker's live gauges must not count any more
+    # (its counters stay, as they should). The variable is prometheus-client's own.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid)
     return 0
 
 

@@ -39,6 +39,16 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...], upper: bool = False) -> str:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.upper() if upper else raw.lower()
+    if value not in allowed:
+        raise SettingsError(f"{name}={raw!r}: expected one of {', '.join(allowed)}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     #: SIJI_INSTANCE_DIR — where the SQLite database and other per-instance files live.
@@ -57,6 +67,22 @@ class Settings:
     timer_workers: int = 1
     #: SIJI_ALLOW_CLOCK_CONTROL — lets an admin move the service clock forward (acceptance tests).
     allow_clock_control: bool = False
+    #: SIJI_WEBHOOK_HOSTS — comma-separated hosts webhook subscriptions may point at (``*.example.cn``
+    #: for a domain's subdomains); empty: no subscription can be made.
+    webhook_hosts: tuple[str, ...] = ()
+    #: SIJI_WEBHOOK_MAX_ATTEMPTS — tries of one event before it is dead-lettered.
+    webhook_max_attempts: int = 8
+    #: SIJI_WEBHOOK_TIMEOUT — seconds one webhook request may take.
+    webhook_timeout: int = 10
+    #: SIJI_CONNECTORS — the connector registry (JSON) service tasks call; unset: none.
+    connectors: Path | None = None
+    #: SIJI_MESSAGE_TTL — seconds a message that matches no waiting case is kept for one that
+    #: arrives later; 0: such a message is refused (404).
+    message_ttl: int = 0
+    #: SIJI_LOG_FORMAT — ``text`` or ``json`` (one JSON object a line, with request and case ids).
+    log_format: str = "text"
+    #: SIJI_LOG_LEVEL — DEBUG, INFO, WARNING or ERROR.
+    log_level: str = "INFO"
 
     @property
     def db_url(self) -> str:
@@ -74,6 +100,14 @@ class Settings:
             workers=_int(env, "SIJI_WORKERS", 2, minimum=1),
             timer_workers=_int(env, "SIJI_TIMER_WORKERS", 1),
             allow_clock_control=_bool(env, "SIJI_ALLOW_CLOCK_CONTROL", False),
+            webhook_hosts=tuple(h.strip().lower() for h in (env.get("SIJI_WEBHOOK_HOSTS") or "").split(",")
+                                if h.strip()),
+            webhook_max_attempts=_int(env, "SIJI_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1),
+            webhook_timeout=_int(env, "SIJI_WEBHOOK_TIMEOUT", 10, minimum=1),
+            connectors=Path(env["SIJI_CONNECTORS"]) if env.get("SIJI_CONNECTORS") else None,
+            message_ttl=_int(env, "SIJI_MESSAGE_TTL", 0),
+            log_format=_choice(env, "SIJI_LOG_FORMAT", "text", ("text", "json")),
+            log_level=_choice(env, "SIJI_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"), upper=True),
         )
 
     def replace(self, **changes) -> "Settings":

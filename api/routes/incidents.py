@@ -5,7 +5,8 @@ from sqlalchemy import func, select
 
 from engine.store.models import Incident
 from api.schemas import IncidentPageSchema, IncidentQuery
-from api.routes.common import paginate, service
+from api.routes.common import actor, paginate, service
+from api.schemas_integration import IncidentRetrySchema
 
 blp = Blueprint("incidents", __name__, url_prefix="/api/incidents",
                 description="引擎故障记录 / incidents (failed engine steps)")
@@ -26,3 +27,12 @@ def list_incidents(query):
                        "activity_id": i.activity_id, "activity_name": i.activity_name, "command": i.command,
                        "message": i.message, "actor": i.actor, "created_at": i.created_at} for (i,) in rows],
             "page": query["page"], "per_page": query["per_page"], "total": total}
+
+
+@blp.route("/<int:incident_id>/retry", methods=["POST"])
+@blp.response(200, IncidentRetrySchema)
+def retry_incident(incident_id):
+    """重试失败的连接器调用 / Retry a connector call that failed after its retries (the case waits at
+    its service task; the connector worker calls again)."""
+    from engine.integration.jobs import retry_incident as retry
+    return retry(service(), actor(), incident_id)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 from datetime import date
@@ -149,8 +148,9 @@ def cmd_worker(args) -> int:
     import signal
 
     from engine.timers.worker import TimerWorker
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("spiff").setLevel(logging.WARNING)   # not one line per engine task state change
+    from engine import logctx
+    from engine.settings import Settings
+    logctx.configure(Settings.from_env())
     svc = _service(migrate=False)   # `siji migrate` or `siji serve` migrates, once
     worker = TimerWorker(svc, name=f"worker-{os.getpid()}")
     # SIGTERM (from `siji serve` stopping): leave after the current transaction.
@@ -162,6 +162,56 @@ def cmd_worker(args) -> int:
     svc.db.dispose()
     from engine.process import exit_now
     exit_now(0)
+
+
+def cmd_dispatch(args) -> int:
+    """Deliver outgoing events to the webhook subscribers and make the connector calls service
+    tasks wait for; runs alongside ``siji serve`` and ``siji worker``, as many as wanted on one
+    database (engine/integration/delivery.py, jobs.py)."""
+    from engine import logctx
+    from engine.integration.delivery import Dispatcher
+    from engine.integration.jobs import ConnectorWorker
+    from engine.settings import Settings
+    logctx.configure(Settings.from_env())
+    svc = _service(migrate=False)   # `siji migrate` or `siji serve` migrates, once
+    dispatcher = Dispatcher(svc, name=f"dispatch-{os.getpid()}")
+    dispatcher.companions.append(ConnectorWorker(svc, name=f"connect-{os.getpid()}"))
+    from engine.integration.messages import MessageRouter
+    dispatcher.companions.append(MessageRouter(svc))
+    try:
+        dispatcher.run_forever()
+    except KeyboardInterrupt:
+        dispatcher.stop()
+    return 0
+
+
+def cmd_migrate_cases(args) -> int:
+    """Dry run (default) or move running cases of a process to a version (default: the latest)."""
+    from engine.integration import migration
+    from engine.service.errors import CommandError
+    from engine.service.users import system_actor
+    svc = _service()
+    try:
+        plan = migration.dry_run(svc, args.process_key, args.to_version, args.instance or None)
+        if not args.apply:
+            for c in plan["cases"]:
+                why = "; ".join(r["reason_en"] for r in c["reasons"])
+                print(f"case {c['process_instance_id']} v{c['from_version']} -> v{plan['to_version']}: "
+                      f"{'can move' if c['can_move'] else 'cannot move: ' + why}")
+            print(f"{sum(c['can_move'] for c in plan['cases'])} of {len(plan['cases'])} case(s) can move "
+                  f"(dry run; --apply moves them)")
+            return 0
+        ids = args.instance or [c["process_instance_id"] for c in plan["cases"] if c["can_move"]]
+        with svc.db.write() as s:
+            actor = system_actor(s, svc.now())
+        out = migration.migrate_cases(svc, actor, args.process_key, args.to_version, ids) if ids else {"results": []}
+    except CommandError as e:
+        print(f"error: {e.message_en}", file=sys.stderr)
+        return 2
+    for r in out["results"]:
+        why = "; ".join(x["reason_en"] for x in r.get("reasons", []))
+        print(f"case {r['process_instance_id']}: {'moved' if r['moved'] else 'not moved: ' + why}")
+    return 0 if all(r["moved"] for r in out["results"]) else 1
 
 
 def cmd_verify_trace(args) -> int:
@@ -220,8 +270,19 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("worker", help="run a timer worker alone")
     p.set_defaults(func=cmd_worker)
 
+    p = sub.add_parser("dispatch", help="deliver webhooks and make connector calls (alongside serve/worker)")
+    p.set_defaults(func=cmd_dispatch)
+
+    p = sub.add_parser("migrate-cases", help="move running cases to another version (dry run unless --apply)")
+    p.add_argument("process_key")
+    p.add_argument("instance", nargs="*", type=int, help="case ids (default: every running case)")
+    p.add_argument("--to-version", type=int, help="target version (default: the latest)")
+    p.add_argument("--apply", action="store_true", help="move the cases (one transaction each)")
+    p.set_defaults(func=cmd_migrate_cases)
+
     p = sub.add_parser("deploy", help="deploy .bpmn, .dmn and form files or folders (a process whose "
                                       "files equal its latest version gets no new version)")
+
     p.add_argument("paths", nargs="+")
     p.add_argument("--always", action="store_true", help="make a new version even when nothing changed")
     p.set_defaults(func=cmd_deploy)

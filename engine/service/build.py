@@ -30,7 +30,7 @@ def build_service(settings: Settings, clock: Clock | None = None, migrate: bool 
     if shared_clock is None:
         shared_clock = isinstance(clock, SystemClock)
     sync = ClockSync(db, engine) if shared_clock else None
-    service = Service(db, engine, clock_sync=sync)
+    service = Service(db, engine, clock_sync=sync, settings=settings)
     if sync is not None:
         sync.refresh(force=True)
     load_calendar_years(db, engine.calendar)

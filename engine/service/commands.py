@@ -16,8 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import logctx
 from engine.audit.chain import Recorder
 from engine.service import carry_over, deployments, form_data, outbox, pairing
+from engine.service.metered import counted
 from engine.service.actor import Actor
 from engine.service.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.service.incidents import Abort, records_incidents
@@ -25,6 +27,8 @@ from engine.service.projection import apply_step
 from engine.service.visibility import can_act_on_task, can_see_task
 from engine.service.writes import (INSERT_INSTANCE, LATEST_VERSION, LOCK, LOCK_BY_TASK, LOCK_BY_TASK_PG, LOCK_PG,
                                    LOCK_PG_SKIP, OPEN_TASKS, TASK_AND_OPEN, WAITING_TIMERS, Changes)
+from engine.connectors import load_registry
+from engine.settings import Settings
 from engine.store.db import Database
 from engine.store.models import IdempotencyKey, Instance, Pairing, ProcessVersionRow, Task, Timer, User
 from engine.workflow import flow_settings
@@ -48,8 +52,12 @@ class Started:
 class Service:
     """The application core shared by the API, the CLI and the timer worker."""
 
-    def __init__(self, db: Database, engine: Engine, clock_sync=None):
+    def __init__(self, db: Database, engine: Engine, clock_sync=None, settings: Settings | None = None):
         self.db = db
+        # What the integration rooms read (webhook hosts, connectors, message keeping time).
+        self.settings = settings or Settings()
+        # The endpoints service tasks may call (SIJI_CONNECTORS), read once like the settings.
+        self.connectors = load_registry(self.settings.connectors)
         self.engine = engine
         # Follows the clock offset and calendar version other processes share through the
         # database (engine/service/clock_sync.py); None for a service on a test's own clock.
@@ -96,6 +104,7 @@ class Service:
         return self.start_with_result(actor, process_key, business_key, variables, on_behalf_of,
                                       carry_from).instance.id
 
+    @counted("start")
     @records_incidents
     def start_with_result(self, actor: Actor, process_key: str, business_key: str | None,
                           variables: dict | None, on_behalf_of: str | None = None,
@@ -166,6 +175,7 @@ class Service:
                        {actor.id: actor.username, enterprise_id: enterprise})
 
     # ------------------------------------------------------------------ claim / unclaim
+    @counted("claim")
     def claim(self, actor: Actor, task_id: str) -> None:
         now = self.now()
         with self.db.write() as s:
@@ -180,6 +190,7 @@ class Service:
             rec.flush()
             outbox.publish(s, rec.written)
 
+    @counted("unclaim")
     def unclaim(self, actor: Actor, task_id: str) -> None:
         now = self.now()
         with self.db.write() as s:
@@ -195,6 +206,7 @@ class Service:
             outbox.publish(s, rec.written)
 
     # ------------------------------------------------------------------ complete
+    @counted("complete")
     @records_incidents
     def complete(self, actor: Actor, task_id: str, data: Any, idempotency_key: str | None = None) -> dict:
         now = self.now()
@@ -250,6 +262,7 @@ class Service:
         return response
 
     # ------------------------------------------------------------------ timers
+    @counted("fire_timers")
     @records_incidents
     def fire_timers(self, instance_id: int, actor_name: str = "timer", skip_locked: bool = False,
                     only_if_due: bool = False) -> int:
@@ -285,12 +298,15 @@ class Service:
     # ------------------------------------------------------------------ internals
     def _lock_instance(self, s: Session, instance_id: int, skip_locked: bool = False) -> Instance | None:
         q = (LOCK_PG_SKIP if skip_locked else LOCK_PG) if self.db.is_postgres else LOCK
+        logctx.bind_case(instance_id)
         return s.scalars(q, {"iid": instance_id}).first()
 
     def _lock_for_task(self, s: Session, task_id: str) -> Instance | None:
         """Lock the instance a task belongs to (None: no such task)."""
         q = LOCK_BY_TASK_PG if self.db.is_postgres else LOCK_BY_TASK
-        return s.scalars(q, {"tid": str(task_id)[:36]}).first()
+        inst = s.scalars(q, {"tid": str(task_id)[:36]}).first()
+        logctx.bind_case(inst.id if inst else None)
+        return inst
 
     def _task_for_action(self, s: Session, actor: Actor, task_id: str, inst: Instance | None = ...
                          ) -> tuple[Task, Instance, dict[str, Task]]:

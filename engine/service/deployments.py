@@ -67,7 +67,7 @@ def deploy(service, files: list[UploadedFile], actor: Actor | None,
     ``only_changed`` (duplicate filtering, as Camunda's): a process whose diagram and resources
     equal its latest version's gets no new version; its latest version is returned, not new."""
     with service.db.read() as s:
-        compiled = compile_deployment(files, _PreviousResources(s))
+        compiled = compile_deployment(files, _PreviousResources(s), service.connectors.names())
         latest = {cp.key: latest_version(s, cp.key) for cp in compiled}
         diffs = {cp.key: changes(cp, latest[cp.key]) for cp in compiled}
     if only_changed:

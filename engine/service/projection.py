@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit.chain import Recorder
 from engine.service import notifications
+from engine.service.message_queue import queue_thrown
 from engine.service.writes import INSERT_TASK, INSERT_TIMER, TIMER_INSERT_COLS, StepRows, task_values
 from engine.store.models import Instance, Task, Timer, User
 from engine.workdays import DEFAULT_CALENDAR, WorkdayCalendar
@@ -32,6 +33,8 @@ def apply_step(s: Session, inst: Instance, pv: ProcessVersion, result: StepResul
     new_timers = _project_timers(inst, pv, rec, now, timer_rows, current)
     new_tasks = _schedule_tasks(s, inst, result, rec, now, completed_task, open_rows, timer_rows, pv,
                                 calendar or DEFAULT_CALENDAR)
+    if result.messages:
+        queue_thrown(s, inst, result.messages, rec)
     _end_if_completed(inst, result, rec, now, open_rows)
     inst.updated_at = now
     conn = s.connection()   # Core inserts, like the audit events and Changes

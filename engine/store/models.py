@@ -278,6 +278,81 @@ class OutboxEvent(Base):
     role: Mapped[str | None] = mapped_column(String(40))
     payload: Mapped[dict]
     created_at: Mapped[datetime]
+    # the dispatcher reads one case's events after its cursor
+    __table_args__ = (Index("ix_outbox_instance_event", "instance_id", "id"),)
+
+
+class WebhookSubscription(Base):
+    """A department system that hears case events (engine/integration/delivery.py)."""
+    __tablename__ = "webhook_subscriptions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(String(1000))
+    kinds: Mapped[list]                     # outbox kinds it hears
+    secret: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Events with a larger id are delivered: a new subscription hears what happens from then on.
+    start_after_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class WebhookCursor(Base):
+    """How far one subscription got in one case's events: delivery is in order per case, so a
+    cursor is the unit a dispatcher leases (``lease_owner``/``lease_until``) and a failing event
+    holds back only its own case. ``status`` dead: the event after ``last_event_id`` failed
+    ``attempts`` times (a dead letter) and waits for an admin's replay."""
+    __tablename__ = "webhook_cursors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    instance_id: Mapped[int] = mapped_column(Integer)
+    last_event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
+    status: Mapped[str] = mapped_column(String(10), default="active")     # active | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "instance_id", name="uq_webhook_cursor"),
+        Index("ix_webhook_cursors_status", "status", "subscription_id"),
+    )
+
+
+class ConnectorJob(Base):
+    """A connector call a service task waits for (engine/integration/jobs.py): leased by one
+    connector worker at a time; ``failed`` after its retries, with an incident, until an admin
+    retries it. The task row (role ``connector``) says whether the case still waits."""
+    __tablename__ = "connector_jobs"
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(Integer, index=True)
+    connector: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(10))       # pending | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    incident_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class PendingMessage(Base):
+    """A BPMN message on its way to a waiting case (engine/integration/messages.py): thrown by a
+    case (written with the step that threw it) or sent by another system and kept because no case
+    waited for it yet (``SIJI_MESSAGE_TTL``)."""
+    __tablename__ = "pending_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    correlation: Mapped[dict]
+    payload: Mapped[dict]
+    result_var: Mapped[str | None] = mapped_column(String(100))
+    source_instance_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10))       # pending | delivered | expired
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    delivered_to: Mapped[list | None]
+    created_at: Mapped[datetime]
+    __table_args__ = (Index("ix_pending_messages_status", "status", "id"),)
 
 
 class Notification(Base):

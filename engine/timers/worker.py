@@ -28,6 +28,7 @@ import time
 
 from sqlalchemy import event, func, select
 
+from engine.metrics import TIMER_LAG, TIMERS_FIRED
 from engine.store.models import Timer
 from engine.timers.deadlines import next_watch_in, watch_deadlines
 
@@ -59,6 +60,7 @@ class TimerWorker:
         self._looked_until = None   # the service time the last pass looked for due timers
         self.batch_full = False
         self.watched = 0            # tasks the deadline watch handled in the last pass
+        self._due_at: dict = {}     # instance id -> earliest due time the last look saw
         service.on_timers_changed(self._wake.set)
 
     def stop(self) -> None:
@@ -75,6 +77,7 @@ class TimerWorker:
                              .where(Timer.status == "waiting", Timer.due_at < now)
                              .group_by(Timer.instance_id).order_by("due")
                              .limit(limit + min(len(skip), 1000))).all()
+        self._due_at = {r[0]: r[1] for r in rows}
         return [r[0] for r in rows if r[0] not in skip][:limit]
 
     def run_once(self, limit: int = BATCH, backoff: bool = False, pause: float = 0.0) -> int:
@@ -105,6 +108,10 @@ class TimerWorker:
             if n:
                 fired += n
                 self._retry.pop(instance_id, None)
+                TIMERS_FIRED.inc(n)
+                due = self._due_at.get(instance_id)
+                if due is not None:
+                    TIMER_LAG.observe(max(0.0, (self.service.now() - due).total_seconds()))
             elif backoff:
                 # Locked by a command or another worker, fired meanwhile by another worker, or its
                 # engine step failed (an incident was recorded): look again later, not at once.

@@ -17,7 +17,6 @@ from typing import Any, Iterable
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine import roles
@@ -26,6 +25,8 @@ from engine.workflow import flow_settings, task_roles, xmlsafe
 from engine.forms.compile import compile_form
 from engine.forms.messages import FormDefinitionError
 from engine.workflow.scripting import check_source
+from engine.workflow.messages import message_problems
+from engine.workflow.service_tasks import CONNECTOR_ROLE, SijiParser, connector_tasks
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -349,8 +350,10 @@ def _lane_of(node, lanes: dict[str, str]) -> str | None:
 _ASSIGNEE = re.compile(r"^\$\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}$")
 
 
-def compile_deployment(files: list[UploadedFile], previous: dict[str, Previous] | None = None) -> list[CompiledProcess]:
-    """Compile uploaded files into process versions, or raise DeploymentRefused."""
+def compile_deployment(files: list[UploadedFile], previous: dict[str, Previous] | None = None,
+                       connectors: set[str] | None = None) -> list[CompiledProcess]:
+    """Compile uploaded files into process versions, or raise DeploymentRefused.
+    ``connectors``: the names service tasks may call (engine/connectors.py)."""
     previous = previous or {}
     bpmn_files, dmn_files, forms, settings, catalogue, problems = classify(files)
     if not bpmn_files and not problems:
@@ -376,6 +379,7 @@ def compile_deployment(files: list[UploadedFile], previous: dict[str, Previous] 
         problems += _xsd_problems(f.name, tree)
         problems += _structure_problems(f.name, tree)
         problems += _expression_problems(f.name, tree)
+        problems += message_problems(f.name, tree)
     for f in dmn_files:
         problems += _dmn_problems(f.name, trees[f.name])
     if problems:
@@ -387,7 +391,8 @@ def compile_deployment(files: list[UploadedFile], previous: dict[str, Previous] 
         for process in tree.getroot().xpath("./bpmn:process[@isExecutable='true']", namespaces=NS):
             try:
                 compiled.append(_compile_process(f, tree, process, dmn_files, trees, forms, settings,
-                                                 catalogue, previous.get(process.get("id")), problems))
+                                                 catalogue, previous.get(process.get("id")), problems,
+                                                 connectors or set()))
             except _Skip:
                 continue
     if not compiled and not problems:
@@ -403,7 +408,7 @@ class _Skip(Exception):
 
 
 def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalogue, prev: Previous | None,
-                     problems: list[Problem]) -> CompiledProcess:
+                     problems: list[Problem], connectors: set[str] = frozenset()) -> CompiledProcess:
     key = process.get("id")
     n_before = len(problems)
     lanes = _lanes(process)
@@ -480,6 +485,8 @@ def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalo
         version_forms[form_key] = form
         tasks[aid] = TaskInfo(aid, name, role, lane, form_key, assignee_var, ut.sourceline, role_var)
 
+    service_tasks = _connector_service_tasks(f, process, connectors, tasks, problems)
+
     start_form = None
     start_key = f"{key}/start"
     for se in process.xpath("./bpmn:startEvent", namespaces=NS):
@@ -519,11 +526,10 @@ def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalo
     proc_settings = settings.get(key, prev.settings or {})
     problems += _settings_problems(f, key, process, proc_settings, start_form, tasks, version_forms, elements,
                                    dmn_xml, trees)
-    problems += _connector_problems(f.name, process)
     if len(problems) > n_before:
         raise _Skip()
 
-    parser = CamundaParser(validator=_bpmn_validator())
+    parser = SijiParser(validator=_bpmn_validator())   # CamundaParser + connector service tasks
     try:
         with _validator_lock:
             parser.add_bpmn_xml(_reparse(f.data), filename=f.name)
@@ -558,6 +564,7 @@ def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalo
             "forms": version_forms,
             "settings": proc_settings,
             "catalogue": catalogue if catalogue is not None else prev.catalogue,
+            "service_tasks": service_tasks,
         },
         spec=spec,
         subprocess_specs=subprocess_specs,
@@ -583,25 +590,6 @@ def _settings_problems(f, key, process, proc_settings, start_form, tasks, versio
     return out
 
 
-# ---------------------------------------------------------------------------- what cannot run
-# Elements the service has no way to run are refused here, each named, instead of failing later
-# (a service task's spec cannot even be stored). Connectors for service tasks come later: they
-# will answer "can this one run?" in _connector_problems.
-UNRUNNABLE = {
-    "serviceTask": "服务任务需要连接器，本服务尚未提供 / service tasks need a connector, and this service has none yet",
-}
-
-
-def _connector_problems(filename: str, process) -> list[Problem]:
-    out = []
-    for tag, message in UNRUNNABLE.items():
-        for node in process.iter(f"{{{BPMN_NS}}}{tag}"):
-            name = node.get("name")
-            label = f"“{name}” ({node.get('id')})" if name else node.get("id")
-            out.append(Problem(filename, node.sourceline, node.get("id"), f"{label}: {message}"))
-    return out
-
-
 def _storable_spec_state(filename: str, key: str, spec_to_state, spec, subprocess_specs,
                          problems: list[Problem]) -> dict:
     """The serialized spec, checked to be storable as JSON: an element type the serializer does
@@ -615,6 +603,15 @@ def _storable_spec_state(filename: str, key: str, spec_to_state, spec, subproces
                                                      f"element this service does not support: {e}"))
         raise _Skip() from None
     return state
+
+
+def _connector_service_tasks(f, process, connectors: set[str], tasks: dict, problems: list) -> dict[str, dict]:
+    """Service tasks through connectors (engine/workflow/service_tasks.py): each becomes a task the
+    engine waits at, held by the connector role, with its connector and mappings kept as a resource."""
+    found = connector_tasks(process, f.name, connectors, problems)
+    for aid, st in found.items():
+        tasks[aid] = TaskInfo(aid, st["name"], CONNECTOR_ROLE, None, "", None, st.pop("line"))
+    return found
 
 
 def _reparse(data: bytes):

@@ -24,10 +24,12 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as clockmod
 from engine.workflow import flow_settings
+from engine.metrics import engine_step
 from engine.workflow import spiff_depth  # noqa: F401  (cases deeper than 1000 tasks)
 from engine.workflow import spiff_fast
 from engine.workflow import spiff_fixes  # noqa: F401  (parallel joins inside loops)
 from engine.workflow import task_roles
+from engine.workflow.messages import thrown_messages
 from engine.workflow.scripting import SafeEnvironment, ScriptLimitExceeded, ScriptRefused
 from engine.workflow.serializer import dump_workflow, load_workflow, spec_from_state, task_data
 from engine.workdays import WorkdayCalendar
@@ -121,6 +123,9 @@ class StepResult:
     timers: list[TimerView]
     facts: list[Fact]
     data: dict
+    # BPMN messages the step threw that no task of this case caught: {name, payload, result_var}
+    # (engine/workflow/messages.py; the caller queues them for other cases)
+    messages: list[dict] = field(default_factory=list)
 
 
 _provisional: contextvars.ContextVar[list | None] = contextvars.ContextVar("siji_provisional", default=None)
@@ -223,6 +228,7 @@ class Engine:
                 "catalogue_item": catalogue_item, "setting": setting}
 
     # ----------------------------------------------------------------- commands
+    @engine_step("start")
     def start(self, pv: ProcessVersion, data: dict) -> StepResult:
         return self._start(pv, data, dump=True)[1]
 
@@ -243,6 +249,7 @@ class Engine:
     def load(self, pv: ProcessVersion, state: str) -> BpmnWorkflow:
         return load_workflow(state, pv.spec, pv.subprocess_specs, pv.script_engine)
 
+    @engine_step("complete")
     def complete(self, pv: ProcessVersion, state: str, task_id: str, data: dict) -> StepResult:
         with clockmod.use(self.clock):
             return self._complete(pv, self.load(pv, state), task_id, data, dump=True)
@@ -261,6 +268,7 @@ class Engine:
                           {"data": copy.deepcopy(data)}, str(task.id))]
             return self._advance(pv, wf, before_tasks, before_timers, facts, provisional, dump)
 
+    @engine_step("fire_timers")
     def fire_timers(self, pv: ProcessVersion, state: str) -> StepResult:
         with clockmod.use(self.clock):
             return self._fire_timers(pv, self.load(pv, state), dump=True)
@@ -350,8 +358,10 @@ class Engine:
         facts.extend(self._cycle_rounds(pv, wf, cycles))
         for task in completed:
             facts.extend(self._facts_for(pv, wf, task, before_timers))
+        thrown = thrown_messages(wf)      # before the dump: they leave the case now, not on its next load
         state = dump_workflow(wf) if dump else ""
         result = self._result(pv, wf, facts, provisional, state)
+        result.messages = thrown
         # User tasks that disappeared without being completed by a command were cancelled
         # (an interrupting boundary event, a terminated branch).
         now_ids = {t.id for t in result.user_tasks}

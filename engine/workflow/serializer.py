@@ -11,7 +11,10 @@ import json
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer, VERSION
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+
+from engine.workflow.service_tasks import ConnectorServiceTask
 
 STATE_FORMAT = f"siji-1/spiff-{VERSION}"
 
@@ -37,6 +40,9 @@ class _CachedSpecWorkflowConverter(BpmnWorkflowConverter):
 
 _config = dict(CAMUNDA_CONFIG)
 _config[BpmnWorkflow] = _CachedSpecWorkflowConverter
+# Camunda's config has no converter for plain service tasks; ours wait for a connector call
+# (engine/workflow/service_tasks.py) and keep no more than any task spec (``manual`` included).
+_config[ConnectorServiceTask] = BpmnTaskSpecConverter
 _registry = BpmnWorkflowSerializer.configure(_config)
 _serializer = BpmnWorkflowSerializer(_registry)
 
@@ -104,3 +110,8 @@ def load_workflow(state: str | dict, spec, subprocess_specs, script_engine) -> B
     workflow = _serializer.from_dict(dct)
     workflow.script_engine = script_engine
     return workflow
+
+
+def spec_registry():
+    """The converter registry specs are stored with (SpiffWorkflow's spec diff compares through it)."""
+    return _registry
