@@ -48,8 +48,10 @@ class HealthSchema(Schema):
 
 class WhoAmISchema(Schema):
     username = fields.String()
+    display_name = fields.String()
     roles = fields.List(fields.String())
     role_names = fields.Dict()
+    notifications = fields.Boolean()
 
 
 class DeploymentProblemSchema(Schema):

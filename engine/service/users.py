@@ -124,3 +124,11 @@ def revoke_tokens(service, username: str) -> User:
         s.execute(update(Token).where(Token.user_id == user.id, Token.revoked_at.is_(None))
                   .values(revoked_at=service.now()))
     return user
+
+
+def display_names(session: Session, user_ids: list[int]) -> dict[int, str]:
+    """user id → the display name (the username where none was set)."""
+    if not user_ids:
+        return {}
+    return {uid: name or username for uid, username, name in session.execute(
+        select(User.id, User.username, User.display_name).where(User.id.in_(set(user_ids))))}

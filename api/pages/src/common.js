@@ -191,14 +191,134 @@ async function loadMe() {
     return null;
   }
   const roles = Object.values(me.role_names || {}).join('、');
-  put(who, 
-    h('span', { id: 'whoami' }, `当前用户：${me.username}`, h('small', {}, `（${roles}）`)),
+  const name = me.display_name && me.display_name !== me.username ? `${me.display_name}（${me.username}）` : me.username;
+  put(who,
+    me.notifications ? notificationBell() : null,
+    h('span', { id: 'whoami' }, `当前用户：${name}`, h('small', {}, `（${roles}）`)),
     h('button', { type: 'button', class: 'link', onclick: () => { me = null; showLoggedOut('已退出。'); location.reload(); } }, '退出'),
   );
   const main = $('main');
   if (main) main.classList.remove('logged-out');
   for (const f of loginListeners) await f(me);
   return me;
+}
+
+// ------------------------------------------------------------------ notifications bell
+const KIND_LABEL = {
+  task_created: ['新待办', 'badge-active'],
+  reminder: ['即将到期', 'badge-warn'],
+  overdue: ['已逾期', 'badge-bad'],
+  escalation: ['督办', 'badge-bad'],
+};
+const BELL_POLL_MS = 60000;
+let bellTimer = null;
+
+/** A bell drawn as SVG: no emoji font is needed (many office machines have none). */
+function bellIcon() {
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('width', '18');
+  svg.setAttribute('height', '18');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(NS, 'path');
+  path.setAttribute('d', 'M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2z');
+  path.setAttribute('fill', 'currentColor');
+  svg.append(path);
+  return svg;
+}
+
+/** Where a notification leads: the task in the inbox while it has one, else the case. */
+function notificationHref(n) {
+  if (n.task_id) return `/inbox?task=${encodeURIComponent(n.task_id)}`;
+  if (n.process_instance_id) return `/case/${n.process_instance_id}`;
+  return null;
+}
+
+/** The bell in the header: the unread count of the caller's and its departments' notifications
+ *  (GET /api/notifications), a dropdown of the newest ones, each marked read when opened or by
+ *  its own button. Polled once a minute. */
+function notificationBell() {
+  const count = h('span', { id: 'bell-count', class: 'bell-count', hidden: true });
+  const list = h('div', { id: 'bell-list', class: 'bell-list', hidden: true, role: 'dialog', 'aria-label': '通知' });
+  const button = h('button', { type: 'button', id: 'bell', class: 'bell', title: '通知', 'aria-haspopup': 'dialog',
+    onclick: async (e) => {
+      e.stopPropagation();
+      if (list.hidden) await openList(); else list.hidden = true;
+    } }, bellIcon(), h('span', { class: 'sr' }, '通知'), count);
+  const wrap = h('span', { class: 'bell-wrap' }, button, list);
+
+  function showCount(n) {
+    count.textContent = n > 99 ? '99+' : String(n);
+    count.hidden = !n;
+    button.title = n ? `${n} 条未读通知` : '没有未读通知';
+  }
+
+  async function refresh() {
+    try {
+      const res = await api('/api/notifications?unread=true&per_page=1');
+      showCount(res.unread);
+    } catch { /* a failed poll leaves the last count; the next one retries */ }
+  }
+
+  async function markRead(n) {
+    const res = await api(`/api/notifications/${n.id}/read`, { method: 'POST' });
+    n.read = true;
+    n.read_at = res.read_at;
+  }
+
+  async function openList() {
+    put(list, h('p', { class: 'muted small' }, '加载中…'));
+    list.hidden = false;
+    let res;
+    try {
+      res = await api('/api/notifications?per_page=15');
+    } catch (e) {
+      put(list, h('p', { class: 'msg msg-error' }, errorText(e)));
+      return;
+    }
+    showCount(res.unread);
+    const head = h('div', { class: 'bell-head' }, h('b', {}, '通知'),
+      h('span', { class: 'muted small' }, res.unread ? `未读 ${res.unread} 条` : '没有未读通知'));
+    if (!res.items.length) {
+      put(list, head, h('p', { class: 'muted', id: 'bell-empty' }, '暂无通知。新待办、到期提醒和督办会显示在这里。'));
+      return;
+    }
+    put(list, head, h('ul', {}, res.items.map((n) => {
+      const [label, cls] = KIND_LABEL[n.kind] || [n.kind, 'badge-muted'];
+      const href = notificationHref(n);
+      const li = h('li', { class: n.read ? 'read' : 'unread', dataset: { id: String(n.id), kind: n.kind } });
+      const readBtn = n.read ? null : h('button', { type: 'button', class: 'link small mark-read', onclick: async (e) => {
+        e.stopPropagation();
+        try {
+          await markRead(n);
+          li.className = 'read';
+          readBtn.remove();
+          await refresh();
+        } catch (err) { say(msg, errorText(err), 'error'); }
+      } }, '标为已读');
+      const msg = h('div', { class: 'msg', hidden: true });
+      const title = href
+        ? h('a', { href, onclick: async (e) => {
+          if (n.read) return;
+          e.preventDefault();
+          try { await markRead(n); } catch { /* still go: reading matters more than the mark */ }
+          location.href = href;
+        } }, (n.data && n.data.task_name) || n.title)
+        : h('span', {}, n.title);
+      return put(li, h('span', { class: `badge ${cls}` }, label), ' ', title,
+        h('div', { class: 'bell-meta' }, h('span', { class: 'muted small' },
+          `${fmtTime(n.created_at)}${n.process_instance_id ? ` · 案件 #${n.process_instance_id}` : ''}`), readBtn), msg);
+    })), res.total > res.items.length
+      ? h('p', { class: 'muted small' }, `仅显示最新 ${res.items.length} 条，共 ${res.total} 条。`) : null);
+  }
+
+  document.addEventListener('click', (e) => { if (!wrap.contains(e.target)) list.hidden = true; });
+  document.addEventListener('keydown', (e) => { if (e.key === 'Escape') list.hidden = true; });
+  refresh();
+  if (bellTimer) clearInterval(bellTimer);
+  bellTimer = setInterval(refresh, BELL_POLL_MS);
+  return wrap;
 }
 
 /** Renders the header; calls onLogin(me) once a valid token is known (now or after login). */
