@@ -24,6 +24,9 @@ MATRIX: dict[str, frozenset[str] | str] = {
     "pages.static_page": PUBLIC,
     "pages.asset": PUBLIC,
     "me.whoami": ALL_ROLES,
+    # the view checks the password itself (and locks after repeated failures)
+    "login.login": PUBLIC,
+    "login.logout": ALL_ROLES,
     "deployments.deploy": frozenset({"analyst"}),
     "definitions.list_definitions": ALL_ROLES,
     "definitions.get_definition": ALL_ROLES,
@@ -60,6 +63,7 @@ MATRIX: dict[str, frozenset[str] | str] = {
     # the view function is create_user_endpoint (renamed after registration, so Flask's endpoint
     # keeps the original name)
     "admin.create_user_endpoint": frozenset({"admin"}),
+    "admin.update_user_endpoint": frozenset({"admin"}),
     "admin.revoke_token": frozenset({"admin"}),
     "admin.load_calendar": frozenset({"admin"}),
 }
@@ -93,6 +97,8 @@ ROW_RULES: dict[str, str] = {
     "task_admin.add_comment": _CASE_ROWS,
     "task_admin.list_comments": _CASE_ROWS,
     "admin.advance_clock": "only when SIJI_ALLOW_CLOCK_CONTROL=1 (acceptance testing)",
+    "admin.update_user_endpoint": "not the system user; an admin cannot remove its own admin role or deactivate itself",
+    "login.logout": "revokes only the session token of the request (an API token: 422, unchanged)",
 }
 
 

@@ -79,3 +79,75 @@ def test_bell_counts_lists_links_and_marks_read(page, live):
     pg.wait_for_selector("#whoami")
     assert pg.locator("#bell").count() == 0
     clean(pg)
+
+
+# ------------------------------------------------------------------ password login, admin page
+PW = "correct horse 2020"
+
+
+def test_admin_page_adds_a_user_who_logs_in_with_a_password(page, live):
+    pg = page
+    # the admin itself logs in with the API token (still offered), opens /admin from the header
+    login(pg, live, "admin", "/")
+    pg.click('#nav a[href="/admin"]')
+    pg.wait_for_selector("#user-table tbody tr")
+    assert "bureau" in pg.inner_text("#user-table")
+    pg.fill("#new-username", "zhang_san")
+    pg.fill("#new-display-name", "张三")
+    pg.fill("#new-password", "short")
+    pg.check("#new-approval_bureau")
+    pg.click("#create-user")                       # too short: the server names the field, nothing made
+    pg.wait_for_selector("#new-user-msg.msg-error")
+    assert "密码" in pg.inner_text("#new-user-msg")
+    assert pg.locator('#user-table tr[data-user="zhang_san"]').count() == 0
+    pg.fill("#new-password", PW)
+    pg.click("#create-user")
+    pg.wait_for_selector("#new-user-msg.msg-ok")
+    assert "sj_" in pg.inner_text("#new-user-msg")     # its API token, shown once
+    row = pg.locator('#user-table tr[data-user="zhang_san"]')
+    expect(row).to_contain_text("张三")
+    expect(row).to_contain_text("行政审批服务局")
+    expect(row).to_contain_text("已设置")
+    shot(pg, "admin-users.png")
+    # edit: a new display name and the supervisor flag
+    row.locator("button.edit").click()
+    pg.fill("#edit-display-name", "张三（科长）")
+    pg.check("#edit-dept_supervisor")
+    pg.click("#save-user")
+    pg.wait_for_selector("#edit-msg.msg-ok")
+    expect(row).to_contain_text("张三（科长）")
+    expect(row).to_contain_text("部门负责人")
+    shot(pg, "admin-edit.png")
+    users = {u["username"]: u for u in live.ok(live.get("/api/admin/users", "admin"))["items"]}
+    assert users["zhang_san"]["roles"] == ["approval_bureau", "dept_supervisor"]
+    clean(pg, expected_status=(422,))
+
+    # the new user logs in on the page with the password: a wrong one is refused in Chinese
+    pg.evaluate("sessionStorage.clear()")
+    pg.goto(live.base_url + "/inbox")
+    pg.wait_for_selector("#login #username")
+    assert pg.locator("#bell").count() == 0 and pg.locator('#nav a[href="/admin"]').count() == 0
+    pg.fill("#username", "zhang_san")
+    pg.fill("#password", "wrong password!")
+    pg.click("#login button[type=submit]")
+    pg.wait_for_selector("#login-msg.login-error")
+    assert "用户名或密码错误" in pg.inner_text("#login-msg")
+    shot(pg, "login-refused.png")
+    pg.fill("#password", PW)
+    pg.click("#login button[type=submit]")
+    pg.wait_for_selector("#whoami")
+    assert "张三（科长）" in pg.inner_text("#whoami") and "zhang_san" in pg.inner_text("#whoami")
+    pg.wait_for_selector("#task-table, #no-tasks")
+    assert pg.locator('#nav a[href="/admin"]').count() == 0
+    token = pg.evaluate("sessionStorage.getItem('siji.token')")
+    assert live.client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    shot(pg, "login-inbox.png")
+    # logging out revokes the session token
+    pg.click("#logout")
+    pg.wait_for_selector("#login #username")
+    assert live.client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    # the refused password (422) and the refused login (401) are the only errors: the page handles them
+    assert [e for e in pg.errors if "status of 401" not in e and "status of 422" not in e] == []
+    unexpected = [f for f in pg.failed if not f.endswith((": 401", ": 422"))]
+    assert not unexpected, "\n".join(unexpected)
+    assert len([f for f in pg.failed if "/api/login" in f]) == 1

@@ -42,7 +42,7 @@ export async function api(path, { method = 'GET', json, form, raw = false, heade
     } catch {
       payload = { message_zh: `${resp.status} ${resp.statusText}` };
     }
-    if (resp.status === 401) showLoggedOut('令牌无效或已过期，请重新登录。');
+    if (resp.status === 401 && path !== '/api/login') showLoggedOut('登录已过期，请重新登录。');
     throw new ApiError(resp.status, payload);
   }
   if (raw) return resp;
@@ -148,6 +148,10 @@ const NAV = [
   ['/inbox', '待办'],
   ['/case', '案件'],
 ];
+// shown once the caller is known to hold one of the roles
+const ROLE_NAV = [
+  ['/admin', '用户管理', ['admin']],
+];
 
 let loginListeners = [];
 
@@ -156,27 +160,73 @@ function renderHeader() {
   const here = location.pathname.replace(/\/\d+$/, '');
   put(top, 
     h('a', { class: 'brand', href: '/' }, '四即 · 流程再造'),
-    h('nav', {}, NAV.map(([href, label]) => h('a', { href, class: here === href ? 'current' : '' }, label))),
+    h('nav', { id: 'nav' }, NAV.map(([href, label]) => h('a', { href, class: here === href ? 'current' : '' }, label))),
     h('div', { id: 'who' }),
   );
 }
 
-function showLoggedOut(reason) {
+const SESSION_KEY = 'siji.session';   // set when the token came from the password login
+
+/** The login form: username and password (POST /api/login gives a session token), or an API
+ *  token pasted in (the same form, its other mode). Either is kept in sessionStorage only. */
+let loginMode = 'password';
+
+function showLoggedOut(reason, mode = loginMode) {
+  loginMode = mode;
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(SESSION_KEY);
   const who = $('#who');
   if (!who) return;
-  const input = h('input', { id: 'token', type: 'password', placeholder: '粘贴 API 令牌', autocomplete: 'off', size: 28 });
-  const msg = h('span', { class: 'login-msg' }, reason || '');
-  const form = h('form', { id: 'login', onsubmit: async (e) => {
-    e.preventDefault();
-    const t = input.value.trim();
-    if (!t) return;
-    sessionStorage.setItem(TOKEN_KEY, t);
-    await loadMe();
-  } }, h('label', { for: 'token' }, '令牌'), input, h('button', { type: 'submit' }, '登录'), msg);
+  const msg = h('span', { class: 'login-msg', id: 'login-msg' }, reason || '');
+  let form;
+  if (mode === 'token') {
+    const input = h('input', { id: 'token', type: 'password', placeholder: '粘贴 API 令牌', autocomplete: 'off', size: 28 });
+    form = h('form', { id: 'login', class: 'login-token', onsubmit: async (e) => {
+      e.preventDefault();
+      const t = input.value.trim();
+      if (!t) return;
+      sessionStorage.setItem(TOKEN_KEY, t);
+      await loadMe();
+    } }, h('label', { for: 'token' }, '令牌'), input, h('button', { type: 'submit' }, '登录'),
+    h('button', { type: 'button', class: 'link small', id: 'login-mode-password', onclick: () => showLoggedOut(reason, 'password') }, '用户名登录'),
+    msg);
+  } else {
+    const user = h('input', { id: 'username', type: 'text', placeholder: '用户名', autocomplete: 'username', size: 12, required: true });
+    const pass = h('input', { id: 'password', type: 'password', placeholder: '密码', autocomplete: 'current-password', size: 14, required: true });
+    form = h('form', { id: 'login', class: 'login-password', onsubmit: async (e) => {
+      e.preventDefault();
+      const username = user.value.trim();
+      if (!username || !pass.value) return;
+      try {
+        const res = await api('/api/login', { method: 'POST', json: { username, password: pass.value } });
+        sessionStorage.setItem(TOKEN_KEY, res.token);
+        sessionStorage.setItem(SESSION_KEY, '1');
+        await loadMe();
+      } catch (err) {
+        pass.value = '';
+        msg.textContent = err.status === 429 ? '连续登录失败次数过多，请 15 分钟后再试。'
+          : err.status === 401 ? '用户名或密码错误。' : errorText(err);
+        msg.classList.add('login-error');
+        pass.focus();
+      }
+    } }, h('label', { for: 'username', class: 'sr' }, '用户名'), user,
+    h('label', { for: 'password', class: 'sr' }, '密码'), pass,
+    h('button', { type: 'submit', class: 'primary' }, '登录'),
+    h('button', { type: 'button', class: 'link small', id: 'login-mode-token', onclick: () => showLoggedOut(reason, 'token') }, '使用 API 令牌'),
+    msg);
+  }
   put(who, form);
   const main = $('main');
   if (main) main.classList.add('logged-out');
+}
+
+async function logout() {
+  if (sessionStorage.getItem(SESSION_KEY)) {
+    try { await api('/api/logout', { method: 'POST' }); } catch { /* the token is dropped either way */ }
+  }
+  me = null;
+  showLoggedOut('已退出。');
+  location.reload();
 }
 
 export let me = null;
@@ -187,7 +237,7 @@ async function loadMe() {
     me = await api('/api/me');
   } catch (e) {
     me = null;
-    showLoggedOut(e.status === 401 ? '令牌无效或已过期。' : errorText(e));
+    showLoggedOut(e.status === 401 ? '登录已过期或令牌无效。' : errorText(e));
     return null;
   }
   const roles = Object.values(me.role_names || {}).join('、');
@@ -195,8 +245,14 @@ async function loadMe() {
   put(who,
     me.notifications ? notificationBell() : null,
     h('span', { id: 'whoami' }, `当前用户：${name}`, h('small', {}, `（${roles}）`)),
-    h('button', { type: 'button', class: 'link', onclick: () => { me = null; showLoggedOut('已退出。'); location.reload(); } }, '退出'),
+    h('button', { type: 'button', class: 'link', id: 'logout', onclick: logout }, '退出'),
   );
+  const here = location.pathname.replace(/\/\d+$/, '');
+  for (const [href, label, roles] of ROLE_NAV) {
+    if (hasRole(...roles) && !document.querySelector(`#nav a[href="${href}"]`)) {
+      $('#nav').append(h('a', { href, class: here === href ? 'current' : '' }, label));
+    }
+  }
   const main = $('main');
   if (main) main.classList.remove('logged-out');
   for (const f of loginListeners) await f(me);
@@ -326,7 +382,7 @@ export async function initPage(onLogin) {
   renderHeader();
   if (onLogin) loginListeners.push(onLogin);
   if (getToken()) return loadMe();
-  showLoggedOut('请用 API 令牌登录（仅保存在本浏览器标签页中）。');
+  showLoggedOut('');
   return null;
 }
 
