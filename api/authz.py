@@ -56,6 +56,7 @@ MATRIX: dict[str, frozenset[str] | str] = {
     "traces.export_traces": frozenset({"auditor", "admin", "leading_group_office"}),
     "reports.departments": frozenset({"auditor", "admin", "leading_group_office"}),
     "reports.flows": frozenset({"auditor", "admin", "leading_group_office"}),
+    "reports.overdue": frozenset({"auditor", "admin", "leading_group_office"}),
     "reports.ledger": frozenset({"auditor", "admin", "leading_group_office", "economic_dev", "commissioner_office"}),
     "admin.get_clock": frozenset({"admin", "auditor"}),
     "admin.advance_clock": frozenset({"admin"}),

@@ -151,3 +151,110 @@ def test_admin_page_adds_a_user_who_logs_in_with_a_password(page, live):
     unexpected = [f for f in pg.failed if not f.endswith((": 401", ": 422"))]
     assert not unexpected, "\n".join(unexpected)
     assert len([f for f in pg.failed if "/api/login" in f]) == 1
+
+
+# ------------------------------------------------------------------ supervision dashboard
+def _num(text: str):
+    text = text.strip().rstrip("%")
+    return None if text == "—" else float(text)
+
+
+def _check_dashboard(pg, live, query: str) -> dict:
+    """Every figure of the department and flow tables and the overdue list equals the API's."""
+    depts = live.ok(live.get(f"/api/reports/departments?{query}", "lgo"))
+    flows = live.ok(live.get(f"/api/reports/flows?{query}", "lgo"))
+    key = dict(p.split("=") for p in query.split("&") if p).get("process_key")
+    late = live.ok(live.get("/api/reports/overdue" + (f"?process_key={key}" if key else ""), "lgo"))
+    rows = [d for d in depts["departments"] if d["department"]]
+    if not rows:
+        expect(pg.locator("#no-depts")).to_be_visible()
+    expect(pg.locator("#depts tbody tr")).to_have_count(len(rows))
+    for d in rows:
+        tr = pg.locator(f'#depts tr[data-role="{d["role"]}"]')
+        cell = lambda k: tr.locator(f'td[data-k="{k}"]').inner_text()   # noqa: E731
+        assert cell("role_name") == d["role_name"]
+        for k in ("completed", "on_time", "overdue", "no_deadline", "open", "open_overdue", "escalated"):
+            assert int(cell(k)) == d[k], (d["role"], k)
+        assert _num(cell("median")) == d["handling"]["hours"]["median"]
+        assert _num(cell("p90")) == d["handling"]["hours"]["p90"]
+        dated = d["on_time"] + d["overdue"]
+        if dated:
+            assert abs(_num(cell("rate")) - 100 * d["on_time"] / dated) < 0.051, d["role"]
+        else:
+            assert cell("rate") == "—"
+    expect(pg.locator("#flows tbody tr")).to_have_count(len(flows["items"]))
+    for f in flows["items"]:
+        tr = pg.locator(f'#flows tr[data-key="{f["process_key"]}"]')
+        for k in ("started", "running", "completed", "terminated", "rework_rounds"):
+            assert int(tr.locator(f'td[data-k="{k}"]').inner_text()) == f[k], (f["process_key"], k)
+        assert _num(tr.locator('td[data-k="median"]').inner_text()) == f["lead_time"]["hours"]["median"]
+    assert pg.inner_text("#kpi-overdue .kpi-value") == str(late["total"])
+    assert late["total"] == sum(d["open_overdue"] for d in rows)
+    if late["total"]:
+        expect(pg.locator("#overdue-table tbody tr")).to_have_count(min(20, late["total"]))
+        first = late["items"][0]
+        row = pg.locator(f'#overdue-table tr[data-task="{first["task_id"]}"]')
+        assert row.locator(f'a[href="/case/{first["process_instance_id"]}"]').count() == 1
+        assert first["role_name"] in row.inner_text() and first["name"] in row.inner_text()
+    return depts
+
+
+def test_supervision_dashboard_shows_the_reports_figures(page, live):
+    pg = page
+    if "lgo" not in live.tokens:
+        live.add_user("lgo", ["leading_group_office"])
+    # a mini case handled on time by the bureau, beside the overdue completion case of the bell test
+    iid = _mini(live, "ent_b", "SV-ONTIME")
+    live.advance(timedelta(hours=2))
+    tid = live.task_for("bureau", iid, "Task_Review")["id"]
+    live.ok(live.post(f"/api/tasks/{tid}/claim", "bureau"))
+    live.advance(timedelta(hours=3))
+    live.complete("bureau", iid, "Task_Review", {"complete": True})
+    done_day = (live.clock.now() + timedelta(hours=8)).date().isoformat()     # China day
+    if not live.ok(live.get("/api/reports/overdue", "lgo"))["total"]:
+        case_at_reviews(live)
+        live.clock.advance(timedelta(days=30))
+
+    login(pg, live, "lgo", "/")
+    pg.click('#nav a[href="/supervision"]')
+    pg.wait_for_selector("#depts tbody tr")
+    pg.wait_for_selector("#chart-ontime svg text")
+    depts = _check_dashboard(pg, live, "")
+    bureau = next(d for d in depts["departments"] if d["role"] == "approval_bureau")
+    assert bureau["on_time"] >= 1
+    assert "行政审批服务局" in pg.inner_text("#chart-ontime")          # the chart's axis, SVG text
+    assert pg.locator("#chart-lead svg text", has_text="测试流程").count() >= 1
+    shot(pg, "supervision.png")
+    pg.locator("#overdue").scroll_into_view_if_needed()
+    shot(pg, "supervision-overdue.png")
+
+    # one flow: the page asks the API for that flow and shows its figures
+    pg.select_option("#flow", "mini")
+    pg.wait_for_url("**process_key=mini**")
+    expect(pg.locator("#depts tbody tr")).to_have_count(
+        len([d for d in live.ok(live.get("/api/reports/departments?process_key=mini", "lgo"))["departments"]
+             if d["department"]]))
+    _check_dashboard(pg, live, "process_key=mini")
+    assert pg.locator("#no-overdue").count() == 1 or pg.locator("#overdue-table").count() == 1
+    # a custom period (China days, `to` inclusive)
+    pg.select_option("#period", "custom")
+    day = done_day
+    pg.fill("#from", day)
+    pg.fill("#to", day)
+    pg.locator("#to").dispatch_event("change")
+    pg.wait_for_url(f"**to={day}**")
+    expect(pg.locator("#window")).to_contain_text(day)
+    win = _check_dashboard(pg, live, f"from={day}&to={day}&process_key=mini")
+    assert next(d for d in win["departments"] if d["role"] == "approval_bureau")["on_time"] >= 1
+    shot(pg, "supervision-filtered.png")
+    # the filters survive a reload
+    pg.reload()
+    pg.wait_for_selector("#depts tbody tr, #no-depts")
+    assert pg.locator("#flow").input_value() == "mini" and pg.locator("#period").input_value() == "custom"
+    clean(pg)
+    # a department clerk is told the dashboard is not for it (and makes no refused call)
+    pg.evaluate("sessionStorage.clear()")
+    login(pg, live, "bureau", "/supervision")
+    pg.wait_for_selector("#supervision .msg-error")
+    assert pg.locator('#nav a[href="/supervision"]').count() == 0
+    clean(pg)

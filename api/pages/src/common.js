@@ -150,6 +150,7 @@ const NAV = [
 ];
 // shown once the caller is known to hold one of the roles
 const ROLE_NAV = [
+  ['/supervision', '督办', ['leading_group_office', 'auditor', 'admin']],
   ['/admin', '用户管理', ['admin']],
 ];
 
