@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
+from marshmallow import RAISE, fields, validate
 
 from engine.audit import export
 from engine.service.errors import Invalid
@@ -71,7 +71,7 @@ def flows(query):
 
 
 @blp.route("/reports/overdue")
-@blp.arguments(OverdueQuery, location="query")
+@blp.arguments(OverdueQuery, location="query", unknown=RAISE)   # (webargs excludes unknown query keys by default)
 def overdue(query):
     """逾期待办（督办清单）：所有部门已过期限仍未办结的任务，逾期最久在前 / The overdue list:
     every department's open tasks past their deadline, most overdue first, with the case's
