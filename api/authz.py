@@ -24,6 +24,9 @@ MATRIX: dict[str, frozenset[str] | str] = {
     "pages.static_page": PUBLIC,
     "pages.asset": PUBLIC,
     "me.whoami": ALL_ROLES,
+    # the view checks the password itself (and locks after repeated failures)
+    "login.login": PUBLIC,
+    "login.logout": ALL_ROLES,
     "deployments.deploy": frozenset({"analyst"}),
     "definitions.list_definitions": ALL_ROLES,
     "definitions.get_definition": ALL_ROLES,
@@ -54,6 +57,7 @@ MATRIX: dict[str, frozenset[str] | str] = {
     "traces.export_traces": frozenset({"auditor", "admin", "leading_group_office"}),
     "reports.departments": frozenset({"auditor", "admin", "leading_group_office"}),
     "reports.flows": frozenset({"auditor", "admin", "leading_group_office"}),
+    "reports.overdue": frozenset({"auditor", "admin", "leading_group_office"}),
     "reports.ledger": frozenset({"auditor", "admin", "leading_group_office", "economic_dev", "commissioner_office"}),
     "admin.get_clock": frozenset({"admin", "auditor"}),
     "admin.advance_clock": frozenset({"admin"}),
@@ -61,6 +65,7 @@ MATRIX: dict[str, frozenset[str] | str] = {
     # the view function is create_user_endpoint (renamed after registration, so Flask's endpoint
     # keeps the original name)
     "admin.create_user_endpoint": frozenset({"admin"}),
+    "admin.update_user_endpoint": frozenset({"admin"}),
     "admin.revoke_token": frozenset({"admin"}),
     "admin.load_calendar": frozenset({"admin"}),
     "webhooks.list_subscriptions": frozenset({"admin"}),
@@ -107,6 +112,8 @@ ROW_RULES: dict[str, str] = {
     "task_admin.list_comments": _CASE_ROWS,
     "admin.advance_clock": "only when SIJI_ALLOW_CLOCK_CONTROL=1 (acceptance testing)",
     "messages.send_message": "reaches only running cases that wait for the message and match the correlation",
+    "admin.update_user_endpoint": "not the system user; an admin cannot remove its own admin role or deactivate itself",
+    "login.logout": "revokes only the session token of the request (an API token: 422, unchanged)",
 }
 
 

@@ -18,7 +18,7 @@ DIST = PAGES_DIR / "dist"
 HTML = PAGES_DIR / "html"
 
 # route -> (html file, bundle entry)
-PAGES = {"home": "home", "modeler": "modeler", "inbox": "inbox", "case": "case"}
+PAGES = {"home": "home", "modeler": "modeler", "inbox": "inbox", "case": "case", "admin": "admin", "supervision": "supervision"}
 
 SECURITY_HEADERS = {
     # scripts only from this origin: the token in sessionStorage is not reachable by injected code
@@ -103,7 +103,8 @@ def pages_blueprint() -> Blueprint:
         return resp
 
     for rule, page in (("/", "home"), ("/modeler", "modeler"), ("/inbox", "inbox"), ("/case", "case"),
-                       ("/case/<int:instance_id>", "case")):
+                       ("/case/<int:instance_id>", "case"), ("/admin", "admin"),
+                       ("/supervision", "supervision")):
         bp.add_url_rule(rule, endpoint="static_page", view_func=static_page, defaults={"page": page})
     bp.add_url_rule("/pages/assets/<path:filename>", endpoint="asset", view_func=asset)
     return bp

@@ -48,8 +48,10 @@ class HealthSchema(Schema):
 
 class WhoAmISchema(Schema):
     username = fields.String()
+    display_name = fields.String()
     roles = fields.List(fields.String())
     role_names = fields.Dict()
+    notifications = fields.Boolean()
 
 
 class DeploymentProblemSchema(Schema):
@@ -309,6 +311,31 @@ class NewUserSchema(StrictSchema):
     display_name = fields.String(validate=validate.Length(max=200))
     enterprise_name = fields.String(validate=validate.Length(max=200))
     paired_with = fields.List(fields.String(validate=validate.Length(max=80)), validate=validate.Length(max=100))
+    password = fields.String(validate=validate.Length(max=200), load_only=True,
+                             metadata={"description": "可选：页面登录密码（8–200 个字符）/ optional password for the pages"})
+
+
+class UserUpdateSchema(StrictSchema):
+    display_name = fields.String(validate=validate.Length(min=1, max=200))
+    roles = fields.List(fields.String(validate=validate.Length(max=40)), validate=validate.Length(min=1, max=10),
+                        metadata={"description": "角色全集（替换原有角色）/ the whole set of roles (replaces them)"})
+    active = fields.Boolean()
+    password = fields.String(validate=validate.Length(max=200), load_only=True,
+                             metadata={"description": "新密码（8–200 个字符）/ a new password (8 to 200 characters)"})
+
+
+class LoginSchema(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200), load_only=True)
+
+
+class LoginResultSchema(Schema):
+    token = fields.String(metadata={"description": "会话令牌，作 Bearer 使用 / session token, used as a bearer token"})
+    token_type = fields.String()
+    expires_at = fields.DateTime()
+    username = fields.String()
+    display_name = fields.String()
+    roles = fields.List(fields.String())
 
 
 class NewUserResultSchema(Schema):
@@ -322,10 +349,21 @@ class UserSchema(Schema):
     display_name = fields.String()
     roles = fields.List(fields.String())
     active = fields.Boolean()
+    has_password = fields.Boolean()
+    enterprise_name = fields.String(allow_none=True)
+    locked_until = fields.DateTime(allow_none=True, metadata={"description": "密码登录锁定至 / password login locked until"})
+
+
+class RoleSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    name_en = fields.String()
+    department = fields.Boolean()
 
 
 class UserListSchema(Schema):
     items = fields.List(fields.Nested(UserSchema))
+    roles = fields.List(fields.Nested(RoleSchema))
 
 
 class RevokeSchema(StrictSchema):

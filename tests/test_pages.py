@@ -123,6 +123,7 @@ def page(browser, live, request):
 
 def login(pg, live, user: str, path: str = "/"):
     pg.goto(live.base_url + "/")
+    pg.click("#login-mode-token")
     pg.fill("#token", live.tokens[user])
     pg.click("#login button[type=submit]")
     pg.wait_for_selector("#whoami")
@@ -523,6 +524,7 @@ def test_case_view_refuses_what_the_caller_may_not_see(page, live):
 def test_home_lists_cases_and_login_errors(page, live):
     iid = case_at_reviews(live)
     page.goto(live.base_url + "/")
+    page.click("#login-mode-token")
     page.fill("#token", "sj_not-a-token")
     page.click("#login button[type=submit]")
     page.wait_for_selector("#login .login-msg:has-text('无效')")

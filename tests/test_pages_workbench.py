@@ -88,7 +88,7 @@ def test_inbox_columns_search_filters_and_paging(page, live):
     for i in range(21):
         many.append(_mini(live, "ent_a", f"INB-BULK-{i:02d}"))
         live.clock.advance(timedelta(minutes=1))
-    live.clock.advance(timedelta(days=1, hours=11))   # early is overdue, soon is due within 2 days
+    live.clock.advance(timedelta(days=2, hours=6))    # early is overdue, soon is due within a day
     task_soon = live.task_for("bureau", soon, "Task_Review")
     live.ok(live.post(f"/api/tasks/{task_soon['id']}/claim", "bureau"))
 

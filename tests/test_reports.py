@@ -278,3 +278,33 @@ def test_enterprise_call_ledger(siji):
     assert (r3["number"], r3["status_name"], r3["time_limit"], r3["closed_on_time"]) == ("ZQ-WEB-3", "办理中", None, None)
     assert r3["handling_unit"] == [{"code": "urban_management", "name": "城市管理局"}]       # as the enterprise chose
     assert [a["id"] for a in r3["current_activities"]] == ["Task_RegisterProblem"]
+
+
+def test_reports_by_flow_and_the_overdue_list(siji):
+    """`process_key` narrows both reports to one flow; /api/reports/overdue lists the open tasks
+    past their deadline, as many as the departments report's open_overdue."""
+    siji.deploy_paths(MINI)
+    ids = mini_timeline(siji)
+    siji.add_user("lgo", ["leading_group_office"])
+    siji.clock.advance(timedelta(days=4))          # E's review is past its deadline; the worker idle
+    whole = siji.ok(siji.get("/api/reports/departments", "lgo"))
+    mini = siji.ok(siji.get("/api/reports/departments?process_key=mini", "lgo"))
+    assert mini["departments"] == whole["departments"] and mini["process_key"] == "mini"
+    other = siji.ok(siji.get("/api/reports/departments?process_key=no_such_flow", "lgo"))
+    assert other["items"] == [] and other["departments"] == []
+    assert siji.ok(siji.get("/api/reports/flows?process_key=mini", "lgo"))["items"] == \
+        siji.ok(siji.get("/api/reports/flows", "lgo"))["items"]
+    assert siji.ok(siji.get("/api/reports/flows?process_key=no_such_flow", "lgo"))["items"] == []
+
+    late = siji.ok(siji.get("/api/reports/overdue", "lgo"))
+    assert late["total"] == sum(d["open_overdue"] for d in whole["departments"]) == 1
+    (item,) = late["items"]
+    assert item["process_instance_id"] == ids["E"] and item["activity_id"] == "Task_Review"
+    assert item["business_key"] == "MINI-E" and item["role_name"] == "行政审批服务局"
+    assert item["process_name"] == "测试流程" and item["overdue_hours"] == 24.0
+    assert item["assignee"] is None
+    assert siji.ok(siji.get("/api/reports/overdue?process_key=no_such_flow", "lgo"))["total"] == 0
+    assert siji.ok(siji.get("/api/reports/overdue?role=fire_rescue", "lgo"))["total"] == 0
+    assert siji.get("/api/reports/overdue", "bureau").status_code == 403
+    r = siji.get("/api/reports/overdue?per_page=0", "lgo")
+    assert r.status_code == 422 and "per_page" in r.get_json()["fields"]

@@ -7,13 +7,14 @@ from flask import current_app
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from engine import roles
 from engine.service.calendar_years import store_year
 from engine.service import clock_sync
 from engine.service.errors import Forbidden, Invalid
-from engine.service.users import add_user, revoke_tokens
-from engine.store.models import User, UserRole
+from engine.service.users import add_user, revoke_tokens, update_user, user_json
+from engine.store.models import User
 from api.schemas import (AdvanceClockSchema, CalendarResultSchema, CalendarYearSchema, ClockSchema, NewUserResultSchema,
-                       NewUserSchema, RevokeSchema, UserListSchema)
+                       NewUserSchema, RevokeSchema, UserListSchema, UserSchema, UserUpdateSchema)
 from api.routes.common import actor, service
 
 blp = Blueprint("admin", __name__, url_prefix="/api/admin",
@@ -60,14 +61,12 @@ def advance_clock(body):
 @blp.route("/users")
 @blp.response(200, UserListSchema)
 def list_users():
-    """用户列表 / Users and their roles."""
+    """用户列表及可授予的角色 / Users, their display names and roles, whether they have a
+    password; and the roles that can be given."""
     with service().db.read() as s:
-        users = s.scalars(select(User).order_by(User.username)).all()
-        roles_by = {}
-        for uid, role in s.execute(select(UserRole.user_id, UserRole.role)):
-            roles_by.setdefault(uid, []).append(role)
-    return {"items": [{"username": u.username, "display_name": u.display_name, "roles": sorted(roles_by.get(u.id, [])),
-                       "active": u.active} for u in users]}
+        items = [user_json(s, u) for u in s.scalars(select(User).order_by(User.username))]
+    return {"items": items, "roles": [{"code": r.code, "name": r.name_zh, "name_en": r.name_en,
+                                       "department": r.department} for r in roles.ROLES]}
 
 
 @blp.route("/users", methods=["POST"])
@@ -76,11 +75,21 @@ def list_users():
 def create_user_endpoint(body):
     """新建用户并签发令牌（令牌只显示这一次）/ Create a user and issue a token (shown only once)."""
     user, token = add_user(service(), body["username"], body["roles"], body.get("display_name", ""),
-                           body.get("enterprise_name"), body.get("paired_with") or [])
+                           body.get("enterprise_name"), body.get("paired_with") or [], body.get("password"))
     return {"username": user.username, "roles": sorted(body["roles"]), "token": token}
 
 
 create_user_endpoint.__name__ = "create_user"
+
+
+@blp.route("/users/<string:username>", methods=["PATCH"])
+@blp.arguments(UserUpdateSchema)
+@blp.response(200, UserSchema)
+def update_user_endpoint(body, username):
+    """修改用户：显示名、角色（全集）、启用、密码；记入审计 / Change a user's display name, roles
+    (the whole set), active flag or password; audited (never the password)."""
+    return update_user(service(), actor(), username, body.get("display_name"), body.get("roles"),
+                       body.get("active"), body.get("password"))
 
 
 @blp.route("/tokens/revoke", methods=["POST"])

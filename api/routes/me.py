@@ -5,7 +5,8 @@ from flask_smorest import Blueprint
 from engine import roles
 
 from api.schemas import WhoAmISchema
-from api.routes.common import actor
+from api.routes.common import actor, service
+from engine.service.users import display_names
 
 blp = Blueprint("me", __name__, url_prefix="/api/me", description="当前用户 / the caller")
 
@@ -13,7 +14,12 @@ blp = Blueprint("me", __name__, url_prefix="/api/me", description="当前用户 
 @blp.route("")
 @blp.response(200, WhoAmISchema)
 def whoami():
-    """当前令牌对应的用户及角色 / Who the token belongs to, and their roles."""
+    """当前令牌对应的用户、显示名及角色；`notifications`：是否接收站内通知（持有办件角色）/
+    Who the token belongs to, the display name, the roles; `notifications`: whether the caller
+    receives in-app notifications (holds a role that owns tasks)."""
     me = actor()
-    return {"username": me.username, "roles": sorted(me.roles),
-            "role_names": {r: roles.role_name(r) for r in me.roles}}
+    with service().db.read() as s:
+        name = display_names(s, [me.id]).get(me.id) or me.username
+    return {"username": me.username, "display_name": name, "roles": sorted(me.roles),
+            "role_names": {r: roles.role_name(r) for r in me.roles},
+            "notifications": bool(me.roles & roles.TASK_ROLES)}

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
+from marshmallow import RAISE, fields, validate
 
 from engine.audit import export
 from engine.service.errors import Invalid
 from engine.reports.figures import departments_report, flows_report, ledger_report
+from engine.reports.overdue import overdue_tasks
 from api.schemas import QuerySchema
 from api.routes.common import service
 
@@ -19,6 +20,15 @@ class WindowQuery(QuerySchema):
                           metadata={"description": "下限 / from: YYYY-MM-DD (China day) or ISO datetime"})
     to = fields.String(validate=validate.Length(max=40),
                        metadata={"description": "上限（含当日）/ to: YYYY-MM-DD (whole China day) or ISO datetime"})
+    process_key = fields.String(validate=validate.Length(min=1, max=100),
+                                metadata={"description": "只统计该流程 / one flow only"})
+
+
+class OverdueQuery(QuerySchema):
+    process_key = fields.String(validate=validate.Length(min=1, max=100))
+    role = fields.String(validate=validate.Length(min=1, max=40), metadata={"description": "部门 / department role"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class LedgerQuery(QuerySchema):
@@ -45,7 +55,7 @@ def departments(query):
     start, end = _window(query)
     svc = service()
     with svc.db.read(snapshot=True) as s:
-        return departments_report(s, svc.now(), start, end)
+        return departments_report(s, svc.now(), start, end, query.get("process_key"))
 
 
 @blp.route("/reports/flows")
@@ -59,7 +69,19 @@ def flows(query):
     start, end = _window(query)
     svc = service()
     with svc.db.read(snapshot=True) as s:
-        return flows_report(s, svc.now(), start, end)
+        return flows_report(s, svc.now(), start, end, query.get("process_key"))
+
+
+@blp.route("/reports/overdue")
+@blp.arguments(OverdueQuery, location="query", unknown=RAISE)   # (webargs excludes unknown query keys by default)
+def overdue(query):
+    """逾期待办（督办清单）：所有部门已过期限仍未办结的任务，逾期最久在前 / The overdue list:
+    every department's open tasks past their deadline, most overdue first, with the case's
+    business key and enterprise."""
+    svc = service()
+    with svc.db.read(snapshot=True) as s:
+        return overdue_tasks(s, svc.now(), query.get("process_key"), query.get("role"), query["page"],
+                             query["per_page"])
 
 
 @blp.route("/ledger")

@@ -18,6 +18,7 @@ DEMO_USERS = [
     ("enterprise_a", ["applicant"], "示例企业甲（有限公司）"),
     ("enterprise_b", ["applicant"], "示例企业乙（建设单位）"),
     ("commissioner_1", ["commissioner"], "服务企业特派员一"),
+    ("bureau_chief", ["approval_bureau", "dept_supervisor"], "行政审批服务局负责人"),
 ]
 
 
@@ -94,14 +95,16 @@ def cmd_user_add(args) -> int:
     return 0
 
 
-def demo_users(svc) -> list[tuple[str, list[str], str]]:
-    """Create (or re-issue tokens for) one demo user per role. Returns (username, roles, token)."""
+def demo_users(svc, password: str | None = None) -> list[tuple[str, list[str], str]]:
+    """Create (or re-issue tokens for) one demo user per role; with ``password``, set it as every
+    demo user's password (for the pages' login). Returns (username, roles, token)."""
     from sqlalchemy import select
 
     from engine import roles as rolemod
 
-    from engine.service.users import create_user, issue_token, pair
+    from engine.service.users import create_user, hash_password, issue_token, pair
     from engine.store.models import Pairing, User
+    hashed = hash_password(password) if password else None
     wanted = list(DEMO_USERS)
     for r in rolemod.ROLES:
         if r.code not in rolemod.SYSTEM_ROLES and r.code not in ("applicant", "commissioner"):
@@ -113,6 +116,8 @@ def demo_users(svc) -> list[tuple[str, list[str], str]]:
             user = s.scalar(select(User).where(User.username == username))
             if user is None:
                 user = create_user(s, username, user_roles, now, display)
+            if hashed:
+                user.password_hash, user.failed_logins, user.locked_until = hashed, 0, None
             out.append((username, user_roles, issue_token(s, user, now, label="demo")))
         com = s.scalar(select(User).where(User.username == "commissioner_1"))
         for ent in ("enterprise_a", "enterprise_b"):
@@ -123,9 +128,17 @@ def demo_users(svc) -> list[tuple[str, list[str], str]]:
 
 
 def cmd_demo(args) -> int:
+    from engine.service.errors import CommandError
     svc = _service()
-    for username, user_roles, token in demo_users(svc):
+    try:
+        users = demo_users(svc, args.password)
+    except CommandError as e:
+        print(f"error: {e.message_en}", file=sys.stderr)
+        return 2
+    for username, user_roles, token in users:
         print(f"{username:32s} {','.join(user_roles):24s} {token}")
+    if args.password:
+        print(f"every demo user's password for the pages' login: {args.password}")
     return 0
 
 
@@ -298,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     pa.set_defaults(func=cmd_user_add)
 
     p = sub.add_parser("demo", help="create demo users for every role and print their tokens")
+    p.add_argument("--password", help="also set this password for every demo user (login on the pages)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("verify-trace", help="recompute every audit hash chain")

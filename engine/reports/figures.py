@@ -79,10 +79,11 @@ def _empty_counts() -> dict:
 
 
 def departments_report(session: Session, now: datetime, start: datetime | None = None,
-                       end: datetime | None = None) -> dict:
+                       end: datetime | None = None, process_key: str | None = None) -> dict:
     """Per department (task role) and per flow: completed, on time, overdue, without a deadline,
     expired, escalated, currently open, open and overdue, open without a deadline, median and p90
-    handling time."""
+    handling time. ``process_key``: one flow only."""
+    flow_only = [Task.process_key == process_key] if process_key else []
     counts: dict[tuple[str, str], dict] = defaultdict(_empty_counts)
     handling: dict[tuple[str, str], list[float]] = defaultdict(list)
 
@@ -90,7 +91,7 @@ def departments_report(session: Session, now: datetime, start: datetime | None =
         select(Task.role, Task.process_key, Task.state, Task.created_at, Task.claimed_at, Task.completed_at,
                Task.due_at, Task.escalated_at)
         .where(Task.state.in_(("completed", "cancelled")), Task.completed_at.is_not(None),
-               *_window(Task.completed_at, start, end))
+               *_window(Task.completed_at, start, end), *flow_only)
         .execution_options(yield_per=1000))
     for role, key, state, created, claimed, completed, due, escalated in finished:
         c = counts[(role, key)]
@@ -113,7 +114,7 @@ def departments_report(session: Session, now: datetime, start: datetime | None =
         select(Task.role, Task.process_key, func.count(),   # count(*): ix_tasks_state_role alone answers
                func.count().filter(and_(Task.due_at.is_not(None), Task.due_at < now)),
                func.count().filter(Task.due_at.is_(None)))
-        .where(Task.state == "open").group_by(Task.role, Task.process_key))
+        .where(Task.state == "open", *flow_only).group_by(Task.role, Task.process_key))
     for role, key, n, late, undated in open_rows:
         c = counts[(role, key)]
         c["open"] += n
@@ -121,7 +122,8 @@ def departments_report(session: Session, now: datetime, start: datetime | None =
         c["open_no_deadline"] += undated
     escalated_open = session.execute(
         select(Task.role, Task.process_key, func.count())
-        .where(Task.state == "open", Task.escalated_at.is_not(None)).group_by(Task.role, Task.process_key))
+        .where(Task.state == "open", Task.escalated_at.is_not(None), *flow_only)
+        .group_by(Task.role, Task.process_key))
     for role, key, n in escalated_open:
         counts[(role, key)]["escalated"] += n
 
@@ -140,15 +142,17 @@ def departments_report(session: Session, now: datetime, start: datetime | None =
         role_handling[role].extend(h)
     departments = [{"role": role, "role_name": roles.role_name(role), "department": _is_department(role),
                     **total, "handling": _stats(role_handling[role])} for role, total in by_role.items()]
-    return {"from": _iso(start), "to": _iso(end), "now": _iso(now), "items": items, "departments": departments}
+    return {"from": _iso(start), "to": _iso(end), "now": _iso(now), "process_key": process_key,
+            "items": items, "departments": departments}
 
 
 # ----------------------------------------------------------------------------- flows
 def flows_report(session: Session, now: datetime, start: datetime | None = None,
-                 end: datetime | None = None) -> dict:
+                 end: datetime | None = None, process_key: str | None = None) -> dict:
     """Per flow, over the cases started in the window: started, running, finished by outcome,
     median and p90 lead time, rework rounds, and per activity waiting vs working hours
-    (engine/reports/lead_time.py, the simulator's definitions)."""
+    (engine/reports/lead_time.py, the simulator's definitions). ``process_key``: one flow only."""
+    flow_only = [Instance.process_key == process_key] if process_key else []
     per: dict[str, dict] = {}
     leads: dict[str, list[float]] = defaultdict(list)
 
@@ -159,7 +163,7 @@ def flows_report(session: Session, now: datetime, start: datetime | None = None,
     rows = session.execute(
         select(Instance.process_key, Instance.status, Instance.outcome_id, Instance.outcome_name,
                Instance.created_at, Instance.ended_at)
-        .where(*_window(Instance.created_at, start, end)).execution_options(yield_per=1000))
+        .where(*_window(Instance.created_at, start, end), *flow_only).execution_options(yield_per=1000))
     for key, status, outcome_id, outcome_name, created, ended in rows:
         f = flow(key)
         f["started"] += 1
@@ -175,7 +179,7 @@ def flows_report(session: Session, now: datetime, start: datetime | None = None,
 
     repeats = (select(Instance.process_key, Task.instance_id, Task.activity_id, func.count(Task.id).label("n"))
                .join(Instance, Instance.id == Task.instance_id)
-               .where(Task.state == "completed", *_window(Instance.created_at, start, end))
+               .where(Task.state == "completed", *_window(Instance.created_at, start, end), *flow_only)
                .group_by(Instance.process_key, Task.instance_id, Task.activity_id)
                .having(func.count(Task.id) > 1))
     cases_with_rework: dict[str, set[int]] = defaultdict(set)
@@ -193,7 +197,7 @@ def flows_report(session: Session, now: datetime, start: datetime | None = None,
                       "outcomes": sorted(f["outcomes"].values(), key=lambda o: (-o["count"], str(o["id"]))),
                       "rework_rounds_per_case": round(f["rework_rounds"] / f["started"], 3) if f["started"] else None,
                       "lead_time": _stats(leads[key]), "activities": activities.get(key, [])})
-    return {"from": _iso(start), "to": _iso(end), "now": _iso(now), "items": items}
+    return {"from": _iso(start), "to": _iso(end), "now": _iso(now), "process_key": process_key, "items": items}
 
 
 # ----------------------------------------------------------------------------- ledger

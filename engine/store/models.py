@@ -52,6 +52,11 @@ class User(Base):
     enterprise_name: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    # argon2id (engine/service/users.py); None: this user logs in with tokens only
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    # consecutive failed password logins, and until when the password login is refused
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
 
 
 class UserRole(Base):

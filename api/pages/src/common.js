@@ -42,7 +42,7 @@ export async function api(path, { method = 'GET', json, form, raw = false, heade
     } catch {
       payload = { message_zh: `${resp.status} ${resp.statusText}` };
     }
-    if (resp.status === 401) showLoggedOut('令牌无效或已过期，请重新登录。');
+    if (resp.status === 401 && path !== '/api/login') showLoggedOut('登录已过期，请重新登录。');
     throw new ApiError(resp.status, payload);
   }
   if (raw) return resp;
@@ -148,6 +148,11 @@ const NAV = [
   ['/inbox', '待办'],
   ['/case', '案件'],
 ];
+// shown once the caller is known to hold one of the roles
+const ROLE_NAV = [
+  ['/supervision', '督办', ['leading_group_office', 'auditor', 'admin']],
+  ['/admin', '用户管理', ['admin']],
+];
 
 let loginListeners = [];
 
@@ -156,27 +161,73 @@ function renderHeader() {
   const here = location.pathname.replace(/\/\d+$/, '');
   put(top, 
     h('a', { class: 'brand', href: '/' }, '四即 · 流程再造'),
-    h('nav', {}, NAV.map(([href, label]) => h('a', { href, class: here === href ? 'current' : '' }, label))),
+    h('nav', { id: 'nav' }, NAV.map(([href, label]) => h('a', { href, class: here === href ? 'current' : '' }, label))),
     h('div', { id: 'who' }),
   );
 }
 
-function showLoggedOut(reason) {
+const SESSION_KEY = 'siji.session';   // set when the token came from the password login
+
+/** The login form: username and password (POST /api/login gives a session token), or an API
+ *  token pasted in (the same form, its other mode). Either is kept in sessionStorage only. */
+let loginMode = 'password';
+
+function showLoggedOut(reason, mode = loginMode) {
+  loginMode = mode;
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(SESSION_KEY);
   const who = $('#who');
   if (!who) return;
-  const input = h('input', { id: 'token', type: 'password', placeholder: '粘贴 API 令牌', autocomplete: 'off', size: 28 });
-  const msg = h('span', { class: 'login-msg' }, reason || '');
-  const form = h('form', { id: 'login', onsubmit: async (e) => {
-    e.preventDefault();
-    const t = input.value.trim();
-    if (!t) return;
-    sessionStorage.setItem(TOKEN_KEY, t);
-    await loadMe();
-  } }, h('label', { for: 'token' }, '令牌'), input, h('button', { type: 'submit' }, '登录'), msg);
+  const msg = h('span', { class: 'login-msg', id: 'login-msg' }, reason || '');
+  let form;
+  if (mode === 'token') {
+    const input = h('input', { id: 'token', type: 'password', placeholder: '粘贴 API 令牌', autocomplete: 'off', size: 28 });
+    form = h('form', { id: 'login', class: 'login-token', onsubmit: async (e) => {
+      e.preventDefault();
+      const t = input.value.trim();
+      if (!t) return;
+      sessionStorage.setItem(TOKEN_KEY, t);
+      await loadMe();
+    } }, h('label', { for: 'token' }, '令牌'), input, h('button', { type: 'submit' }, '登录'),
+    h('button', { type: 'button', class: 'link small', id: 'login-mode-password', onclick: () => showLoggedOut(reason, 'password') }, '用户名登录'),
+    msg);
+  } else {
+    const user = h('input', { id: 'username', type: 'text', placeholder: '用户名', autocomplete: 'username', size: 12, required: true });
+    const pass = h('input', { id: 'password', type: 'password', placeholder: '密码', autocomplete: 'current-password', size: 14, required: true });
+    form = h('form', { id: 'login', class: 'login-password', onsubmit: async (e) => {
+      e.preventDefault();
+      const username = user.value.trim();
+      if (!username || !pass.value) return;
+      try {
+        const res = await api('/api/login', { method: 'POST', json: { username, password: pass.value } });
+        sessionStorage.setItem(TOKEN_KEY, res.token);
+        sessionStorage.setItem(SESSION_KEY, '1');
+        await loadMe();
+      } catch (err) {
+        pass.value = '';
+        msg.textContent = err.status === 429 ? '连续登录失败次数过多，请 15 分钟后再试。'
+          : err.status === 401 ? '用户名或密码错误。' : errorText(err);
+        msg.classList.add('login-error');
+        pass.focus();
+      }
+    } }, h('label', { for: 'username', class: 'sr' }, '用户名'), user,
+    h('label', { for: 'password', class: 'sr' }, '密码'), pass,
+    h('button', { type: 'submit', class: 'primary' }, '登录'),
+    h('button', { type: 'button', class: 'link small', id: 'login-mode-token', onclick: () => showLoggedOut(reason, 'token') }, '使用 API 令牌'),
+    msg);
+  }
   put(who, form);
   const main = $('main');
   if (main) main.classList.add('logged-out');
+}
+
+async function logout() {
+  if (sessionStorage.getItem(SESSION_KEY)) {
+    try { await api('/api/logout', { method: 'POST' }); } catch { /* the token is dropped either way */ }
+  }
+  me = null;
+  showLoggedOut('已退出。');
+  location.reload();
 }
 
 export let me = null;
@@ -187,18 +238,144 @@ async function loadMe() {
     me = await api('/api/me');
   } catch (e) {
     me = null;
-    showLoggedOut(e.status === 401 ? '令牌无效或已过期。' : errorText(e));
+    showLoggedOut(e.status === 401 ? '登录已过期或令牌无效。' : errorText(e));
     return null;
   }
   const roles = Object.values(me.role_names || {}).join('、');
-  put(who, 
-    h('span', { id: 'whoami' }, `当前用户：${me.username}`, h('small', {}, `（${roles}）`)),
-    h('button', { type: 'button', class: 'link', onclick: () => { me = null; showLoggedOut('已退出。'); location.reload(); } }, '退出'),
+  const name = me.display_name && me.display_name !== me.username ? `${me.display_name}（${me.username}）` : me.username;
+  put(who,
+    me.notifications ? notificationBell() : null,
+    h('span', { id: 'whoami' }, `当前用户：${name}`, h('small', {}, `（${roles}）`)),
+    h('button', { type: 'button', class: 'link', id: 'logout', onclick: logout }, '退出'),
   );
+  const here = location.pathname.replace(/\/\d+$/, '');
+  for (const [href, label, roles] of ROLE_NAV) {
+    if (hasRole(...roles) && !document.querySelector(`#nav a[href="${href}"]`)) {
+      $('#nav').append(h('a', { href, class: here === href ? 'current' : '' }, label));
+    }
+  }
   const main = $('main');
   if (main) main.classList.remove('logged-out');
   for (const f of loginListeners) await f(me);
   return me;
+}
+
+// ------------------------------------------------------------------ notifications bell
+const KIND_LABEL = {
+  task_created: ['新待办', 'badge-active'],
+  reminder: ['即将到期', 'badge-warn'],
+  overdue: ['已逾期', 'badge-bad'],
+  escalation: ['督办', 'badge-bad'],
+};
+const BELL_POLL_MS = 60000;
+let bellTimer = null;
+
+/** A bell drawn as SVG: no emoji font is needed (many office machines have none). */
+function bellIcon() {
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('width', '18');
+  svg.setAttribute('height', '18');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(NS, 'path');
+  path.setAttribute('d', 'M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2z');
+  path.setAttribute('fill', 'currentColor');
+  svg.append(path);
+  return svg;
+}
+
+/** Where a notification leads: the task in the inbox while it has one, else the case. */
+function notificationHref(n) {
+  if (n.task_id) return `/inbox?task=${encodeURIComponent(n.task_id)}`;
+  if (n.process_instance_id) return `/case/${n.process_instance_id}`;
+  return null;
+}
+
+/** The bell in the header: the unread count of the caller's and its departments' notifications
+ *  (GET /api/notifications), a dropdown of the newest ones, each marked read when opened or by
+ *  its own button. Polled once a minute. */
+function notificationBell() {
+  const count = h('span', { id: 'bell-count', class: 'bell-count', hidden: true });
+  const list = h('div', { id: 'bell-list', class: 'bell-list', hidden: true, role: 'dialog', 'aria-label': '通知' });
+  const button = h('button', { type: 'button', id: 'bell', class: 'bell', title: '通知', 'aria-haspopup': 'dialog',
+    onclick: async (e) => {
+      e.stopPropagation();
+      if (list.hidden) await openList(); else list.hidden = true;
+    } }, bellIcon(), h('span', { class: 'sr' }, '通知'), count);
+  const wrap = h('span', { class: 'bell-wrap' }, button, list);
+
+  function showCount(n) {
+    count.textContent = n > 99 ? '99+' : String(n);
+    count.hidden = !n;
+    button.title = n ? `${n} 条未读通知` : '没有未读通知';
+  }
+
+  async function refresh() {
+    try {
+      const res = await api('/api/notifications?unread=true&per_page=1');
+      showCount(res.unread);
+    } catch { /* a failed poll leaves the last count; the next one retries */ }
+  }
+
+  async function markRead(n) {
+    const res = await api(`/api/notifications/${n.id}/read`, { method: 'POST' });
+    n.read = true;
+    n.read_at = res.read_at;
+  }
+
+  async function openList() {
+    put(list, h('p', { class: 'muted small' }, '加载中…'));
+    list.hidden = false;
+    let res;
+    try {
+      res = await api('/api/notifications?per_page=15');
+    } catch (e) {
+      put(list, h('p', { class: 'msg msg-error' }, errorText(e)));
+      return;
+    }
+    showCount(res.unread);
+    const head = h('div', { class: 'bell-head' }, h('b', {}, '通知'),
+      h('span', { class: 'muted small' }, res.unread ? `未读 ${res.unread} 条` : '没有未读通知'));
+    if (!res.items.length) {
+      put(list, head, h('p', { class: 'muted', id: 'bell-empty' }, '暂无通知。新待办、到期提醒和督办会显示在这里。'));
+      return;
+    }
+    put(list, head, h('ul', {}, res.items.map((n) => {
+      const [label, cls] = KIND_LABEL[n.kind] || [n.kind, 'badge-muted'];
+      const href = notificationHref(n);
+      const li = h('li', { class: n.read ? 'read' : 'unread', dataset: { id: String(n.id), kind: n.kind } });
+      const readBtn = n.read ? null : h('button', { type: 'button', class: 'link small mark-read', onclick: async (e) => {
+        e.stopPropagation();
+        try {
+          await markRead(n);
+          li.className = 'read';
+          readBtn.remove();
+          await refresh();
+        } catch (err) { say(msg, errorText(err), 'error'); }
+      } }, '标为已读');
+      const msg = h('div', { class: 'msg', hidden: true });
+      const title = href
+        ? h('a', { href, onclick: async (e) => {
+          if (n.read) return;
+          e.preventDefault();
+          try { await markRead(n); } catch { /* still go: reading matters more than the mark */ }
+          location.href = href;
+        } }, (n.data && n.data.task_name) || n.title)
+        : h('span', {}, n.title);
+      return put(li, h('span', { class: `badge ${cls}` }, label), ' ', title,
+        h('div', { class: 'bell-meta' }, h('span', { class: 'muted small' },
+          `${fmtTime(n.created_at)}${n.process_instance_id ? ` · 案件 #${n.process_instance_id}` : ''}`), readBtn), msg);
+    })), res.total > res.items.length
+      ? h('p', { class: 'muted small' }, `仅显示最新 ${res.items.length} 条，共 ${res.total} 条。`) : null);
+  }
+
+  document.addEventListener('click', (e) => { if (!wrap.contains(e.target)) list.hidden = true; });
+  document.addEventListener('keydown', (e) => { if (e.key === 'Escape') list.hidden = true; });
+  refresh();
+  if (bellTimer) clearInterval(bellTimer);
+  bellTimer = setInterval(refresh, BELL_POLL_MS);
+  return wrap;
 }
 
 /** Renders the header; calls onLogin(me) once a valid token is known (now or after login). */
@@ -206,7 +383,7 @@ export async function initPage(onLogin) {
   renderHeader();
   if (onLogin) loginListeners.push(onLogin);
   if (getToken()) return loadMe();
-  showLoggedOut('请用 API 令牌登录（仅保存在本浏览器标签页中）。');
+  showLoggedOut('');
   return null;
 }
 

@@ -67,7 +67,7 @@ function renderShell() {
     h('div', { class: 'filters', id: 'task-filters' },
       h('label', { class: 'filter filter-search' }, h('span', {}, '搜索'), search),
       h('span', { id: 'flow-filter-box' }),
-      select('due-filter', '期限', [['', '全部'], ['overdue', '已逾期'], ['soon', '即将到期（两天内）'], ['later', '更晚到期'], ['none', '无期限']], 'due'),
+      select('due-filter', '期限', [['', '全部'], ['overdue', '已逾期'], ['soon', '即将到期'], ['later', '更晚到期'], ['none', '无期限']], 'due'),
       select('claim-filter', '认领', [['', '全部'], ['me', '我认领的'], ['none', '未认领']], 'assignee'),
       depts.length ? select('dept-filter', '范围', [['', '全部'], ...depts.map(([r, n]) => [r, `本部门：${n}`])], 'role') : null,
       select('sort-filter', '排序', [['due', '期限最早在前'], ['-due', '期限最晚在前'], ['-created', '最新到达在前'], ['created', '最早到达在前']], 'sort'),
