@@ -28,7 +28,10 @@ def page(browser, live):  # noqa: F811
     failed: list[str] = []
     pg.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
     pg.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
-    pg.on("requestfailed", lambda r: failed.append(f"{r.method} {r.url}: {r.failure}"))
+    # A fetch still in flight when the test clicks a link is cancelled by the browser
+    # (net::ERR_ABORTED): the page left, nothing failed. Every other failure counts.
+    pg.on("requestfailed", lambda r: failed.append(f"{r.method} {r.url}: {r.failure}")
+          if "ERR_ABORTED" not in (r.failure or "") else None)
     pg.on("response", lambda r: failed.append(f"{r.request.method} {r.url}: {r.status}") if r.status >= 400 else None)
     pg.errors = errors
     pg.failed = failed
