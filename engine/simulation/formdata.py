@@ -1,7 +1,7 @@
 """Valid form data for a simulated user task, generated from the task's own form-js form.
 
 The real engine's gateway conditions read what the forms submit, so a simulated clerk has to
-submit something the service's own validator (engine/forms.py) would accept. Values come from,
+submit something the service's own validator (engine/forms/) would accept. Values come from,
 in order: a generator bound to the field in the settings file (``fields``), then a default per
 field type (the first option of a radio/select, a string matching the field's pattern, …).
 Only required fields, fields made required by ``requiredWhen``, and fields with a generator are
