@@ -43,3 +43,13 @@ def test_variant_is_not_the_reform_diagram():
         flows = lambda c: {(e["source"], e["target"]) for e in c.elements.values()  # noqa: E731
                            if e.get("type") == "sequenceFlow"}
         assert flows(compile_process(key)) != flows(_variant(key)), key
+
+
+def test_early_exits_are_end_events_of_both_diagrams():
+    """The before/after figures leave out cases ending at these events: a renamed end event would
+    silently put them back in."""
+    from engine.simulation.before_after import EARLY_EXITS
+    for key, exits in EARLY_EXITS.items():
+        for compiled in (compile_process(key), _variant(key)):
+            ends = {i for i, e in compiled.elements.items() if e.get("type") == "endEvent"}
+            assert exits <= ends, (key, sorted(exits - ends))
