@@ -1,7 +1,7 @@
 """Valid form data for a simulated user task, generated from the task's own form-js form.
 
 The real engine's gateway conditions read what the forms submit, so a simulated clerk has to
-submit something the service's own validator (engine/forms.py) would accept. Values come from,
+submit something the service's own validator (engine/forms/) would accept. Values come from,
 in order: a generator bound to the field in the settings file (``fields``), then a default per
 field type (the first option of a radio/select, a string matching the field's pattern, …).
 Only required fields, fields made required by ``requiredWhen``, and fields with a generator are
@@ -136,13 +136,16 @@ class FormFiller:
         if unknown:
             raise FormDataError(f"settings: fields.{activity_id}: {', '.join(sorted(unknown))} "
                                 f"不在表单中 / not fields of the task's form")
+        # which fields each pass of fill() looks at, sorted once here rather than per case
+        editable = [f for f in self.compiled.fields if not f.readonly]
+        self._top = [f for f in editable if ".*." not in f.path]
+        self._when = [f for f in self._top if f.required_when and f.type != "dynamiclist"]
+        self._rows_fields = [f for f in self.compiled.fields if ".*." in f.path]
 
     def fill(self, rng: random.Random, now: datetime, case_no: int, case_data: dict) -> dict:
         data: dict[str, Any] = {}
         lists: dict[str, list] = {}
-        for f in self.compiled.fields:
-            if f.readonly or ".*." in f.path:
-                continue
+        for f in self._top:
             if f.type == "dynamiclist":
                 if f.required:
                     lists[f.path] = [{} for _ in range(self._rows(f.path))]
@@ -151,17 +154,13 @@ class FormFiller:
                 _put(data, f.path, self.generators[f.path].value(rng, case_data))
             elif f.required:
                 _put(data, f.path, self._default(f, rng, now, case_no))
-        for f in self.compiled.fields:   # requiredWhen reads values filled above
-            if f.readonly or ".*." in f.path or _has(data, f.path) or not f.required_when:
+        for f in self._when:   # requiredWhen reads values filled above (a list's: _list_needed)
+            if _has(data, f.path):
                 continue
-            if f.type == "dynamiclist":
-                continue   # a list's requiredWhen is read by _list_needed
             name, _, literal = f.required_when.partition("=")
             if _matches(_get(data, name.strip(), f.path), literal.strip()):
                 _put(data, f.path, self._default(f, rng, now, case_no))
-        for f in self.compiled.fields:   # dynamic lists: one row when they must have rows
-            if ".*." not in f.path:
-                continue
+        for f in self._rows_fields:   # dynamic lists: one row when they must have rows
             head, _, leaf = f.path.partition(".*.")
             if head in data and not isinstance(data[head], list):
                 continue
@@ -177,8 +176,10 @@ class FormFiller:
         # The service's validator on every new combination of values (a generator draws from a
         # few values, the date changes daily): the same data is not validated twice.
         sig = repr(sorted(data.items()))
-        clean = self._valid.get(sig)
-        if clean is None:
+        hit = self._valid.get(sig)
+        if hit is not None:
+            clean, nested = hit
+        else:
             if not self.validate and self._valid:
                 return data
             try:
@@ -187,9 +188,12 @@ class FormFiller:
                 raise FormDataError(
                     f"生成的表单数据无效 / generated data for {self.activity_id} is invalid: {e.errors}; "
                     f"give these fields a generator in the settings file (fields.{self.activity_id})") from None
+            nested = any(isinstance(v, (dict, list)) for v in clean.values())
             if len(self._valid) < 10_000:
-                self._valid[sig] = clean
-        return copy.deepcopy(clean)
+                self._valid[sig] = (clean, nested)
+        # the cached dict is shared by every case that drew the same values: a copy per case, deep
+        # only when a value can be changed in place (the engine deep-copies what it stores anyway)
+        return copy.deepcopy(clean) if nested else dict(clean)
 
     def _rows(self, head: str) -> int:
         node = self.compiled._root.children.get(head)

@@ -1,6 +1,6 @@
 """Which diagram to simulate: a process key (its files under bpmn/ and forms/, as ``siji deploy
 bpmn forms`` deploys them) or a .bpmn file, compiled by the service's own deploy step
-(engine/deploy.py ``compile_deployment``), so a diagram the service would refuse is refused here too.
+(engine/workflow/deploy.py ``compile_deployment``), so a diagram the service would refuse is refused here too.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The discrete-event loop: synthetic cases through the real engine on a simulated clock.
 
-Each case is a live SpiffWorkflow workflow driven through engine/runtime.py (``start_in_memory``,
+Each case is a live SpiffWorkflow workflow driven through engine/workflow/runtime.py (``start_in_memory``,
 ``complete_in_memory``, ``fire_timers_in_memory``) — the very gateway conditions, scripts, DMN
 tables and timer expressions the service runs. The engine's clock (engine/clock.py) is a
 ``FixedClock`` the loop sets to each event's time, so ``now()``, ``workdays_after`` and the timers'
