@@ -34,5 +34,5 @@ def test_engine_limit_completes_the_parallel_review_with_plain_spiffworkflow():
 
 
 def test_bench_script_loads():
-    mod = _load("bench")
+    mod = _load("bench.py")
     assert callable(mod.run) and callable(mod.engine_limit)

@@ -26,7 +26,7 @@ UTC = timezone.utc
 
 
 def _load_bench():
-    loader = importlib.machinery.SourceFileLoader("bench_timers", str(ROOT / "tools" / "bench-timers"))
+    loader = importlib.machinery.SourceFileLoader("bench_timers", str(ROOT / "tools" / "bench_timers.py"))
     spec = importlib.util.spec_from_loader("bench_timers", loader)
     module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
