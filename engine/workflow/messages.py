@@ -51,7 +51,8 @@ def receive(engine, pv, state: str, name: str, payload, result_var: str | None, 
     """Deliver a message to the case in ``state``: the StepResult, or None when it does not wait
     for it (or its data does not match ``correlation``)."""
     from engine import clock as clockmod
-    from engine.workflow.runtime import Fact, _collect
+    from engine.workflow.results import Fact
+    from engine.workflow.script_helpers import _collect
     with clockmod.use(engine.clock), _collect() as provisional:
         wf = engine.load(pv, state)
         tasks = waiting_for(wf, name, correlation)

@@ -7,12 +7,10 @@ commits nothing, so a failing step never leaves a half-advanced instance.
 """
 from __future__ import annotations
 
-import contextvars
 import copy
 import threading
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import datetime, timedelta
+from typing import Callable
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -33,113 +31,10 @@ from engine.workflow.messages import thrown_messages
 from engine.workflow.scripting import SafeEnvironment, ScriptLimitExceeded, ScriptRefused
 from engine.workflow.serializer import dump_workflow, load_workflow, spec_from_state, task_data
 from engine.workdays import WorkdayCalendar
-
-UTC = timezone.utc
-CHINA = timezone(timedelta(hours=8))
-MAX_ROUNDS = 200
-
-
-class EngineError(Exception):
-    """A step failed inside the engine (script error, no gateway condition true, …)."""
-
-    def __init__(self, message: str, activity_id: str | None = None, activity_name: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.activity_id = activity_id
-        self.activity_name = activity_name
-
-
-class UnknownTaskRole(EngineError):
-    """A task's department comes from a case variable (engine/task_roles.py) that names no
-    department; ``field`` is the variable, so the step that set it can be refused naming it."""
-
-    def __init__(self, field: str, value: object, activity_id: str, activity_name: str):
-        self.field, self.value = field, value
-        super().__init__(f"“{activity_name}”的承办部门取自 {field}={value!r}，不是已登记的部门 / "
-                         f"{field}={value!r} is not a known department (task {activity_id})",
-                         activity_id, activity_name)
-
-
-class TaskNotReady(Exception):
-    pass
-
-
-@dataclass
-class ProcessVersion:
-    id: int
-    key: str
-    version: int
-    spec: Any
-    subprocess_specs: Any
-    tasks: dict[str, dict]          # activity id -> {name, role, role_var, lane, form_key, assignee_var}
-    elements: dict[str, dict]       # id -> {name, type, source?, target?}
-    resources: dict[str, Any]
-    script_engine: PythonScriptEngine | None = None
-
-    def element_name(self, activity_id: str | None) -> str:
-        if activity_id is None:
-            return ""
-        return (self.elements.get(activity_id) or {}).get("name") or activity_id
-
-
-@dataclass
-class UserTaskView:
-    id: str
-    activity_id: str
-    name: str
-    role: str
-    assignee_var: str | None
-    form_key: str
-    data: dict
-
-
-@dataclass
-class TimerView:
-    task_id: str
-    activity_id: str
-    due_at: datetime
-    provisional: bool = False
-    attached_to: str | None = None   # the user task id a boundary timer guards
-    cycle: bool = False
-    calc: dict | None = None         # for a provisional working-day deadline: {start, n} to recompute
-
-
-@dataclass
-class Fact:
-    """Something that happened during a command; the caller turns facts into audit events."""
-    transition: str            # e.g. "complete", "gateway", "timer_fired", "end"
-    activity_id: str | None
-    activity_name: str
-    data: dict = field(default_factory=dict)
-    task_id: str | None = None
-
-
-@dataclass
-class StepResult:
-    state: str
-    status: str                         # running | completed
-    outcome: dict | None                # {id, name} of the end event reached
-    user_tasks: list[UserTaskView]
-    timers: list[TimerView]
-    facts: list[Fact]
-    data: dict
-    # BPMN messages the step threw that no task of this case caught: {name, payload, result_var}
-    # (engine/workflow/messages.py; the caller queues them for other cases)
-    messages: list[dict] = field(default_factory=list)
-
-
-_provisional: contextvars.ContextVar[list | None] = contextvars.ContextVar("siji_provisional", default=None)
-
-
-def _parse_time(value) -> datetime:
-    if isinstance(value, datetime):
-        dt = value
-    else:
-        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
-
+from engine.workflow.conditions import conditional_flows, replace_flow_conditions  # noqa: F401  (the simulator's)
+from engine.workflow.results import (CHINA, MAX_ROUNDS, UTC, EngineError, Fact, ProcessVersion, StepResult,  # noqa: F401
+                                     TaskNotReady, TimerView, UnknownTaskRole, UserTaskView)
+from engine.workflow.script_helpers import _collect, _parse_time, script_helpers  # noqa: F401
 
 def _ready(wf):
     """The ready tasks of a workflow and its sub-processes, in no particular order, read off the
@@ -187,45 +82,7 @@ class Engine:
         return PythonScriptEngine(environment=SafeEnvironment(self.helpers(pv.resources)))
 
     def helpers(self, resources: dict) -> dict[str, Callable]:
-        settings = resources.get("settings") or {}
-        catalogue = {i["code"]: i for i in ((resources.get("catalogue") or {}).get("items") or [])}
-        cal = self.calendar
-
-        def now() -> str:
-            return clockmod.now().isoformat()
-
-        def days_after(n, start=None) -> str:
-            base = _parse_time(start) if start else clockmod.now()
-            return (base + timedelta(days=float(n))).isoformat()
-
-        def hours_after(n, start=None) -> str:
-            base = _parse_time(start) if start else clockmod.now()
-            return (base + timedelta(hours=float(n))).isoformat()
-
-        def workdays_after(start, n) -> str:
-            base = _parse_time(start) if start else clockmod.now()
-            when, provisional = cal.workdays_after(base, int(n))
-            if provisional:
-                sink = _provisional.get()
-                if sink is not None:
-                    sink.append({"due": when.isoformat(), "start": base.isoformat(), "n": int(n)})
-            return when.isoformat()
-
-        def end_of_day(start=None) -> str:
-            return cal.end_of_day(_parse_time(start) if start else clockmod.now()).isoformat()
-
-        def catalogue_item(code):
-            item = catalogue.get(code)
-            if item is None:
-                raise ValueError(f"目录中没有事项 {code!r} / no catalogue item {code!r}")
-            return copy.deepcopy(item)
-
-        def setting(name, default=None):
-            return copy.deepcopy(settings.get(name, default))
-
-        return {"now": now, "days_after": days_after, "hours_after": hours_after,
-                "workdays_after": workdays_after, "end_of_day": end_of_day,
-                "catalogue_item": catalogue_item, "setting": setting}
+        return script_helpers(self.calendar, resources)
 
     # ----------------------------------------------------------------- commands
     @engine_step("start")
@@ -525,48 +382,6 @@ class Engine:
                           copy.deepcopy(data) if completed else {})
 
 
-def replace_flow_conditions(pv: ProcessVersion, conditions: dict[str, str]) -> None:
-    """Give sequence flows leaving gateways new condition expressions, in this parsed version only
-    (what-if runs: the simulator draws branches with given probabilities). Raises KeyError naming
-    a flow that is not a conditional flow of a gateway."""
-    for flow_id, expression in conditions.items():
-        el = pv.elements.get(flow_id) or {}
-        source, target = el.get("source"), el.get("target")
-        spec = _task_spec(pv, source) if source else None
-        for i, (cond, target_name) in enumerate(getattr(spec, "cond_task_specs", None) or []):
-            target_spec = _task_spec(pv, target_name)
-            if getattr(target_spec, "bpmn_id", target_name) == target and cond is not None:
-                cond.args = (expression, *cond.args[1:])
-                break
-        else:
-            raise KeyError(flow_id)
-
-
-def conditional_flows(pv: ProcessVersion, gateway_id: str) -> list[str]:
-    """The conditional sequence flows leaving a gateway, in the order the engine tries them (an
-    exclusive gateway takes the first whose condition holds, else its default flow)."""
-    spec = _task_spec(pv, gateway_id)
-    out = []
-    for cond, target_name in getattr(spec, "cond_task_specs", None) or []:
-        if cond is None:
-            continue
-        target = getattr(_task_spec(pv, target_name), "bpmn_id", target_name)
-        out += [fid for fid, el in pv.elements.items() if el.get("type") == "sequenceFlow"
-                and el.get("source") == gateway_id and el.get("target") == target]
-    return out
-
-
-def _task_spec(pv: ProcessVersion, name: str):
-    for spec in (pv.spec, *(pv.subprocess_specs or {}).values()):
-        found = spec.task_specs.get(name)
-        if found is not None:
-            return found
-        for ts in spec.task_specs.values():
-            if getattr(ts, "bpmn_id", None) == name:
-                return ts
-    return None
-
-
 def _is_timer(spec) -> bool:
     ev = getattr(spec, "event_definition", None)
     return isinstance(spec, CatchingEvent) and isinstance(ev, TimerEventDefinition)
@@ -588,13 +403,3 @@ def _is_uuid(value: str) -> bool:
         return True
     except ValueError:
         return False
-
-
-class _collect:
-    def __enter__(self):
-        self.items: list = []
-        self.token = _provisional.set(self.items)
-        return self.items
-
-    def __exit__(self, *exc):
-        _provisional.reset(self.token)
