@@ -21,7 +21,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine import roles
 
-from engine.workflow import flow_settings, task_roles, xmlsafe
+from engine.workflow import flow_settings, runnable, task_roles, xmlsafe
 from engine.forms.compile import compile_form
 from engine.forms.messages import FormDefinitionError
 from engine.workflow.scripting import check_source
@@ -258,6 +258,8 @@ def _expression_problems(filename: str, tree) -> list[Problem]:
         (".//bpmn:timeDate", "eval"), (".//bpmn:timeDuration", "eval"), (".//bpmn:timeCycle", "eval"),
         (".//bpmn:loopCardinality", "eval"), (".//bpmn:completionCondition", "eval"),
         (".//bpmn:scriptTask/bpmn:script", "exec"),
+        # A conditional event's condition is evaluated by the same script engine as a gateway's.
+        (".//bpmn:conditionalEventDefinition/bpmn:condition", "eval"),
     ]
     for xpath, mode in checks:
         for node in root.xpath(xpath, namespaces=NS):
@@ -373,8 +375,10 @@ def compile_deployment(files: list[UploadedFile], previous: dict[str, Previous] 
     for f in bpmn_files:
         tree = trees[f.name]
         if etree.QName(tree.getroot().tag) != etree.QName(BPMN_NS, "definitions"):
-            problems.append(Problem(f.name, tree.getroot().sourceline, None,
-                                    "根元素必须是 bpmn:definitions / root element must be bpmn:definitions"))
+            root = tree.getroot()
+            problems.append(Problem(f.name, root.sourceline, root.get("id") or _local(root.tag),
+                                    "根元素必须是 BPMN 命名空间的 definitions / root element must be "
+                                    f"definitions in the BPMN namespace {BPMN_NS}"))
             continue
         problems += _xsd_problems(f.name, tree)
         problems += _structure_problems(f.name, tree)
@@ -396,8 +400,9 @@ def compile_deployment(files: list[UploadedFile], previous: dict[str, Previous] 
             except _Skip:
                 continue
     if not compiled and not problems:
-        problems.append(Problem(bpmn_files[0].name, None, None,
-                                "没有可执行的流程（isExecutable=\"true\"）/ no executable process"))
+        # Name the process that is not executable (or the file's root when it holds none).
+        first = bpmn_files[0]
+        problems.append(Problem(first.name, *runnable.no_executable_process(trees[first.name])))
     if problems:
         raise DeploymentRefused(problems)
     return compiled
@@ -526,6 +531,7 @@ def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalo
     proc_settings = settings.get(key, prev.settings or {})
     problems += _settings_problems(f, key, process, proc_settings, start_form, tasks, version_forms, elements,
                                    dmn_xml, trees)
+    problems += _unrunnable_problems(f.name, tree, process)
     if len(problems) > n_before:
         raise _Skip()
 
@@ -540,15 +546,17 @@ def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalo
     except ValidationException as e:
         element = getattr(e, "id", None) or None
         line = getattr(e, "line_number", None) or _line_of(tree, element)
+        if element is None:   # SpiffWorkflow named nothing: point at the process at least
+            element, line = key, line or process.sourceline
         problems.append(Problem(getattr(e, "file_name", None) or f.name, line or None, element,
                                 f"无法生成可执行流程 / cannot build the process: {e}"))
         raise _Skip()
     except (SpiffWorkflowException, KeyError, ValueError, TypeError, AttributeError) as e:
-        problems.append(Problem(f.name, None, None, f"无法生成可执行流程 / cannot build the process: {e!r}"))
+        problems.append(Problem(f.name, process.sourceline, key, f"无法生成可执行流程 / cannot build the process: {e!r}"))
         raise _Skip()
 
     from engine.workflow.serializer import spec_to_state
-    spec_state = _storable_spec_state(f.name, key, spec_to_state, spec, subprocess_specs, problems)
+    spec_state = _storable_spec_state(f.name, process, spec_to_state, spec, subprocess_specs, problems)
     return CompiledProcess(
         key=key,
         name=(process.get("name") or _participant_name(tree, key) or key).strip(),
@@ -590,7 +598,14 @@ def _settings_problems(f, key, process, proc_settings, start_form, tasks, versio
     return out
 
 
-def _storable_spec_state(filename: str, key: str, spec_to_state, spec, subprocess_specs,
+def _unrunnable_problems(filename: str, tree, process) -> list[Problem]:
+    """Elements the service cannot run (engine/workflow/runnable.py), each named with its line."""
+    file_processes = {p.get("id") for p in tree.getroot().xpath("./bpmn:process", namespaces=NS)}
+    return [Problem(filename, line, element, message)
+            for line, element, message in runnable.unrunnable_problems(process, file_processes)]
+
+
+def _storable_spec_state(filename: str, process, spec_to_state, spec, subprocess_specs,
                          problems: list[Problem]) -> dict:
     """The serialized spec, checked to be storable as JSON: an element type the serializer does
     not know (one SpiffWorkflow parses but this service never runs) is refused by name rather than
@@ -599,8 +614,9 @@ def _storable_spec_state(filename: str, key: str, spec_to_state, spec, subproces
         state = spec_to_state(spec, subprocess_specs)
         json.dumps(state)
     except (TypeError, ValueError) as e:
-        problems.append(Problem(filename, None, key, f"流程含本服务不支持的元素，无法保存 / the process has an "
-                                                     f"element this service does not support: {e}"))
+        problems.append(Problem(filename, process.sourceline, process.get("id"),
+                                f"流程含本服务不支持的元素，无法保存 / the process has an element this "
+                                f"service does not support: {e}"))
         raise _Skip() from None
     return state
 
