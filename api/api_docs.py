@@ -3,6 +3,7 @@ tools/pages-setup puts in api/pages/dist/swagger/. No CDN: these machines and ma
 networks reach no internet. The page runs under the same Content-Security-Policy as the other
 pages (scripts from this origin only), so its start-up code is a file too, not inline.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, request, send_from_directory

@@ -1,5 +1,6 @@
 """Application factory (Flask tutorial style): configuration from one Settings object, blueprints,
 one authentication and authorization gate for every request."""
+
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,7 @@ class _Api(Api):
     ERROR_SCHEMA = ErrorBodySchema
 
 
-def create_app(config: dict | None = None, service: Service | None = None,
-               settings: Settings | None = None) -> Flask:
+def create_app(config: dict | None = None, service: Service | None = None, settings: Settings | None = None) -> Flask:
     """The WSGI application. ``service``: the core to serve (tests and tools pass their own);
     otherwise one is built from ``settings`` (default: the environment). The app never migrates
     the schema: ``siji serve`` and ``siji migrate`` do, once, before any worker starts."""
@@ -48,14 +48,21 @@ def create_app(config: dict | None = None, service: Service | None = None,
         service = build_service(settings)
     app.extensions["siji"] = service
 
-    api = _Api(app, spec_kwargs={"components": {"securitySchemes": {
-        "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
+    api = _Api(
+        app,
+        spec_kwargs={
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+    )
     from api.routes import register
+
     register(api, app)
     _document_success(api)
     _share_request_connection(app, service)
     from api.observability import install as install_observability
-    install_observability(app)      # before the gate: refused requests are counted and carry an id too
+
+    install_observability(app)  # before the gate: refused requests are counted and carry an id too
     app.before_request(_gate)
     register_error_handlers(app)
     return app
@@ -64,7 +71,7 @@ def create_app(config: dict | None = None, service: Service | None = None,
 def _share_request_connection(app: Flask, service: Service) -> None:
     """On PostgreSQL a request's reads and its command share the connection its token lookup
     checked out: one pool checkout and one pre-ping per request."""
-    db = getattr(service, "db", None)   # (tools build the app without a database to list its routes)
+    db = getattr(service, "db", None)  # (tools build the app without a database to list its routes)
     if db is None or not db.is_postgres:
         return
 
@@ -121,4 +128,5 @@ def _document_success(api) -> None:
 
 def service() -> Service:
     from flask import current_app
+
     return current_app.extensions["siji"]

@@ -5,6 +5,7 @@ The matrix is enforced before any view runs (``api/app.py`` ``_gate``); the row-
 query that lists or fetches rows. Rows a caller may not see answer 404, never 403, so ids cannot
 be probed.
 """
+
 from __future__ import annotations
 
 from engine import roles
@@ -85,9 +86,11 @@ MATRIX: dict[str, frozenset[str] | str] = {
 
 # endpoint → the row rule that narrows what an allowed caller sees or acts on (docs/SECURITY.md).
 _TASK_ROWS = "tasks: own department's unreserved tasks, tasks reserved for or claimed by the caller; others 404"
-_CASE_ROWS = ("cases: started by or for the caller, its paired enterprises' (commissioner), "
-              "or holding a task of the caller's department; leading_group_office (supervision) "
-              "sees every case; others 404")
+_CASE_ROWS = (
+    "cases: started by or for the caller, its paired enterprises' (commissioner), "
+    "or holding a task of the caller's department; leading_group_office (supervision) "
+    "sees every case; others 404"
+)
 ROW_RULES: dict[str, str] = {
     "instances.start": "applicant: for itself; commissioner: for a paired enterprise only (on_behalf_of)",
     "instances.list_instances": _CASE_ROWS,
@@ -98,13 +101,18 @@ ROW_RULES: dict[str, str] = {
     "tasks.unclaim": _TASK_ROWS + "; only the claimant",
     "tasks.complete": _TASK_ROWS + "; the actor is the token's user, never the body",
     "traces.instance_trace": _CASE_ROWS,
-    "definitions.get_carry_over": ("the source case: visible to the caller (" + _CASE_ROWS.split(": ", 1)[1]
-                                   + "), or the caller's department has a task in this flow (the carried "
-                                     "fields only)"),
+    "definitions.get_carry_over": (
+        "the source case: visible to the caller ("
+        + _CASE_ROWS.split(": ", 1)[1]
+        + "), or the caller's department has a task in this flow (the carried "
+        "fields only)"
+    ),
     "notifications.list_notifications": "the caller's own and its departments' notifications",
     "notifications.mark_read": "the caller's own and its departments' notifications; others 404",
-    "task_admin.reassign": ("only a dept_supervisor who also holds the task's department role; "
-                            "the receiver must hold that role; reason recorded in the trace"),
+    "task_admin.reassign": (
+        "only a dept_supervisor who also holds the task's department role; "
+        "the receiver must hold that role; reason recorded in the trace"
+    ),
     "task_admin.release": "only a dept_supervisor who also holds the task's department role; reason in the trace",
     "task_admin.delegate": _TASK_ROWS + "; only the claimant, to a member of the task's department",
     "task_admin.candidates": _TASK_ROWS,

@@ -1,6 +1,7 @@
 """Every error the API answers, in one shape built in one place:
 ``{error, message, message_zh, message_en, fields?, …}``. The HTTP status of each core error is
 decided here."""
+
 from __future__ import annotations
 
 import logging
@@ -20,9 +21,22 @@ log = logging.getLogger("siji.api")
 
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
 STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422, StepFailed: 422}
-HTTP_ZH = {400: "请求有误", 401: "未登录", 403: "无权操作", 404: "不存在", 405: "不支持的方法",
-           406: "无法提供所需格式", 409: "冲突", 413: "请求过大", 415: "不支持的媒体类型",
-           416: "请求范围无效", 429: "请求过多", 500: "服务器内部错误", 501: "未实现", 503: "服务暂不可用"}
+HTTP_ZH = {
+    400: "请求有误",
+    401: "未登录",
+    403: "无权操作",
+    404: "不存在",
+    405: "不支持的方法",
+    406: "无法提供所需格式",
+    409: "冲突",
+    413: "请求过大",
+    415: "不支持的媒体类型",
+    416: "请求范围无效",
+    429: "请求过多",
+    500: "服务器内部错误",
+    501: "未实现",
+    503: "服务暂不可用",
+}
 HTTP_EN = {404: "not found", 405: "method not allowed"}
 
 
@@ -38,8 +52,11 @@ class ErrorBodySchema(Schema):
     message = ma_fields.String(required=True, metadata={"description": "中文 / English"})
     message_zh = ma_fields.String()
     message_en = ma_fields.String()
-    fields = ma_fields.Dict(keys=ma_fields.String(), values=ma_fields.List(ma_fields.Raw()),
-                            metadata={"description": "出错的字段 / the fields at fault"})
+    fields = ma_fields.Dict(
+        keys=ma_fields.String(),
+        values=ma_fields.List(ma_fields.Raw()),
+        metadata={"description": "出错的字段 / the fields at fault"},
+    )
     problems = ma_fields.List(ma_fields.Dict(), metadata={"description": "部署问题 / deployment problems"})
 
 
@@ -61,8 +78,9 @@ def command_error(e: CommandError):
 
 
 def deployment_refused(e: DeploymentRefused):
-    return error(422, "deployment_refused", "部署被拒绝", "deployment refused",
-                 problems=[p.as_dict() for p in e.problems])
+    return error(
+        422, "deployment_refused", "部署被拒绝", "deployment refused", problems=[p.as_dict() for p in e.problems]
+    )
 
 
 def register_error_handlers(app) -> None:
@@ -75,7 +93,7 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)
     def _db_down(e):
-        if isinstance(e, DataError):   # a value the column cannot hold: the request's fault, not an outage
+        if isinstance(e, DataError):  # a value the column cannot hold: the request's fault, not an outage
             log.warning("database refused a value: %s", str(getattr(e, "orig", e)).splitlines()[0][:200])
             return error(422, "invalid", "数据超出允许范围", "a value is out of range")
         log.error("database error: %s %s", e.__class__.__name__, str(getattr(e, "orig", e)).splitlines()[0][:300])
@@ -91,8 +109,13 @@ def register_error_handlers(app) -> None:
             fields = field_messages(e.data.get("messages", {}))
             return error(422, "invalid", "请求数据有误", "invalid request", fields)
         if e.code == 400 and isinstance(getattr(e, "data", None), dict) and "json" in e.data.get("messages", {}):
-            return error(400, "invalid_json", "请求体不是有效的 JSON", "request body is not valid JSON",
-                         {"json": ["无效的 JSON / invalid JSON"]})
+            return error(
+                400,
+                "invalid_json",
+                "请求体不是有效的 JSON",
+                "request body is not valid JSON",
+                {"json": ["无效的 JSON / invalid JSON"]},
+            )
         if e.code == 413:
             mb = MAX_REQUEST_BYTES // (1024 * 1024)
             return error(413, "too_large", f"请求过大（上限 {mb} MB）", f"request too large (limit {mb} MB)")
@@ -110,5 +133,15 @@ def _is_connection_problem(e) -> bool:
     if getattr(e, "connection_invalidated", False):
         return True
     text = str(getattr(e, "orig", e)).lower()
-    return any(s in text for s in ("connection", "server closed", "terminating", "could not connect",
-                                   "the database system is", "admin shutdown", "connection refused"))
+    return any(
+        s in text
+        for s in (
+            "connection",
+            "server closed",
+            "terminating",
+            "could not connect",
+            "the database system is",
+            "admin shutdown",
+            "connection refused",
+        )
+    )

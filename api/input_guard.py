@@ -1,6 +1,7 @@
 """Hostile input refused before any view runs: control characters, numbers no column can hold,
 bad Idempotency-Keys, JSON that is not UTF-8, not JSON, or nested deep enough to make a parser
 recurse. Each refusal names the field (422) or the body (400)."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,7 @@ from flask import request
 
 from api.errors import error
 
-MAX_JSON_DEPTH = 32          # form data and request bodies nest a few levels; anything deeper is hostile
+MAX_JSON_DEPTH = 32  # form data and request bodies nest a few levels; anything deeper is hostile
 
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
@@ -25,7 +26,7 @@ def _bad_text(s: str) -> bool:
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 
 
-INT_MAX = 2 ** 31 - 1   # ids and counts are 32-bit INTEGER columns (PostgreSQL refuses bigger)
+INT_MAX = 2**31 - 1  # ids and counts are 32-bit INTEGER columns (PostgreSQL refuses bigger)
 
 
 def _fits_int32(text: str) -> bool:
@@ -48,41 +49,69 @@ def check_input():
     """
     for k, v in request.args.items(multi=True):
         if not k:
-            return error(422, "invalid", "查询参数缺少名称", "query parameter without a name",
-                          {"query": ["参数名为空 / empty parameter name"]})
+            return error(
+                422,
+                "invalid",
+                "查询参数缺少名称",
+                "query parameter without a name",
+                {"query": ["参数名为空 / empty parameter name"]},
+            )
         if _bad_text(k) or _bad_text(v):
-            return error(422, "invalid", "查询参数含有控制字符", "query parameter contains control characters",
-                          {k if not _bad_text(k) else "query": ["包含不允许的控制字符 / contains control characters"]})
+            return error(
+                422,
+                "invalid",
+                "查询参数含有控制字符",
+                "query parameter contains control characters",
+                {k if not _bad_text(k) else "query": ["包含不允许的控制字符 / contains control characters"]},
+            )
     for k, v in request.args.items(multi=True):
         if _INTEGER.fullmatch(v) and not _fits_int32(v):
             return error(422, "invalid", "数值超出范围", "number out of range", {k: ["超出范围 / out of range"]})
     for v in (request.view_args or {}).values():
         if (isinstance(v, str) and _bad_text(v)) or (isinstance(v, int) and not -INT_MAX <= v <= INT_MAX):
-            return error(404, "not_found", "不存在", "not found")   # no row can have that id
+            return error(404, "not_found", "不存在", "not found")  # no row can have that id
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (0 < len(key) <= 200 and all("!" <= c <= "~" for c in key)):
-        return error(422, "invalid", "幂等键须为 1–200 个可见 ASCII 字符",
-                      "Idempotency-Key must be 1-200 visible ASCII characters",
-                      {"Idempotency-Key": ["无效 / invalid"]})
+        return error(
+            422,
+            "invalid",
+            "幂等键须为 1–200 个可见 ASCII 字符",
+            "Idempotency-Key must be 1-200 visible ASCII characters",
+            {"Idempotency-Key": ["无效 / invalid"]},
+        )
     if request.method not in ("POST", "PUT", "PATCH") or not request.is_json:
         return None
-    raw = request.get_data(cache=True)   # bounded by MAX_CONTENT_LENGTH (413 beyond)
+    raw = request.get_data(cache=True)  # bounded by MAX_CONTENT_LENGTH (413 beyond)
     if not raw.strip():
         return None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        return error(400, "invalid_json", "请求体不是有效的 UTF-8 文本", f"request body is not valid UTF-8 (byte {e.start})",
-                      {"json": [f"第 {e.start} 字节不是 UTF-8 / byte {e.start} is not UTF-8"]})
+        return error(
+            400,
+            "invalid_json",
+            "请求体不是有效的 UTF-8 文本",
+            f"request body is not valid UTF-8 (byte {e.start})",
+            {"json": [f"第 {e.start} 字节不是 UTF-8 / byte {e.start} is not UTF-8"]},
+        )
     try:
         value = json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
-        return error(400, "invalid_json", f"JSON 嵌套过深（上限 {MAX_JSON_DEPTH} 层）",
-                      f"JSON nested too deeply (limit {MAX_JSON_DEPTH} levels)",
-                      {"json": [f"嵌套过深 / nested deeper than {MAX_JSON_DEPTH} levels"]})
-    except ValueError as e:   # JSONDecodeError, NaN/Infinity, integers over 4300 digits
-        return error(400, "invalid_json", "请求体不是有效的 JSON", f"request body is not valid JSON: {str(e)[:200]}",
-                      {"json": [str(e)[:200]]})
+        return error(
+            400,
+            "invalid_json",
+            f"JSON 嵌套过深（上限 {MAX_JSON_DEPTH} 层）",
+            f"JSON nested too deeply (limit {MAX_JSON_DEPTH} levels)",
+            {"json": [f"嵌套过深 / nested deeper than {MAX_JSON_DEPTH} levels"]},
+        )
+    except ValueError as e:  # JSONDecodeError, NaN/Infinity, integers over 4300 digits
+        return error(
+            400,
+            "invalid_json",
+            "请求体不是有效的 JSON",
+            f"request body is not valid JSON: {str(e)[:200]}",
+            {"json": [str(e)[:200]]},
+        )
     problem = _json_problem(value)
     if problem is not None:
         path, zh, en = problem
@@ -96,7 +125,11 @@ def _json_problem(value) -> tuple[str, str, str] | None:
     while stack:
         node, depth, path = stack.pop()
         if depth > MAX_JSON_DEPTH:
-            return (_field(path), f"嵌套过深（上限 {MAX_JSON_DEPTH} 层）", f"nested deeper than {MAX_JSON_DEPTH} levels")
+            return (
+                _field(path),
+                f"嵌套过深（上限 {MAX_JSON_DEPTH} 层）",
+                f"nested deeper than {MAX_JSON_DEPTH} levels",
+            )
         if isinstance(node, str):
             if _bad_text(node):
                 return (_field(path), "包含不允许的控制字符", "contains control characters")

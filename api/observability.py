@@ -1,6 +1,7 @@
 """Per-request observability: a request id (the caller's ``X-Request-Id`` when it is sane, else a
 new one; echoed in the answer) in every log line of the request, the case id when the URL names
 one, and the latency and status of each endpoint counted for /metrics."""
+
 from __future__ import annotations
 
 import re

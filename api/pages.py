@@ -5,6 +5,7 @@ The pages call only the public JSON API with the user's bearer token, so they ne
 no endpoint of their own: both views here are public (authz.MATRIX). Where Node.js was missing and
 the bundle was never built, every page answers 503 with a notice that the API works regardless.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,13 +19,22 @@ DIST = PAGES_DIR / "dist"
 HTML = PAGES_DIR / "html"
 
 # route -> (html file, bundle entry)
-PAGES = {"home": "home", "modeler": "modeler", "inbox": "inbox", "case": "case", "admin": "admin", "supervision": "supervision"}
+PAGES = {
+    "home": "home",
+    "modeler": "modeler",
+    "inbox": "inbox",
+    "case": "case",
+    "admin": "admin",
+    "supervision": "supervision",
+}
 
 SECURITY_HEADERS = {
     # scripts only from this origin: the token in sessionStorage is not reachable by injected code
-    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                                "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
-                                "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"),
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
@@ -102,9 +112,15 @@ def pages_blueprint() -> Blueprint:
         resp.headers["X-Content-Type-Options"] = "nosniff"
         return resp
 
-    for rule, page in (("/", "home"), ("/modeler", "modeler"), ("/inbox", "inbox"), ("/case", "case"),
-                       ("/case/<int:instance_id>", "case"), ("/admin", "admin"),
-                       ("/supervision", "supervision")):
+    for rule, page in (
+        ("/", "home"),
+        ("/modeler", "modeler"),
+        ("/inbox", "inbox"),
+        ("/case", "case"),
+        ("/case/<int:instance_id>", "case"),
+        ("/admin", "admin"),
+        ("/supervision", "supervision"),
+    ):
         bp.add_url_rule(rule, endpoint="static_page", view_func=static_page, defaults={"page": page})
     bp.add_url_rule("/pages/assets/<path:filename>", endpoint="asset", view_func=asset)
     return bp
@@ -112,6 +128,7 @@ def pages_blueprint() -> Blueprint:
 
 def _mimetype(filename: str) -> str:
     import mimetypes
+
     if filename.endswith(".js"):
         return "text/javascript"
     return mimetypes.guess_type(filename)[0] or "application/octet-stream"

@@ -1,7 +1,8 @@
 """Marshmallow schemas: request validation and the OpenAPI document."""
+
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 
 class StrictSchema(Schema):
@@ -29,15 +30,21 @@ class PageQuery(QuerySchema):
 
 class PageSchema(Schema):
     """A page of a list; subclasses say what ``items`` holds."""
+
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()
 
 
 class CappedPageSchema(PageSchema):
-    total_exact = fields.Boolean(metadata={"description": (
-        "false when total is the count cap (10,000): counting stops there. A page that is not full "
-        "ends the list, so its total is always exact.")})
+    total_exact = fields.Boolean(
+        metadata={
+            "description": (
+                "false when total is the count cap (10,000): counting stops there. A page that is not full "
+                "ends the list, so its total is always exact."
+            )
+        }
+    )
 
 
 class HealthSchema(Schema):
@@ -69,8 +76,9 @@ class VersionSchema(Schema):
     deployment_id = fields.Integer()
     created_at = fields.DateTime()
     new = fields.Boolean(metadata={"description": "是否新建了版本 / whether a new version was made"})
-    changed = fields.List(fields.String(), metadata={
-        "description": "与上一版本不同的文件 / what differs from the version before"})
+    changed = fields.List(
+        fields.String(), metadata={"description": "与上一版本不同的文件 / what differs from the version before"}
+    )
 
 
 class DeploymentResultSchema(Schema):
@@ -107,11 +115,20 @@ class StartSchema(StrictSchema):
     business_key = fields.String(validate=validate.Length(max=200), allow_none=True)
     variables = fields.Dict(keys=fields.String(), load_default=dict)
     on_behalf_of = fields.String(validate=validate.Length(max=80), allow_none=True)
-    from_instance = fields.Integer(allow_none=True, metadata={
-        "description": "带入数据的来源案件 / the completed case whose data this case takes over (settings carry_over)"})
+    from_instance = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "带入数据的来源案件 / the completed case whose data this case takes over (settings carry_over)"
+        },
+    )
     from_business_key = fields.String(validate=validate.Length(min=1, max=200), allow_none=True)
-    from_match = fields.String(validate=validate.Length(min=1, max=200), allow_none=True, metadata={
-        "description": "来源案件的 match_field 值（如统一社会信用代码）/ the source case's match_field value (a USCC)"})
+    from_match = fields.String(
+        validate=validate.Length(min=1, max=200),
+        allow_none=True,
+        metadata={
+            "description": "来源案件的 match_field 值（如统一社会信用代码）/ the source case's match_field value (a USCC)"
+        },
+    )
 
 
 class TaskSummarySchema(Schema):
@@ -126,13 +143,18 @@ class TaskSummarySchema(Schema):
     process_key = fields.String()
     due_at = fields.DateTime(allow_none=True)
     overdue = fields.Boolean()
-    deadline_status = fields.String(metadata={"description": "none | on_track | due_soon | overdue | "
-                                                             "completed_on_time | completed_late"})
-    deadline_status_name = fields.String(metadata={"description": "无时限 / 未到期 / 即将到期 / 已逾期 / 按时办结 / 逾期办结"})
+    deadline_status = fields.String(
+        metadata={"description": "none | on_track | due_soon | overdue | completed_on_time | completed_late"}
+    )
+    deadline_status_name = fields.String(
+        metadata={"description": "无时限 / 未到期 / 即将到期 / 已逾期 / 按时办结 / 逾期办结"}
+    )
     remind_at = fields.DateTime(allow_none=True)
     escalated_at = fields.DateTime(allow_none=True)
     business_key = fields.String(allow_none=True)
-    display_name = fields.String(allow_none=True, metadata={"description": "企业或项目名称 / enterprise or project name"})
+    display_name = fields.String(
+        allow_none=True, metadata={"description": "企业或项目名称 / enterprise or project name"}
+    )
     process_name = fields.String(allow_none=True, metadata={"description": "流程中文名称 / the flow's name"})
     created_at = fields.DateTime()
     claimed_at = fields.DateTime(allow_none=True)
@@ -148,9 +170,13 @@ class TaskSummarySchema(Schema):
 class TaskDetailSchema(TaskSummarySchema):
     form = fields.Dict(allow_none=True)
     data = fields.Dict()
-    case_file = fields.Dict(allow_none=True, metadata={
-        "description": "案卷（只读）：申请和此前各步骤填写的内容，form-js 表单及其数据 / the case file, read-only: "
-                       "the application and what earlier steps filled, as a form-js form with its data"})
+    case_file = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "案卷（只读）：申请和此前各步骤填写的内容，form-js 表单及其数据 / the case file, read-only: "
+            "the application and what earlier steps filled, as a form-js form with its data"
+        },
+    )
 
 
 class NotificationSchema(Schema):
@@ -179,9 +205,13 @@ class NotificationQuery(PageQuery):
 class CarryOverQuery(QuerySchema):
     from_instance = fields.Integer()
     from_business_key = fields.String(validate=validate.Length(min=1, max=200))
-    match = fields.String(validate=validate.Length(min=1, max=200),
-                          metadata={"description": "来源流程 lookup 字段的值（如统一社会信用代码）/ the source's "
-                                                   "match_field value (e.g. a USCC)"})
+    match = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={
+            "description": "来源流程 lookup 字段的值（如统一社会信用代码）/ the source's "
+            "match_field value (e.g. a USCC)"
+        },
+    )
 
 
 class TaskPageSchema(CappedPageSchema):
@@ -191,17 +221,27 @@ class TaskPageSchema(CappedPageSchema):
 class TaskQuery(PageQuery):
     role = fields.String(validate=validate.Length(max=40))
     state = fields.String(load_default="open", validate=validate.OneOf(["open", "completed", "cancelled", "all"]))
-    assignee = fields.String(validate=validate.OneOf(["me", "none"]), metadata={
-        "description": "me：我认领的 / claimed by me; none：未认领 / unclaimed"})
+    assignee = fields.String(
+        validate=validate.OneOf(["me", "none"]),
+        metadata={"description": "me：我认领的 / claimed by me; none：未认领 / unclaimed"},
+    )
     process_instance_id = fields.Integer()
     overdue = fields.Boolean()
     process_key = fields.String(validate=validate.Length(max=100), metadata={"description": "流程 / flow"})
-    q = fields.String(validate=validate.Length(max=200), metadata={
-        "description": "按业务编号或企业名称搜索（包含即可）/ search by business key or enterprise name"})
-    due = fields.String(validate=validate.OneOf(["overdue", "soon", "later", "none"]), metadata={
-        "description": "期限：已逾期 / 即将到期（两天内）/ 更晚 / 无期限 — overdue, due within two days, later, none"})
-    sort = fields.String(validate=validate.OneOf(["due", "-due", "created", "-created"]), metadata={
-        "description": "排序：期限或创建时间，- 为倒序 / by due or creation time, - for descending"})
+    q = fields.String(
+        validate=validate.Length(max=200),
+        metadata={"description": "按业务编号或企业名称搜索（包含即可）/ search by business key or enterprise name"},
+    )
+    due = fields.String(
+        validate=validate.OneOf(["overdue", "soon", "later", "none"]),
+        metadata={
+            "description": "期限：已逾期 / 即将到期（两天内）/ 更晚 / 无期限 — overdue, due within two days, later, none"
+        },
+    )
+    sort = fields.String(
+        validate=validate.OneOf(["due", "-due", "created", "-created"]),
+        metadata={"description": "排序：期限或创建时间，- 为倒序 / by due or creation time, - for descending"},
+    )
 
 
 class CompleteSchema(StrictSchema):
@@ -225,7 +265,9 @@ class InstanceSummarySchema(Schema):
     process_key = fields.String()
     version = fields.Integer()
     business_key = fields.String(allow_none=True)
-    display_name = fields.String(allow_none=True, metadata={"description": "企业或项目名称 / enterprise or project name"})
+    display_name = fields.String(
+        allow_none=True, metadata={"description": "企业或项目名称 / enterprise or project name"}
+    )
     status = fields.String()
     starter = fields.String()
     enterprise = fields.String()
@@ -306,22 +348,32 @@ class AdvanceClockSchema(StrictSchema):
 
 class NewUserSchema(StrictSchema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    roles = fields.List(fields.String(validate=validate.Length(max=40)), required=True,
-                        validate=validate.Length(min=1, max=10))
+    roles = fields.List(
+        fields.String(validate=validate.Length(max=40)), required=True, validate=validate.Length(min=1, max=10)
+    )
     display_name = fields.String(validate=validate.Length(max=200))
     enterprise_name = fields.String(validate=validate.Length(max=200))
     paired_with = fields.List(fields.String(validate=validate.Length(max=80)), validate=validate.Length(max=100))
-    password = fields.String(validate=validate.Length(max=200), load_only=True,
-                             metadata={"description": "可选：页面登录密码（8–200 个字符）/ optional password for the pages"})
+    password = fields.String(
+        validate=validate.Length(max=200),
+        load_only=True,
+        metadata={"description": "可选：页面登录密码（8–200 个字符）/ optional password for the pages"},
+    )
 
 
 class UserUpdateSchema(StrictSchema):
     display_name = fields.String(validate=validate.Length(min=1, max=200))
-    roles = fields.List(fields.String(validate=validate.Length(max=40)), validate=validate.Length(min=1, max=10),
-                        metadata={"description": "角色全集（替换原有角色）/ the whole set of roles (replaces them)"})
+    roles = fields.List(
+        fields.String(validate=validate.Length(max=40)),
+        validate=validate.Length(min=1, max=10),
+        metadata={"description": "角色全集（替换原有角色）/ the whole set of roles (replaces them)"},
+    )
     active = fields.Boolean()
-    password = fields.String(validate=validate.Length(max=200), load_only=True,
-                             metadata={"description": "新密码（8–200 个字符）/ a new password (8 to 200 characters)"})
+    password = fields.String(
+        validate=validate.Length(max=200),
+        load_only=True,
+        metadata={"description": "新密码（8–200 个字符）/ a new password (8 to 200 characters)"},
+    )
 
 
 class LoginSchema(StrictSchema):
@@ -351,7 +403,9 @@ class UserSchema(Schema):
     active = fields.Boolean()
     has_password = fields.Boolean()
     enterprise_name = fields.String(allow_none=True)
-    locked_until = fields.DateTime(allow_none=True, metadata={"description": "密码登录锁定至 / password login locked until"})
+    locked_until = fields.DateTime(
+        allow_none=True, metadata={"description": "密码登录锁定至 / password login locked until"}
+    )
 
 
 class RoleSchema(Schema):

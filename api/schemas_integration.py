@@ -1,4 +1,5 @@
 """Request and answer schemas of the integration endpoints (webhooks, messages, case migration)."""
+
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
@@ -11,10 +12,13 @@ _ID = validate.Range(min=1, max=2**31 - 1)
 class SubscriptionNewSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     url = fields.String(required=True, validate=validate.Length(min=1, max=1000))
-    kinds = fields.List(fields.String(validate=validate.Length(max=40)), required=True,
-                        validate=validate.Length(min=1, max=20))
-    secret = fields.String(validate=validate.Length(min=16, max=200),
-                           metadata={"description": "HMAC 密钥；不填则生成 / HMAC key; generated when absent"})
+    kinds = fields.List(
+        fields.String(validate=validate.Length(max=40)), required=True, validate=validate.Length(min=1, max=20)
+    )
+    secret = fields.String(
+        validate=validate.Length(min=16, max=200),
+        metadata={"description": "HMAC 密钥；不填则生成 / HMAC key; generated when absent"},
+    )
 
 
 class SubscriptionSchema(Schema):
@@ -76,8 +80,10 @@ class IncidentRetrySchema(Schema):
 
 
 class MigrationRequestSchema(StrictSchema):
-    to_version = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
-                                metadata={"description": "目标版本，缺省为最新 / target version (default: latest)"})
+    to_version = fields.Integer(
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "目标版本，缺省为最新 / target version (default: latest)"},
+    )
     process_instance_ids = fields.List(fields.Integer(validate=_ID), validate=validate.Length(max=1000))
 
 
@@ -117,16 +123,26 @@ class MigrationResultsSchema(Schema):
 
 
 class MessageSchema(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200),
-                         metadata={"description": "BPMN 消息名称 / the BPMN message name"})
-    business_key = fields.String(validate=validate.Length(min=1, max=200),
-                                 metadata={"description": "按业务号关联 / correlate by the case's business key"})
-    correlation = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")),
-                              values=fields.Raw(allow_none=True), load_default=dict,
-                              metadata={"description": "按案件变量关联 / case variables that must hold these values"})
+    name = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "BPMN 消息名称 / the BPMN message name"},
+    )
+    business_key = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "按业务号关联 / correlate by the case's business key"},
+    )
+    correlation = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")),
+        values=fields.Raw(allow_none=True),
+        load_default=dict,
+        metadata={"description": "按案件变量关联 / case variables that must hold these values"},
+    )
     payload = fields.Dict(keys=fields.String(), load_default=dict)
-    result_variable = fields.String(validate=validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"),
-                                    metadata={"description": "接收案件存放消息内容的变量 / where the case keeps the payload"})
+    result_variable = fields.String(
+        validate=validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"),
+        metadata={"description": "接收案件存放消息内容的变量 / where the case keeps the payload"},
+    )
 
 
 class MessageResultSchema(Schema):

@@ -9,6 +9,7 @@ database connection before a fork). ``pre_fork`` checks it before every fork and
 thread count, which the tests read. Each worker dies with its master (``post_fork``), so an
 orphan never keeps the port. gunicorn's control socket, a thread in the master, is turned off.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,11 +20,13 @@ from gunicorn.app.base import BaseApplication
 
 from engine.process import die_with_parent, exit_now, thread_count
 
+
 def pre_fork(server, worker) -> None:
     threads = thread_count()
     if threads != 1:
-        server.log.error("siji pre_fork: master %s has %s threads; a fork now may copy a held lock",
-                         server.pid, threads)
+        server.log.error(
+            "siji pre_fork: master %s has %s threads; a fork now may copy a held lock", server.pid, threads
+        )
     else:
         server.log.info("siji pre_fork: master %s threads=1", server.pid)
 
@@ -59,41 +62,59 @@ class SijiGunicorn(BaseApplication):
 
     def load(self):
         from api.app import create_app
+
         return create_app()
 
 
 def options(bind: str, workers: int, timeout: int = 60, graceful_timeout: int = 10) -> dict:
-    return {"bind": bind, "workers": max(1, workers), "worker_class": "sync", "timeout": timeout,
-            "graceful_timeout": graceful_timeout, "accesslog": None, "preload_app": False,
-            "control_socket_disable": True, "pre_fork": pre_fork, "post_fork": post_fork,
-            "worker_exit": worker_exit, "child_exit": _child_exit,
-            "proc_name": "siji-http"}
+    return {
+        "bind": bind,
+        "workers": max(1, workers),
+        "worker_class": "sync",
+        "timeout": timeout,
+        "graceful_timeout": graceful_timeout,
+        "accesslog": None,
+        "preload_app": False,
+        "control_socket_disable": True,
+        "pre_fork": pre_fork,
+        "post_fork": post_fork,
+        "worker_exit": worker_exit,
+        "child_exit": _child_exit,
+        "proc_name": "siji-http",
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m api.server",
-                                description="gunicorn master of `siji serve` (start it through `siji serve`)")
+    p = argparse.ArgumentParser(
+        prog="python -m api.server", description="gunicorn master of `siji serve` (start it through `siji serve`)"
+    )
     p.add_argument("--bind", required=True, help="host:port")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--graceful-timeout", type=int, default=10)
-    p.add_argument("--wait-fd", type=int, help="read one byte from this descriptor before binding and forking "
-                                               "(`siji serve` writes it once the schema is migrated)")
+    p.add_argument(
+        "--wait-fd",
+        type=int,
+        help="read one byte from this descriptor before binding and forking "
+        "(`siji serve` writes it once the schema is migrated)",
+    )
     args = p.parse_args(argv)
     from engine import logctx
     from engine.settings import Settings
-    logctx.configure(Settings.from_env())    # text or JSON lines with request and case ids (SIJI_LOG_FORMAT)
+
+    logctx.configure(Settings.from_env())  # text or JSON lines with request and case ids (SIJI_LOG_FORMAT)
     # Import (only import: no app, no service, no connection, no thread) the application's modules
     # here, once: every forked worker then starts with them loaded, so a boot or a respawn takes
     # a fraction of a second instead of seconds. pre_fork would show a thread an import started.
     import api.app  # noqa: F401
+
     if args.wait_fd is not None:
         go = os.read(args.wait_fd, 1)
         os.close(args.wait_fd)
         if not go:
-            return 1     # the supervisor could not migrate and is leaving
+            return 1  # the supervisor could not migrate and is leaving
     try:
         SijiGunicorn(options(args.bind, args.workers, graceful_timeout=args.graceful_timeout)).run()
-    except SystemExit as e:   # gunicorn halts with its status; the master holds no connection
+    except SystemExit as e:  # gunicorn halts with its status; the master holds no connection
         exit_now(e.code if isinstance(e.code, int) else (0 if e.code is None else 1))
 
 
@@ -102,6 +123,7 @@ def _child_exit(server, worker) -> None:
     # (its counters stay, as they should). The variable is prometheus-client's own.
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
+
         multiprocess.mark_process_dead(worker.pid)
     return 0
 

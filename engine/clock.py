@@ -3,14 +3,15 @@
 SpiffWorkflow's timer definitions call ``datetime.now(timezone.utc)`` directly; we swap the
 ``datetime`` name in that module for a subclass whose ``now`` asks the active clock.
 """
+
 from __future__ import annotations
 
 import contextvars
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-UTC = timezone.utc
+UTC = UTC
 
 
 class Clock(Protocol):

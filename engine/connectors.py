@@ -11,6 +11,7 @@ configuration (a JSON file named by ``SIJI_CONNECTORS``), never as code in diagr
 inputs go as the query string (GET, DELETE) or as the JSON body (POST, PUT, PATCH). ``retries``:
 tries after the first; ``backoff``: seconds before the first retry, doubled each time.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,6 +57,7 @@ class Registry:
 def parse_registry(doc: dict, source: str = "connectors") -> Registry:
     def bad(msg: str):
         raise SettingsError(f"{source}: {msg}")
+
     if not isinstance(doc, dict) or not isinstance(doc.get("connectors"), dict):
         bad('expected {"allowed_hosts": [...], "connectors": {...}}')
     hosts = doc.get("allowed_hosts") or []
@@ -75,8 +77,16 @@ def parse_registry(doc: dict, source: str = "connectors") -> Registry:
         if not host_allowed(host, hosts):
             bad(f"connector {name!r}: host {host} is not in allowed_hosts")
         try:
-            conn = Connector(name, method, url, tuple(h.lower() for h in hosts), float(c.get("timeout", 10)),
-                             int(c.get("retries", 2)), float(c.get("backoff", 1.0)), dict(c.get("headers") or {}))
+            conn = Connector(
+                name,
+                method,
+                url,
+                tuple(h.lower() for h in hosts),
+                float(c.get("timeout", 10)),
+                int(c.get("retries", 2)),
+                float(c.get("backoff", 1.0)),
+                dict(c.get("headers") or {}),
+            )
         except (TypeError, ValueError):
             bad(f"connector {name!r}: timeout, retries and backoff must be numbers")
         if not (0 < conn.timeout <= 120 and 0 <= conn.retries <= 10 and 0 <= conn.backoff <= 600):

@@ -1,4 +1,5 @@
 """Host allowlists (kernel): who the service may call, for webhooks and connectors alike."""
+
 from __future__ import annotations
 
 

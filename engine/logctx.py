@@ -2,13 +2,14 @@
 line (``SIJI_LOG_FORMAT``). The ids travel in context variables: the web layer sets the request
 id, the commands set the case id when they lock a case, the workers set it per case they advance.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import sys
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 request_id: ContextVar[str | None] = ContextVar("siji_request_id", default=None)
 case_id: ContextVar[int | None] = ContextVar("siji_case_id", default=None)
@@ -29,10 +30,15 @@ class ContextFilter(logging.Filter):
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        out = {"ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-               "level": record.levelname, "logger": record.name, "message": record.getMessage(),
-               "request_id": getattr(record, "request_id", None), "case_id": getattr(record, "case_id", None)}
-        for k, v in vars(record).items():     # extra={...} fields
+        out = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+            "case_id": getattr(record, "case_id", None),
+        }
+        for k, v in vars(record).items():  # extra={...} fields
             if k not in _STD and not k.startswith("_"):
                 out[k] = v
         if record.exc_info:

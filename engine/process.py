@@ -1,5 +1,6 @@
 """Process plumbing shared by ``siji serve`` (engine/cli/serve.py) and the gunicorn application
 (api/server.py): a child that must not outlive its parent."""
+
 from __future__ import annotations
 
 import ctypes
@@ -38,6 +39,7 @@ def thread_count() -> int:
         return len(os.listdir("/proc/self/task"))
     except OSError:
         import threading
+
         return threading.active_count()
 
 
@@ -46,6 +48,7 @@ def exit_now(code: int = 0) -> None:
     the service's processes, paid at every stop and restart): for a process whose own work is
     done and whose database connections were closed."""
     import logging
+
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

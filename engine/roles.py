@@ -3,6 +3,7 @@
 A user task's candidate role is decided here (see ``role_for_lane``); diagrams name lanes in
 Chinese, code and the API use the ASCII role codes of PROCESSES.md.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,12 +42,21 @@ ROLES: tuple[Role, ...] = (
     Role("organization_dept", "党工委组织部", "Organization Department of the Party Working Committee"),
     Role("applicant", "申请人", "Applicant (enterprise / builder)", False, ("企业", "建设单位", "申请人/企业")),
     Role("commissioner", "服务企业特派员", "Enterprise Service Commissioner", False),
-    Role("commissioner_office", "区“服务特派员”办公室", "District Service Commissioner Office",
-         True, ('区"服务特派员"办公室', "服务特派员办公室")),
+    Role(
+        "commissioner_office",
+        "区“服务特派员”办公室",
+        "District Service Commissioner Office",
+        True,
+        ('区"服务特派员"办公室', "服务特派员办公室"),
+    ),
     Role("district_leader", "区领导", "District Leaders"),
-    Role("leading_group_office", "“四即模式”流程再造工作领导小组办公室",
-         "Leading Group Office for the Four-Instant Process Reengineering",
-         True, ('"四即模式"流程再造工作领导小组办公室', "领导小组办公室")),
+    Role(
+        "leading_group_office",
+        "“四即模式”流程再造工作领导小组办公室",
+        "Leading Group Office for the Four-Instant Process Reengineering",
+        True,
+        ('"四即模式"流程再造工作领导小组办公室', "领导小组办公室"),
+    ),
     # A flag, not a department: held beside one or more department roles, it lets its user
     # reassign, release or delegate the claimed tasks of those departments (with a reason that
     # goes into the case's trace). engine/service/task_admin.py.
@@ -61,8 +71,9 @@ BY_CODE: dict[str, Role] = {r.code: r for r in ROLES}
 SYSTEM_ROLES = frozenset({"analyst", "auditor", "admin", "dept_supervisor"})
 
 # Roles that own tasks as departments (not the applicant or a commissioner), and every task role.
-DEPARTMENT_ROLES = frozenset(r.code for r in ROLES if r.code not in SYSTEM_ROLES
-                             and r.code not in ("applicant", "commissioner"))
+DEPARTMENT_ROLES = frozenset(
+    r.code for r in ROLES if r.code not in SYSTEM_ROLES and r.code not in ("applicant", "commissioner")
+)
 TASK_ROLES = DEPARTMENT_ROLES | {"applicant", "commissioner"}
 
 _BY_LANE: dict[str, str] = {}

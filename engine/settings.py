@@ -3,12 +3,13 @@
 Every ``SIJI_*`` variable the service reads is a field here (the README's configuration table lists
 them); nothing else in the code reads the environment. Tests build a ``Settings`` directly.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 
 class SettingsError(ValueError):
@@ -89,7 +90,7 @@ class Settings:
         return self.database_url or f"sqlite:///{Path(self.instance_dir) / 'siji.sqlite3'}"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         return cls(
             instance_dir=Path(env.get("SIJI_INSTANCE_DIR") or Path.cwd() / "instance"),
@@ -100,8 +101,9 @@ class Settings:
             workers=_int(env, "SIJI_WORKERS", 2, minimum=1),
             timer_workers=_int(env, "SIJI_TIMER_WORKERS", 1),
             allow_clock_control=_bool(env, "SIJI_ALLOW_CLOCK_CONTROL", False),
-            webhook_hosts=tuple(h.strip().lower() for h in (env.get("SIJI_WEBHOOK_HOSTS") or "").split(",")
-                                if h.strip()),
+            webhook_hosts=tuple(
+                h.strip().lower() for h in (env.get("SIJI_WEBHOOK_HOSTS") or "").split(",") if h.strip()
+            ),
             webhook_max_attempts=_int(env, "SIJI_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1),
             webhook_timeout=_int(env, "SIJI_WEBHOOK_TIMEOUT", 10, minimum=1),
             connectors=Path(env["SIJI_CONNECTORS"]) if env.get("SIJI_CONNECTORS") else None,
@@ -110,6 +112,7 @@ class Settings:
             log_level=_choice(env, "SIJI_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"), upper=True),
         )
 
-    def replace(self, **changes) -> "Settings":
+    def replace(self, **changes) -> Settings:
         from dataclasses import replace
+
         return replace(self, **changes)

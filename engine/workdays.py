@@ -18,12 +18,13 @@ China-local calendar date). Outputs are aware UTC datetimes.
 
 No Flask or SQLAlchemy here; the module-level ``DEFAULT_CALENDAR`` is what the script helpers use.
 """
+
 from __future__ import annotations
 
 import re
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import chinese_calendar
 
@@ -43,9 +44,7 @@ _END_OF_DAY = time(23, 59, 59)
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # Years the installed package has data for (it checks the same range in _validate_date).
-_PACKAGE_YEARS = range(
-    min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year + 1
-)
+_PACKAGE_YEARS = range(min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year + 1)
 
 # Upper bound of n, and of days scanned per call: ~10 years. Guards against an absurd n or a
 # loaded year without any working day, which would otherwise loop for a long time.
@@ -67,10 +66,10 @@ def to_utc(value: datetime | date | str) -> datetime:
                 raise ValueError(f"not an ISO 8601 date-time: {value!r}") from None
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
     if isinstance(value, date):
-        return datetime.combine(value, time(0), CHINA_TZ).astimezone(timezone.utc)
+        return datetime.combine(value, time(0), CHINA_TZ).astimezone(UTC)
     raise TypeError(f"expected datetime, date or ISO string, got {type(value).__name__}")
 
 
@@ -84,7 +83,7 @@ def to_china_date(value: datetime | date | str) -> date:
 
 
 def _end_of_china_day(d: date) -> datetime:
-    return datetime.combine(d, _END_OF_DAY, CHINA_TZ).astimezone(timezone.utc)
+    return datetime.combine(d, _END_OF_DAY, CHINA_TZ).astimezone(UTC)
 
 
 def _as_date(value: date | str, what: str) -> date:
@@ -120,9 +119,7 @@ class WorkdayCalendar:
 
     # ---- administration -------------------------------------------------------------------
 
-    def load_year(
-        self, year: int, holidays: list[date | str], workdays: list[date | str]
-    ) -> None:
+    def load_year(self, year: int, holidays: list[date | str], workdays: list[date | str]) -> None:
         """Load (or replace) the official schedule of ``year``.
 
         ``holidays``: days off that fall on weekdays (statutory holidays and the days in lieu);

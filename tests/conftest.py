@@ -1,11 +1,12 @@
 """Test harness: a real database (SQLite file or a fresh PostgreSQL schema), the real Flask app
 through its test client, and an injected clock that tests move instead of sleeping."""
+
 from __future__ import annotations
 
 import os
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 PG_URL = os.environ.get("SIJI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("SIJI_REQUIRE_POSTGRES") == "1"
-T0 = datetime(2025, 9, 26, 2, 0, tzinfo=timezone.utc)   # a Friday, 10:00 in China
+T0 = datetime(2025, 9, 26, 2, 0, tzinfo=UTC)  # a Friday, 10:00 in China
 
 _pg_ok: bool | None = None
 
@@ -26,6 +27,7 @@ def postgres_available() -> bool:
     if _pg_ok is None:
         try:
             import psycopg
+
             with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3):
                 _pg_ok = True
         except Exception:
@@ -46,6 +48,7 @@ def pg_schema():
             pytest.fail(f"PostgreSQL required (SIJI_REQUIRE_POSTGRES=1) but unreachable at {PG_URL}")
         pytest.skip(f"PostgreSQL unreachable at {PG_URL} (set SIJI_TEST_POSTGRES_URL)")
     import psycopg
+
     schema = "t_" + uuid.uuid4().hex[:12]
     raw = PG_URL.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(raw, autocommit=True) as conn:
@@ -92,9 +95,11 @@ class Harness:
 
     # ---------------------------------------------------------------- domain helpers
     def add_user(self, username: str, roles: list[str], pair_with: list[str] | None = None) -> str:
+        from sqlalchemy import select
+
         from engine.service.users import create_user, issue_token, pair
         from engine.store.models import User
-        from sqlalchemy import select
+
         with self.service.db.write() as s:
             user = create_user(s, username, roles, self.clock.now(), username)
             for other in pair_with or []:
@@ -106,18 +111,22 @@ class Harness:
 
     def deploy_paths(self, *paths, user="analyst", expect=201):
         from engine.cli.main import collect_files
+
         files = collect_files([str(p) for p in paths])
         data = {f"file{i}": (__import__("io").BytesIO(f.data), f.name) for i, f in enumerate(files)}
-        resp = self.client.post("/api/deployments", headers=self.headers(user), data=data,
-                                content_type="multipart/form-data")
+        resp = self.client.post(
+            "/api/deployments", headers=self.headers(user), data=data, content_type="multipart/form-data"
+        )
         assert resp.status_code == expect, resp.get_data(as_text=True)[:3000]
         return resp.get_json()
 
     def deploy_files(self, files: dict[str, bytes], user="analyst"):
         import io
+
         data = {f"file{i}": (io.BytesIO(content), name) for i, (name, content) in enumerate(files.items())}
-        return self.client.post("/api/deployments", headers=self.headers(user), data=data,
-                                content_type="multipart/form-data")
+        return self.client.post(
+            "/api/deployments", headers=self.headers(user), data=data, content_type="multipart/form-data"
+        )
 
     def start(self, process_key, user, variables=None, business_key=None, expect=201, **extra):
         body = {"process_key": process_key, "variables": variables or {}}
@@ -134,7 +143,9 @@ class Harness:
 
     def task_for(self, user, instance_id, activity_id):
         tasks = [t for t in self.inbox(user, process_instance_id=instance_id) if t["activity_id"] == activity_id]
-        assert len(tasks) == 1, f"{user} sees {[(t['activity_id'], t['role']) for t in self.inbox(user, process_instance_id=instance_id)]}"
+        assert len(tasks) == 1, (
+            f"{user} sees {[(t['activity_id'], t['role']) for t in self.inbox(user, process_instance_id=instance_id)]}"
+        )
         return tasks[0]
 
     def complete(self, user, instance_id, activity_id, data=None, expect=200):
@@ -148,6 +159,7 @@ class Harness:
         """The task page reads a ready task's data straight from the saved state; in every flow
         scenario it must equal what the restored workflow holds for that task."""
         from engine.store.models import Instance, Task
+
         svc = self.service
         with svc.db.read() as s:
             task = s.get(Task, task_id)
@@ -161,8 +173,10 @@ class Harness:
     def check_index_columns(self, instance_id: int | None = None) -> None:
         """Commands write task rows with Core statements, not through the ORM hook that derives
         the inbox's index columns: every row must still carry the right ones."""
-        from engine.store.models import NO_DUE, Task, task_audience
         from sqlalchemy import select
+
+        from engine.store.models import NO_DUE, Task, task_audience
+
         with self.service.db.read() as s:
             q = select(Task) if instance_id is None else select(Task).where(Task.instance_id == instance_id)
             for t in s.scalars(q):
@@ -185,21 +199,31 @@ class Harness:
         return fired
 
     def trace(self, instance_id):
-        from engine.store.models import AuditEvent
         from sqlalchemy import select
+
+        from engine.store.models import AuditEvent
+
         with self.service.db.read() as s:
-            return [(e.transition, e.activity_id, e.actor, e.role) for e in
-                    s.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
-                              .order_by(AuditEvent.seq))]
+            return [
+                (e.transition, e.activity_id, e.actor, e.role)
+                for e in s.scalars(
+                    select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq)
+                )
+            ]
 
     def completed_activities(self, instance_id):
         return [a for (t, a, _, _) in self.trace(instance_id) if t == "complete"]
 
 
 BASE_USERS = {
-    "analyst": ["analyst"], "auditor": ["auditor"], "admin": ["admin"],
-    "ent_a": ["applicant"], "ent_b": ["applicant"],
-    "bureau": ["approval_bureau"], "fire": ["fire_rescue"], "housing": ["housing_construction"],
+    "analyst": ["analyst"],
+    "auditor": ["auditor"],
+    "admin": ["admin"],
+    "ent_a": ["applicant"],
+    "ent_b": ["applicant"],
+    "bureau": ["approval_bureau"],
+    "fire": ["fire_rescue"],
+    "housing": ["housing_construction"],
 }
 
 

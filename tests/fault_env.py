@@ -1,4 +1,5 @@
 """Environment for a process a test starts with fault injection (tests/faults/sitecustomize.py)."""
+
 from __future__ import annotations
 
 import os

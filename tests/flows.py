@@ -4,11 +4,12 @@ Everything goes through the HTTP API of the `siji` harness (tests/conftest.py): 
 forms of the repository are deployed as an analyst, each participant acts with its own token, and
 deadlines are reached by moving the injected clock (`siji.advance`), never by sleeping.
 """
+
 from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,13 +61,13 @@ def today(siji) -> str:
 def parse_utc(text: str) -> datetime:
     dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     assert dt.tzinfo is not None, f"timestamp without a zone: {text!r}"
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)
 
 
 def end_of_china_day(day: str) -> datetime:
     """23:59:59 China time of a China-local date, in UTC (how working-day deadlines are stored)."""
     d = datetime.fromisoformat(day).replace(hour=23, minute=59, second=59, tzinfo=CHINA)
-    return d.astimezone(timezone.utc)
+    return d.astimezone(UTC)
 
 
 # ---------------------------------------------------------------- who sees what
@@ -90,15 +91,15 @@ def open_tasks(siji, instance_id: int) -> dict[str, dict]:
     return by_activity
 
 
-def do(siji, user: str, instance_id: int, activity_id: str, data: dict, *, role: str,
-       hidden_from=()) -> dict:
+def do(siji, user: str, instance_id: int, activity_id: str, data: dict, *, role: str, hidden_from=()) -> dict:
     """`user` finds the task in its own inbox, checks its role, and completes it with `data`.
     Users in `hidden_from` must not see it (in their inbox, by id, or by completing it)."""
     task = siji.task_for(user, instance_id, activity_id)
     assert task["role"] == role, (activity_id, task["role"], role)
     for other in hidden_from:
-        assert activity_id not in {t["activity_id"] for t in siji.inbox(other, process_instance_id=instance_id)}, \
+        assert activity_id not in {t["activity_id"] for t in siji.inbox(other, process_instance_id=instance_id)}, (
             f"{other} sees {activity_id}"
+        )
         assert siji.get(f"/api/tasks/{task['id']}", other).status_code == 404, f"{other} reads {activity_id}"
         resp = siji.post(f"/api/tasks/{task['id']}/complete", other, json={"data": data})
         assert resp.status_code == 404, f"{other} completes {activity_id}: {resp.status_code}"
@@ -158,8 +159,11 @@ def http_trace(siji, instance_id: int, user: str = "auditor") -> list[dict]:
 
 def scheduled(siji, instance_id: int) -> list[tuple[str, str, str | None]]:
     """(activity, role, reserved user) of every task the service scheduled, in order."""
-    return [(e["activity_id"], e["data"]["role"], e["data"].get("reserved_for"))
-            for e in http_trace(siji, instance_id) if e["transition"] == "scheduled"]
+    return [
+        (e["activity_id"], e["data"]["role"], e["data"].get("reserved_for"))
+        for e in http_trace(siji, instance_id)
+        if e["transition"] == "scheduled"
+    ]
 
 
 def transitions(siji, instance_id: int, transition: str) -> list[str]:
@@ -178,7 +182,7 @@ def segments(seq: list[str], parts: list) -> None:
     i = 0
     for part in parts:
         n = len(part)
-        chunk = seq[i:i + n]
+        chunk = seq[i : i + n]
         if isinstance(part, (set, frozenset)):
             assert Counter(chunk) == Counter(part), f"at {i}: {chunk} is not the parallel set {sorted(part)}\n{seq}"
         else:

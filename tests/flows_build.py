@@ -9,13 +9,13 @@ injected clock (`siji.advance`), never by sleeping.
 The expected role of every user task is written down in each test module (ROLES) from the plan's
 division of labour, independently of the diagram, so a task drawn in the wrong lane fails a test.
 """
+
 from __future__ import annotations
 
-from flows import assert_readonly_filled, segments  # noqa: F401  (one definition, used by both flows' tests)
-
-from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+
+from flows import assert_readonly_filled, segments  # noqa: F401  (one definition, used by both flows' tests)
 
 ROOT = Path(__file__).resolve().parent.parent
 CHINA = timezone(timedelta(hours=8))
@@ -66,7 +66,7 @@ def setup(siji) -> None:
 def parse_utc(text: str) -> datetime:
     dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     assert dt.tzinfo is not None, f"timestamp without a zone: {text!r}"
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)
 
 
 def today(siji) -> str:
@@ -76,7 +76,7 @@ def today(siji) -> str:
 
 def end_of_china_day(dt: datetime) -> datetime:
     d = dt.astimezone(CHINA).replace(hour=23, minute=59, second=59, microsecond=0)
-    return d.astimezone(timezone.utc)
+    return d.astimezone(UTC)
 
 
 # ---------------------------------------------------------------- a case driven by its participants
@@ -182,8 +182,9 @@ class Case:
         for a in activities:
             assert a in waiting, f"{a} is not waiting: {sorted(waiting)}"
             assert parse_utc(waiting[a]["due_at"]) == expected_due, (a, waiting[a]["due_at"], expected_due)
-        listed = self.siji.ok(self.siji.get(
-            f"/api/timers?process_instance_id={self.id}&status=waiting", "auditor"))["items"]
+        listed = self.siji.ok(self.siji.get(f"/api/timers?process_instance_id={self.id}&status=waiting", "auditor"))[
+            "items"
+        ]
         assert {waiting[a]["id"] for a in activities} <= {t["id"] for t in listed}
         now = self.siji.clock.now()
         assert expected_due > now
@@ -227,5 +228,3 @@ class Case:
         assert ends[-1] == end_id, ends
         self.check_trace_actors()
         return inst["data"]
-
-

@@ -1,5 +1,6 @@
 """Shared by the integration tests: the stand-in receiver (tools/zqztc_receiver.py) and a service
 whose settings allow webhooks to 127.0.0.1."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -22,5 +23,6 @@ def allow_local(siji, **more) -> None:
 
 def subscribe(siji, receiver, kinds=None, name="政企直通车", secret="s3cret-for-the-test-only"):
     from engine.integration.subscriptions import ALL_KINDS
+
     body = {"name": name, "url": receiver.url, "kinds": list(kinds or ALL_KINDS), "secret": secret}
     return siji.ok(siji.post("/api/webhooks/subscriptions", "admin", json=body), 201)

@@ -1,10 +1,9 @@
 """The core service through HTTP: deploy, start, inbox, claim, complete, errors, races."""
+
 from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-
-import pytest
 
 from conftest import DATA
 
@@ -68,8 +67,10 @@ def test_deploy_good_files_and_versions(siji):
     assert defs[0]["key"] == "mini" and defs[0]["versions"] == [1, 2]
     d = siji.ok(siji.get("/api/process-definitions/mini", "ent_a"))
     assert d["start_form"]["components"][0]["key"] == "enterprise_name"
-    assert {t["activity_id"]: t["role"] for t in d["tasks"]} == {"Task_Review": "approval_bureau",
-                                                                  "Task_Correct": "applicant"}
+    assert {t["activity_id"]: t["role"] for t in d["tasks"]} == {
+        "Task_Review": "approval_bureau",
+        "Task_Correct": "applicant",
+    }
     xml = siji.get("/api/process-definitions/mini/xml?version=1", "analyst")
     assert xml.status_code == 200 and b'id="mini"' in xml.data
 
@@ -86,15 +87,18 @@ def test_deploy_broken_xml(siji):
 
 
 def test_deploy_schema_invalid(siji):
-    bad = bpmn_with('<bpmn:userTask id="Task_Review" name="审查材料">',
-                    '<bpmn:userTask id="Task_Review" name="审查材料" bogusAttribute="1">')
+    bad = bpmn_with(
+        '<bpmn:userTask id="Task_Review" name="审查材料">',
+        '<bpmn:userTask id="Task_Review" name="审查材料" bogusAttribute="1">',
+    )
     p = problems(siji.deploy_files(mini_files(mini_dot_bpmn=bad)))
     assert any("XSD" in x["message"] and x["line"] == 22 and x["element"] == "Task_Review" for x in p), p
 
 
 def test_deploy_dangling_flow(siji):
-    bad = bpmn_with('sourceRef="Task_Correct" targetRef="Task_Review"',
-                    'sourceRef="Task_Correct" targetRef="Task_Nowhere"')
+    bad = bpmn_with(
+        'sourceRef="Task_Correct" targetRef="Task_Review"', 'sourceRef="Task_Correct" targetRef="Task_Nowhere"'
+    )
     p = problems(siji.deploy_files(mini_files(mini_dot_bpmn=bad)))
     assert any(x["element"] == "Flow_Corrected" and "Task_Nowhere" in x["message"] and x["line"] for x in p), p
 
@@ -111,8 +115,11 @@ def test_deploy_missing_form(siji):
 
 
 def test_deploy_reserved_id(siji):
-    bad = bpmn_with('id="End_Late"', 'id="End"').replace(b'targetRef="End_Late"', b'targetRef="End"') \
+    bad = (
+        bpmn_with('id="End_Late"', 'id="End"')
+        .replace(b'targetRef="End_Late"', b'targetRef="End"')
         .replace(b"<bpmn:flowNodeRef>End_Late</bpmn:flowNodeRef>", b"<bpmn:flowNodeRef>End</bpmn:flowNodeRef>")
+    )
     p = problems(siji.deploy_files(mini_files(mini_dot_bpmn=bad)))
     assert any(x["element"] == "End" and "内部名称" in x["message"] for x in p), p
 
@@ -154,7 +161,9 @@ def test_whole_case_through_http(siji):
     claimed = siji.ok(siji.post(f"/api/tasks/{task['id']}/claim", "bureau"))
     assert claimed["assignee"] == "bureau"
     assert siji.post(f"/api/tasks/{task['id']}/claim", "bureau2").status_code == 409
-    assert siji.post(f"/api/tasks/{task['id']}/complete", "bureau2", json={"data": {"complete": True}}).status_code == 409
+    assert (
+        siji.post(f"/api/tasks/{task['id']}/complete", "bureau2", json={"data": {"complete": True}}).status_code == 409
+    )
     siji.ok(siji.post(f"/api/tasks/{task['id']}/unclaim", "bureau"))
     siji.ok(siji.post(f"/api/tasks/{task['id']}/claim", "bureau2"))
     siji.ok(siji.post(f"/api/tasks/{task['id']}/unclaim", "bureau2"))
@@ -164,8 +173,7 @@ def test_whole_case_through_http(siji):
     assert detail["form"]["components"][0]["key"] == "complete"
 
     # invalid data names the fields
-    resp = siji.post(f"/api/tasks/{task['id']}/complete", "bureau",
-                     json={"data": {"complete": "yes", "extra": 1}})
+    resp = siji.post(f"/api/tasks/{task['id']}/complete", "bureau", json={"data": {"complete": "yes", "extra": 1}})
     assert resp.status_code == 422
     fields = resp.get_json()["fields"]
     assert "complete" in fields and "extra" in fields
@@ -176,7 +184,7 @@ def test_whole_case_through_http(siji):
     siji.complete("bureau", inst["id"], "Task_Review", {"complete": False, "missing_items": "营业执照副本"})
     correct = siji.task_for("ent_a", inst["id"], "Task_Correct")
     assert correct["role"] == "applicant"
-    assert siji.inbox("ent_b") == []        # the other enterprise does not see it
+    assert siji.inbox("ent_b") == []  # the other enterprise does not see it
     siji.complete("ent_a", inst["id"], "Task_Correct", {"correction_note": "已补正"})
     siji.complete("bureau", inst["id"], "Task_Review", {"complete": True})
 
@@ -200,8 +208,11 @@ def test_whole_case_through_http(siji):
 
 def test_start_validates_against_start_form(siji):
     siji.deploy_paths(MINI)
-    resp = siji.post("/api/process-instances", "ent_a",
-                     json={"process_key": "mini", "variables": {"enterprise_name": "甲", "credit_code": "91350100M000100Y44"}})
+    resp = siji.post(
+        "/api/process-instances",
+        "ent_a",
+        json={"process_key": "mini", "variables": {"enterprise_name": "甲", "credit_code": "91350100M000100Y44"}},
+    )
     assert resp.status_code == 422 and "credit_code" in resp.get_json()["fields"]
     resp = siji.post("/api/process-instances", "ent_a", json={"process_key": "nope"})
     assert resp.status_code == 404
@@ -255,8 +266,9 @@ def test_eight_threads_complete_one_task(siji):
     def go(_):
         barrier.wait()
         client = siji.app.test_client()
-        r = client.post(f"/api/tasks/{task['id']}/complete", headers=siji.headers("bureau"),
-                        json={"data": {"complete": True}})
+        r = client.post(
+            f"/api/tasks/{task['id']}/complete", headers=siji.headers("bureau"), json={"data": {"complete": True}}
+        )
         return r.status_code
 
     with ThreadPoolExecutor(8) as pool:
@@ -284,21 +296,26 @@ def test_commissioner_starts_on_behalf_of_paired_enterprise(siji):
     siji.deploy_paths(MINI)
     siji.add_user("com", ["commissioner"], pair_with=["ent_a"])
     # mini only lets applicants start; the matrix still refuses other roles with 403
-    resp = siji.post("/api/process-instances", "com", json={"process_key": "mini", "variables": GOOD_START,
-                                                            "on_behalf_of": "ent_a"})
+    resp = siji.post(
+        "/api/process-instances", "com", json={"process_key": "mini", "variables": GOOD_START, "on_behalf_of": "ent_a"}
+    )
     assert resp.status_code == 403
 
 
 def test_candidate_groups_overrides_the_lane(siji):
-    v = bpmn_with('<bpmn:userTask id="Task_Review" name="审查材料">',
-                  '<bpmn:userTask id="Task_Review" name="审查材料" camunda:candidateGroups="fire_rescue">')
+    v = bpmn_with(
+        '<bpmn:userTask id="Task_Review" name="审查材料">',
+        '<bpmn:userTask id="Task_Review" name="审查材料" camunda:candidateGroups="fire_rescue">',
+    )
     siji.ok(siji.deploy_files(mini_files(mini_dot_bpmn=v)), 201)
     inst = siji.start("mini", "ent_a", GOOD_START)
     assert siji.inbox("bureau") == []
     assert [t["role"] for t in siji.inbox("fire")] == ["fire_rescue"]
     siji.complete("fire", inst["id"], "Task_Review", {"complete": True})
-    bad = bpmn_with('<bpmn:userTask id="Task_Review" name="审查材料">',
-                    '<bpmn:userTask id="Task_Review" name="审查材料" camunda:candidateGroups="nobody">')
+    bad = bpmn_with(
+        '<bpmn:userTask id="Task_Review" name="审查材料">',
+        '<bpmn:userTask id="Task_Review" name="审查材料" camunda:candidateGroups="nobody">',
+    )
     p = problems(siji.deploy_files(mini_files(mini_dot_bpmn=bad)))
     assert any(x["element"] == "Task_Review" and "nobody" in x["message"] for x in p), p
 
@@ -306,22 +323,30 @@ def test_candidate_groups_overrides_the_lane(siji):
 # ------------------------------------------------------------------ duplicate filtering
 def test_redeploying_unchanged_files_makes_no_new_version(siji):
     import io
+
     files = mini_files()
 
     def deploy(files, only_changed=True):
         data = {f"file{i}": (io.BytesIO(c), n) for i, (n, c) in enumerate(files.items())}
         if only_changed:
             data["only_changed"] = "true"
-        return siji.client.post("/api/deployments", headers=siji.headers("analyst"), data=data,
-                                content_type="multipart/form-data")
+        return siji.client.post(
+            "/api/deployments", headers=siji.headers("analyst"), data=data, content_type="multipart/form-data"
+        )
 
     first = siji.ok(deploy(files), 201)["versions"][0]
     assert (first["version"], first["new"]) == (1, True)
     again = siji.ok(deploy(files), 200)
     assert again["deployment_id"] is None
     assert [(v["version"], v["new"], v["changed"]) for v in again["versions"]] == [(1, False, [])]
-    changed = dict(files, **{"forms/mini/Task_Review.form": files["forms/mini/Task_Review.form"].replace(
-        b'"label"', b'"description": "x", "label"', 1)})
+    changed = dict(
+        files,
+        **{
+            "forms/mini/Task_Review.form": files["forms/mini/Task_Review.form"].replace(
+                b'"label"', b'"description": "x", "label"', 1
+            )
+        },
+    )
     v2 = siji.ok(deploy(changed), 201)["versions"][0]
     assert (v2["version"], v2["new"], v2["changed"]) == (2, True, ["forms/mini/Task_Review"])
     # without duplicate filtering every deploy is a version, as before
@@ -332,6 +357,7 @@ def test_cli_deploy_says_what_changed(tmp_path, capsys, monkeypatch):
     import shutil
 
     from engine.cli.main import main
+
     monkeypatch.setenv("SIJI_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
     src = tmp_path / "mini"
     shutil.copytree(MINI, src)
@@ -340,8 +366,9 @@ def test_cli_deploy_says_what_changed(tmp_path, capsys, monkeypatch):
     assert main(["deploy", str(src)]) == 0
     assert "unchanged mini: version 1" in capsys.readouterr().out
     bpmn = src / "mini.bpmn"
-    bpmn.write_text(bpmn.read_text(encoding="utf-8").replace('name="审查材料"', 'name="审查材料（新）"', 1),
-                    encoding="utf-8")
+    bpmn.write_text(
+        bpmn.read_text(encoding="utf-8").replace('name="审查材料"', 'name="审查材料（新）"', 1), encoding="utf-8"
+    )
     assert main(["deploy", str(src)]) == 0
     out = capsys.readouterr().out
     assert "deployed mini version 2" in out and "changed since version 1: mini.bpmn" in out, out

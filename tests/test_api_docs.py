@@ -1,5 +1,6 @@
 """/api/docs served by the service itself (no CDN), and request-level errors (marshmallow 422,
 werkzeug 404/405) in Chinese and English, never showing a pattern or Python's None."""
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,8 @@ def test_docs_page_loads_only_from_this_service(siji_sqlite):
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "script-src 'self'" in resp.headers["Content-Security-Policy"]
     srcs = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert srcs and all(s.startswith("/") for s in srcs), srcs   # nothing from another host
-    assert "<script>" not in html                                 # no inline script (CSP)
+    assert srcs and all(s.startswith("/") for s in srcs), srcs  # nothing from another host
+    assert "<script>" not in html  # no inline script (CSP)
     for src in srcs:
         if src.startswith("/api/docs"):
             got = h.client.get(src)
@@ -61,13 +62,14 @@ def test_marshmallow_errors_in_chinese_and_english(siji_sqlite):
     f = _fields(h.get("/api/tasks?state=x", "housing"))
     assert f["state"][0].startswith("须为以下之一：open, completed, cancelled, all / ")
     f = _fields(h.get("/api/tasks?page=0", "housing"))
-    assert f["page"] == ["须不小于 1 且不大于 100000 / must be greater than or equal to 1 and less than or "
-                         "equal to 100000"]
+    assert f["page"] == [
+        "须不小于 1 且不大于 100000 / must be greater than or equal to 1 and less than or equal to 100000"
+    ]
     resp = h.post("/api/admin/users", "admin", json={"username": "", "roles": ["x" * 50], "extra": 1})
     assert resp.status_code == 422
     f = _fields(resp)
     _bilingual(f)
-    assert f["roles.0"] == ["长度不能超过 40 / longer than maximum length 40"]   # flattened, not nested
+    assert f["roles.0"] == ["长度不能超过 40 / longer than maximum length 40"]  # flattened, not nested
     assert f["username"] == ["长度须在 1 到 80 之间 / length must be between 1 and 80"]
     assert f["extra"] == ["不认识的字段 / unknown field"]
     f = _fields(h.post("/api/admin/users", "admin", json={"username": None, "roles": None}))
@@ -93,5 +95,6 @@ def test_messages_never_show_patterns_or_none():
     assert message("Value None is odd.") == "取值无效 / invalid value"
     assert message("Something new.") == "取值无效 / Something new."
     assert message("Must be greater than 0.") == "须大于 0 / must be greater than 0"
-    assert field_messages({"json": {"a": {"0": {"b": ["Not a valid date."]}}}}) == \
-        {"a.0.b": ["须为日期，如 2025-09-26 / not a valid date"]}
+    assert field_messages({"json": {"a": {"0": {"b": ["Not a valid date."]}}}}) == {
+        "a.0.b": ["须为日期，如 2025-09-26 / not a valid date"]
+    }

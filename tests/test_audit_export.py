@@ -2,29 +2,42 @@
 rows edited or deleted in the database, streamed exports (JSON, CSV, XES, OCEL 2.0) and the
 ``siji export`` / ``siji verify-trace`` commands. XES is validated against the IEEE 1849-2016
 schema and read back, and mined, with PM4Py (a test-only dependency: AGPL)."""
+
 from __future__ import annotations
 
 import csv
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import xmlschema
+from conftest import DATA, T0
 from lxml import etree
 from sqlalchemy import func, select, text, update
-
-from conftest import DATA, T0
 
 MINI = DATA / "mini"
 JOINT = DATA / "joint"
 XSD = DATA / "xes-ieee-1849-2016.xsd"
 START = {"enterprise_name": "甲公司", "credit_code": "91350100M000100Y43"}
-STANDARD_LIFECYCLE = {"schedule", "assign", "withdraw", "reassign", "start", "suspend", "resume", "pi_abort",
-                      "ate_abort", "complete", "autoskip", "manualskip", "unknown"}
+STANDARD_LIFECYCLE = {
+    "schedule",
+    "assign",
+    "withdraw",
+    "reassign",
+    "start",
+    "suspend",
+    "resume",
+    "pi_abort",
+    "ate_abort",
+    "complete",
+    "autoskip",
+    "manualskip",
+    "unknown",
+}
 
 
 def iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).isoformat()
+    return dt.astimezone(UTC).isoformat()
 
 
 def claim(siji, user, task_id):
@@ -95,7 +108,12 @@ def test_trace_records_what_the_test_did(siji):
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     # the lifecycle of the XES standard model, claims numbered per task
     assert [e["lifecycle"] for e in events if e["task_id"] == first_task] == [
-        "schedule", "assign", "unknown", "reassign", "complete"]
+        "schedule",
+        "assign",
+        "unknown",
+        "reassign",
+        "complete",
+    ]
     # times come from the injected clock, in order
     times = [datetime.fromisoformat(e["at"]) for e in events]
     assert times == sorted(times)
@@ -116,7 +134,11 @@ def test_trace_records_what_the_test_did(siji):
     assert body["status"] == "completed" and body["outcome"] == {"id": "End_Approved", "name": "已受理"}
     assert body["business_key"] == "BK-1" and body["enterprise"] == "ent_a"
     assert siji.ok(siji.get(f"/api/process-instances/{iid}/trace/verify", "auditor")) == {
-        "process_instance_id": iid, "ok": True, "broken_at": None, "events": len(events)}
+        "process_instance_id": iid,
+        "ok": True,
+        "broken_at": None,
+        "events": len(events),
+    }
 
 
 def test_trace_of_a_parallel_review(siji):
@@ -151,8 +173,8 @@ def test_trace_visibility(siji):
     iid = siji.start("mini", "ent_a", START)["id"]
     siji.add_user("lgo", ["leading_group_office"])
     assert siji.get(f"/api/process-instances/{iid}/trace", "ent_a").status_code == 200
-    assert siji.get(f"/api/process-instances/{iid}/trace", "bureau").status_code == 200   # its task
-    assert siji.get(f"/api/process-instances/{iid}/trace", "lgo").status_code == 200     # supervises all
+    assert siji.get(f"/api/process-instances/{iid}/trace", "bureau").status_code == 200  # its task
+    assert siji.get(f"/api/process-instances/{iid}/trace", "lgo").status_code == 200  # supervises all
     for user in ("ent_b", "fire"):
         resp = siji.get(f"/api/process-instances/{iid}/trace", user)
         assert resp.status_code == 404, user
@@ -185,9 +207,13 @@ def test_edited_row_is_found(siji):
     assert _chain(siji, iid)["ok"] is True
     # someone with database access "corrects" the submitted data of event 8
     from engine.store.models import AuditEvent
+
     with siji.service.db.write() as s:
-        s.execute(update(AuditEvent).where(AuditEvent.instance_id == iid, AuditEvent.seq == 8)
-                  .values(data={"data": {"complete": True}}))
+        s.execute(
+            update(AuditEvent)
+            .where(AuditEvent.instance_id == iid, AuditEvent.seq == 8)
+            .values(data={"data": {"complete": True}})
+        )
     assert _chain(siji, iid) == {"process_instance_id": iid, "ok": False, "broken_at": 8, "events": n}
     assert _chain(siji, other)["ok"] is True
 
@@ -201,8 +227,9 @@ def test_edited_actor_and_deleted_rows_are_found(siji):
     n_a, n_b = len(siji.trace(a)), len(siji.trace(b))
     with siji.service.db.write() as s:
         # plain SQL, as a database user would: a different person completed the review
-        s.execute(text("UPDATE audit_events SET actor = 'fire' WHERE instance_id = :i AND transition = 'complete'"),
-                  {"i": a})
+        s.execute(
+            text("UPDATE audit_events SET actor = 'fire' WHERE instance_id = :i AND transition = 'complete'"), {"i": a}
+        )
         s.execute(text("DELETE FROM audit_events WHERE instance_id = :i AND seq = :s"), {"i": b, "s": n_b})
     seq_a = [i for i, t in enumerate(siji.trace(a), 1) if t[0] == "complete"][0]
     assert _chain(siji, a)["broken_at"] == seq_a and _chain(siji, a)["ok"] is False
@@ -225,6 +252,7 @@ def test_deleted_middle_row_is_found(siji):
 def test_verify_trace_cli(siji, monkeypatch, capsys):
     from engine.cli.main import main
     from engine.store.models import AuditEvent
+
     siji.deploy_paths(MINI)
     a = siji.start("mini", "ent_a", START)["id"]
     b = siji.start("mini", "ent_b", START)["id"]
@@ -232,8 +260,9 @@ def test_verify_trace_cli(siji, monkeypatch, capsys):
     assert main(["verify-trace"]) == 0
     assert "ok: 0 broken" in capsys.readouterr().out
     with siji.service.db.write() as s:
-        s.execute(update(AuditEvent).where(AuditEvent.instance_id == b, AuditEvent.seq == 2)
-                  .values(activity_name="篡改"))
+        s.execute(
+            update(AuditEvent).where(AuditEvent.instance_id == b, AuditEvent.seq == 2).values(activity_name="篡改")
+        )
     assert main(["verify-trace"]) == 1
     out = capsys.readouterr().out.strip().splitlines()
     assert json.loads(out[0]) == {"process_instance_id": b, "ok": False, "broken_at": 2}
@@ -243,36 +272,40 @@ def test_verify_trace_cli(siji, monkeypatch, capsys):
 
 def test_incidents_are_audit_events(siji):
     bad_form = b'{"type":"default","components":[{"type":"textfield","key":"note","label":"\\u5907\\u6ce8"}]}'
-    files = {p.name if p.suffix != ".form" else f"forms/mini/{p.name}": p.read_bytes()
-             for p in [MINI / "mini.bpmn", MINI / "mini.settings.json", *sorted((MINI / "forms/mini").glob("*.form"))]}
+    files = {
+        p.name if p.suffix != ".form" else f"forms/mini/{p.name}": p.read_bytes()
+        for p in [MINI / "mini.bpmn", MINI / "mini.settings.json", *sorted((MINI / "forms/mini").glob("*.form"))]
+    }
     files["forms/mini/Task_Review.form"] = bad_form
     assert siji.deploy_files(files).status_code == 201
     iid = siji.start("mini", "ent_a", START)["id"]
     before = siji.trace(iid)
     task = siji.inbox("bureau")[0]
     assert siji.post(f"/api/tasks/{task['id']}/complete", "bureau", json={"data": {"note": "x"}}).status_code == 422
-    assert siji.trace(iid) == before           # the case is unchanged ...
+    assert siji.trace(iid) == before  # the case is unchanged ...
     from engine.store.models import AuditEvent
+
     with siji.service.db.read() as s:
         rows = s.scalars(select(AuditEvent).where(AuditEvent.transition == "incident")).all()
-        assert len(rows) == 1                  # ... and the failure is on record
+        assert len(rows) == 1  # ... and the failure is on record
         ev = rows[0]
         assert ev.instance_id is None and ev.actor == "bureau" and ev.activity_id == "Gateway_Decision"
         assert ev.data["process_instance_id"] == iid and ev.data["command"] == "complete"
         from engine.audit.chain import verify
+
         assert verify([ev]) == (True, None)
 
 
 # ------------------------------------------------------------------ formats
 def test_csv_round_trips_and_opens_in_a_spreadsheet(siji):
     siji.deploy_paths(MINI)
-    iid, _t, _ = mini_case_with_loop(siji, business_key="=HYPERLINK(\"http://x\")")
+    iid, _t, _ = mini_case_with_loop(siji, business_key='=HYPERLINK("http://x")')
     resp = siji.get(f"/api/process-instances/{iid}/trace?format=csv", "auditor")
     assert resp.status_code == 200
     assert resp.headers["Content-Type"].startswith("text/csv")
     assert "attachment" in resp.headers["Content-Disposition"]
     raw = resp.data
-    assert raw.startswith(b"\xef\xbb\xbf")          # UTF-8 byte order mark: Excel reads Chinese
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 byte order mark: Excel reads Chinese
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
     events = events_of(siji, iid)
     assert len(rows) == len(events)
@@ -285,7 +318,7 @@ def test_csv_round_trips_and_opens_in_a_spreadsheet(siji):
     assert rows[7]["activity"] == "审查材料" and rows[7]["role_name"] == "行政审批服务局"
     assert json.loads(rows[7]["data"])["data"]["missing_items"] == "营业执照副本"
     # a cell a spreadsheet would evaluate is neutralised
-    assert rows[0]["business_key"] == "'=HYPERLINK(\"http://x\")"
+    assert rows[0]["business_key"] == '\'=HYPERLINK("http://x")'
 
 
 def _mini_cases(siji, n_done=3, n_loop=2, n_open=1):
@@ -304,7 +337,7 @@ def _mini_cases(siji, n_done=3, n_loop=2, n_open=1):
             siji.complete("ent_b", iid, "Task_Correct", {"correction_note": "补"})
         siji.complete("bureau", iid, "Task_Review", {"complete": True})
         ids.append(iid)
-    for i in range(n_open):
+    for _ in range(n_open):
         ids.append(siji.start("mini", "ent_a", START)["id"])
     return ids
 
@@ -312,8 +345,7 @@ def _mini_cases(siji, n_done=3, n_loop=2, n_open=1):
 def _joint_cases(siji):
     """Six joint reviews: either department first; two sent back for revision once."""
     ids = []
-    plan = [("fire", False), ("housing", False), ("fire", False), ("housing", False), ("housing", True),
-            ("fire", True)]
+    plan = [("fire", False), ("housing", False), ("fire", False), ("housing", False), ("housing", True), ("fire", True)]
     for n, (first, revise) in enumerate(plan):
         applicant = "ent_a" if n % 2 else "ent_b"
         iid = siji.start("joint", applicant, {"project_name": f"项目{n}"}, business_key=f"PRJ-{n}")["id"]
@@ -321,7 +353,7 @@ def _joint_cases(siji):
         # NB: a revised case keeps its order in both rounds: SpiffWorkflow 3.2's parallel join
         # inside a loop fires early when the branch that came first last round comes last
         # (reported separately).
-        for rnd in ([1, 2] if revise else [2]):
+        for rnd in [1, 2] if revise else [2]:
             for who in order:
                 siji.advance(timedelta(minutes=30))
                 if who == "fire":
@@ -340,6 +372,7 @@ def _joint_cases(siji):
 
 def _db_counts(siji, process_key=None):
     from engine.store.models import AuditEvent, Instance
+
     with siji.service.db.read() as s:
         q = select(func.count(AuditEvent.id)).join(Instance, Instance.id == AuditEvent.instance_id)
         c = select(func.count(Instance.id))
@@ -350,6 +383,7 @@ def _db_counts(siji, process_key=None):
 
 def test_xes_is_valid_ieee_1849_and_loads_in_pm4py(siji, tmp_path):
     import pm4py
+
     siji.deploy_paths(MINI)
     siji.deploy_paths(JOINT)
     _mini_cases(siji)
@@ -359,15 +393,20 @@ def test_xes_is_valid_ieee_1849_and_loads_in_pm4py(siji, tmp_path):
     assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("application/xml")
     path = tmp_path / "log.xes"
     path.write_bytes(resp.data)
-    xmlschema.XMLSchema(str(XSD)).validate(str(path))          # raises when invalid
+    xmlschema.XMLSchema(str(XSD)).validate(str(path))  # raises when invalid
 
     root = etree.parse(str(path)).getroot()
     assert root.tag == "log"
-    assert {e.get("prefix") for e in root.findall("extension")} == {"concept", "time", "lifecycle", "org",
-                                                                     "identity"}
+    assert {e.get("prefix") for e in root.findall("extension")} == {"concept", "time", "lifecycle", "org", "identity"}
     event_globals = {a.get("key") for a in root.find("global[@scope='event']")}
-    assert {"concept:name", "time:timestamp", "lifecycle:transition", "org:resource", "org:role",
-            "identity:id"} <= event_globals
+    assert {
+        "concept:name",
+        "time:timestamp",
+        "lifecycle:transition",
+        "org:resource",
+        "org:role",
+        "identity:id",
+    } <= event_globals
     assert {c.get("keys") for c in root.findall("classifier")} == {"concept:name", "concept:name lifecycle:transition"}
     traces = root.findall("trace")
     assert len(traces) == n_cases
@@ -375,7 +414,7 @@ def test_xes_is_valid_ieee_1849_and_loads_in_pm4py(siji, tmp_path):
     ids = set()
     for ev in root.iter("event"):
         keys = {a.get("key"): a.get("value") for a in ev}
-        assert event_globals <= set(keys), keys        # every event carries every global attribute
+        assert event_globals <= set(keys), keys  # every event carries every global attribute
         assert keys["lifecycle:transition"] in STANDARD_LIFECYCLE
         ids.add(keys["identity:id"])
     assert len(ids) == n_events
@@ -403,6 +442,7 @@ def _labels(tree) -> set[str]:
 def test_pm4py_discovers_parallel_block_and_loops(siji, tmp_path):
     import pm4py
     from pm4py.objects.process_tree.obj import Operator
+
     siji.deploy_paths(MINI)
     siji.deploy_paths(JOINT)
     _mini_cases(siji, n_done=2, n_loop=2, n_open=0)
@@ -432,6 +472,7 @@ def test_pm4py_discovers_parallel_block_and_loops(siji, tmp_path):
 
 def test_ocel_links_events_to_case_enterprise_project_and_department(siji, tmp_path):
     import pm4py
+
     siji.deploy_paths(JOINT)
     ids = _joint_cases(siji)
     resp = siji.get("/api/traces?format=ocel&process_key=joint", "auditor")
@@ -442,8 +483,13 @@ def test_ocel_links_events_to_case_enterprise_project_and_department(siji, tmp_p
     assert len(body["events"]) == n_events
     objects = {o["id"]: o for o in body["objects"]}
     assert {o["type"] for o in objects.values()} == {"case", "enterprise", "permit_or_project", "department"}
-    assert {"department:fire_rescue", "department:housing_construction", "enterprise:ent_a",
-            "enterprise:ent_b", "permit_or_project:PRJ-0"} <= set(objects)
+    assert {
+        "department:fire_rescue",
+        "department:housing_construction",
+        "enterprise:ent_a",
+        "enterprise:ent_b",
+        "permit_or_project:PRJ-0",
+    } <= set(objects)
     declared_types = {t["name"]: {a["name"] for a in t["attributes"]} for t in body["eventTypes"]}
     for ev in body["events"]:
         case_id = int(ev["id"].split(":")[0])
@@ -461,7 +507,8 @@ def test_ocel_links_events_to_case_enterprise_project_and_department(siji, tmp_p
             assert r["objectId"] in objects
     assert objects[f"case:{ids[0]}"]["relationships"] == [
         {"objectId": "enterprise:ent_b", "qualifier": "enterprise"},
-        {"objectId": "permit_or_project:PRJ-0", "qualifier": "permit/project"}]
+        {"objectId": "permit_or_project:PRJ-0", "qualifier": "permit/project"},
+    ]
     path = tmp_path / "log.jsonocel"
     path.write_bytes(resp.data)
     ocel = pm4py.read_ocel2_json(str(path))
@@ -472,13 +519,14 @@ def test_ocel_links_events_to_case_enterprise_project_and_department(siji, tmp_p
 
 def test_export_filters_and_streams(siji, monkeypatch):
     from engine.audit import export
+
     siji.deploy_paths(MINI)
     siji.deploy_paths(JOINT)
-    early = _mini_cases(siji, n_done=2, n_loop=1, n_open=1)       # started on Friday 26 September
+    early = _mini_cases(siji, n_done=2, n_loop=1, n_open=1)  # started on Friday 26 September
     joint = siji.start("joint", "ent_a", {"project_name": "二号厂房"})["id"]
-    siji.clock.set(T0 + timedelta(days=3))                           # Monday 29 September, 10:00 China
+    siji.clock.set(T0 + timedelta(days=3))  # Monday 29 September, 10:00 China
     late = _mini_cases(siji, n_done=1, n_loop=0, n_open=1)
-    monkeypatch.setattr(export.cases, "BATCH", 2)                          # several keyset pages
+    monkeypatch.setattr(export.cases, "BATCH", 2)  # several keyset pages
 
     def ids(query):
         resp = siji.get(f"/api/traces?format=json&{query}", "auditor")
@@ -490,23 +538,28 @@ def test_export_filters_and_streams(siji, monkeypatch):
     assert ids("process_key=joint") == [joint]
     assert ids("process_key=mini&status=running") == [early[-1], late[-1]]
     assert ids("status=completed") == early[:-1] + late[:-1]
-    assert ids("process_key=mini&to=2025-09-28") == early                    # China days, inclusive
+    assert ids("process_key=mini&to=2025-09-28") == early  # China days, inclusive
     assert ids("from=2025-09-29") == late
     assert ids("process_key=mini&from=2025-09-29T01:59:00Z&to=2025-09-29T02:00:01Z") == late[:1]
     assert ids("process_key=nope") == []
     # the other formats stream the same cases
-    csv_rows = list(csv.DictReader(io.StringIO(
-        siji.get("/api/traces?format=csv&process_key=mini", "auditor").data.decode("utf-8-sig"))))
+    csv_rows = list(
+        csv.DictReader(
+            io.StringIO(siji.get("/api/traces?format=csv&process_key=mini", "auditor").data.decode("utf-8-sig"))
+        )
+    )
     assert sorted({int(r["case_id"]) for r in csv_rows}) == early + late
     assert len(csv_rows) == _db_counts(siji, "mini")[1]
     root = etree.fromstring(siji.get("/api/traces?format=xes&to=2025-09-28", "auditor").data)
-    assert sorted(int(t.find("string[@key='concept:name']").get("value")) for t in root.findall("trace")) == \
-        sorted(early + [joint])
+    assert sorted(int(t.find("string[@key='concept:name']").get("value")) for t in root.findall("trace")) == sorted(
+        early + [joint]
+    )
 
 
 def test_export_is_read_lazily(siji, monkeypatch):
     """The response body is a generator: cases are read batch by batch as the client reads."""
     from engine.audit import export
+
     siji.deploy_paths(MINI)
     for _ in range(5):
         siji.start("mini", "ent_a", START)
@@ -521,28 +574,29 @@ def test_export_is_read_lazily(siji, monkeypatch):
     monkeypatch.setattr(siji.service.db, "read", counting_read)
     resp = siji.client.get("/api/traces?format=xes", headers=siji.headers("auditor"), buffered=False)
     assert resp.status_code == 200 and resp.is_streamed
-    before = len(reads)                       # no case read yet
+    before = len(reads)  # no case read yet
     chunks = iter(resp.response)
     head = next(chunks)
     assert b"<log" in (head if isinstance(head, bytes) else head.encode())
     first_trace = next(chunks)
     assert b"<trace>" in (first_trace if isinstance(first_trace, bytes) else first_trace.encode())
-    assert len(reads) - before == 1           # one batch read so far
+    assert len(reads) - before == 1  # one batch read so far
     rest = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
     assert rest.endswith(b"</log>\n")
-    assert len(reads) - before == 3           # 5 cases in batches of 2
+    assert len(reads) - before == 3  # 5 cases in batches of 2
     resp.close()
 
 
 def test_siji_export_command(siji, monkeypatch, tmp_path, capsys):
     from engine.cli.main import main
+
     siji.deploy_paths(MINI)
     ids = _mini_cases(siji, n_done=2, n_loop=1, n_open=1)
     monkeypatch.setenv("SIJI_DATABASE_URL", siji.service.db.url)
     out = tmp_path / "mini.xes"
     assert main(["export", "--format", "xes", "--process-key", "mini", "--status", "completed", "-o", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "3/3" in err and "[" in err and "#" * 30 in err          # the progress bar, on stderr
+    assert "3/3" in err and "[" in err and "#" * 30 in err  # the progress bar, on stderr
     xmlschema.XMLSchema(str(XSD)).validate(str(out))
     root = etree.parse(str(out)).getroot()
     assert [int(t.find("string[@key='concept:name']").get("value")) for t in root.findall("trace")] == ids[:3]

@@ -4,6 +4,7 @@ code of engine/roles.py, plus no token), then the row rules (whose task, whose c
 The full walk runs on SQLite against one shared world (module fixture); the row rules that act
 (complete) and the token tests run on both backends.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,7 +14,6 @@ import re
 from datetime import timedelta
 
 import pytest
-
 from conftest import DATA, ROOT, make_harness
 
 from api import authz
@@ -35,7 +35,7 @@ def _load_table_tool():
 
 
 TABLE = _load_table_tool()
-ROUTES = TABLE.routes()          # endpoint → (methods, path), from the real app's url_map
+ROUTES = TABLE.routes()  # endpoint → (methods, path), from the real app's url_map
 
 
 def user_for(code: str | None) -> str | None:
@@ -59,23 +59,33 @@ def test_matrix_policy():
         # the one public write: the password login, which checks the password itself
         assert rule != authz.PUBLIC or ep == "login.login", f"{ep} is a public write"
         # (logging out revokes only the caller's own session token; an API token is refused)
-        assert rule is None or "auditor" not in rule or ep == "login.logout", \
+        assert rule is None or "auditor" not in rule or ep == "login.logout", (
             f"auditors write nothing, but may call {ep}"
+        )
     assert authz.MATRIX["deployments.deploy"] == {"analyst"}
     for ep in ("admin.create_user_endpoint", "admin.list_users", "admin.revoke_token", "admin.update_user_endpoint"):
         assert authz.MATRIX[ep] == {"admin"}, ep
     # public: only health, the API description and the static pages
     public = {ep for ep, rule in authz.MATRIX.items() if rule == authz.PUBLIC}
-    assert public <= {"health.health", "api-docs.openapi_json", "apidocs.docs", "apidocs.init_js", "apidocs.static",
-                      "pages.static_page", "pages.asset", "login.login"}, public
+    assert public <= {
+        "health.health",
+        "api-docs.openapi_json",
+        "apidocs.docs",
+        "apidocs.init_js",
+        "apidocs.static",
+        "pages.static_page",
+        "pages.asset",
+        "login.login",
+    }, public
 
 
 @pytest.mark.parametrize("doc", ["docs/SECURITY.md", "README.md"])
 def test_security_doc_table_is_current(doc):
     path = ROOT / doc
     assert TABLE.current_doc_table(path) is not None, f"{doc} has no generated authorization table"
-    assert TABLE.current_doc_table(path) == TABLE.table(), \
+    assert TABLE.current_doc_table(path) == TABLE.table(), (
         f"{doc}'s authorization table is out of date: run tools/authz-table --write"
+    )
 
 
 # ------------------------------------------------------------------ the shared world (SQLite)
@@ -92,10 +102,14 @@ class World:
 
 def _mini_with_commissioner_starts() -> dict[str, bytes]:
     files = {
-        "mini.bpmn": (MINI / "mini.bpmn").read_text(encoding="utf-8").replace(
+        "mini.bpmn": (MINI / "mini.bpmn")
+        .read_text(encoding="utf-8")
+        .replace(
             '<bpmn:process id="mini" name="测试流程" isExecutable="true">',
             '<bpmn:process id="mini" name="测试流程" isExecutable="true" '
-            'camunda:candidateStarterGroups="applicant,commissioner">').encode(),
+            'camunda:candidateStarterGroups="applicant,commissioner">',
+        )
+        .encode(),
         "mini.settings.json": (MINI / "mini.settings.json").read_bytes(),
     }
     for f in ("Task_Review", "Task_Correct", "start"):
@@ -106,8 +120,11 @@ def _mini_with_commissioner_starts() -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    h = make_harness(f"sqlite:///{tmp_path_factory.mktemp('authz') / 'siji.sqlite3'}", "sqlite",
-                     config={"SIJI_ALLOW_CLOCK_CONTROL": True})
+    h = make_harness(
+        f"sqlite:///{tmp_path_factory.mktemp('authz') / 'siji.sqlite3'}",
+        "sqlite",
+        config={"SIJI_ALLOW_CLOCK_CONTROL": True},
+    )
     for code in ROLE_CODES:
         h.add_user(user_for(code), [code], pair_with=["ent_a"] if code == "commissioner" else None)
     h.add_user("com_other", ["commissioner"], pair_with=["ent_b"])
@@ -121,8 +138,9 @@ def world(tmp_path_factory):
     w.tasks["rA1"] = h.task_for("bureau", a1, "Task_Review")["id"]
     w.tasks["rB1"] = h.task_for("bureau", b1, "Task_Review")["id"]
     for name, iid, ent in (("A2", a2, "ent_a"), ("B2", b2, "ent_b")):
-        w.tasks[f"r{name}done"] = h.complete("bureau", iid, "Task_Review",
-                                             {"complete": False, "missing_items": "营业执照"})["id"]
+        w.tasks[f"r{name}done"] = h.complete(
+            "bureau", iid, "Task_Review", {"complete": False, "missing_items": "营业执照"}
+        )["id"]
         w.tasks[f"c{name}"] = h.task_for(ent, iid, "Task_Correct")["id"]
     yield w
     h.service.db.dispose()
@@ -146,9 +164,12 @@ def expected_cases(user: str) -> set[str]:
     # auditors and admins read everything; the leading-group office supervises every case (督导检查)
     if user in ("u_auditor", "u_admin", "u_approval_bureau", "bureau", "u_leading_group_office"):
         return set(ALL_CASES)
-    return {"ent_a": {"A1", "A2"}, "ent_b": {"B1", "B2"},
-            "u_commissioner": {"A1", "A2"},      # started A2; paired with ent_a, so A1 too
-            "com_other": {"B1", "B2"}}.get(user, set())
+    return {
+        "ent_a": {"A1", "A2"},
+        "ent_b": {"B1", "B2"},
+        "u_commissioner": {"A1", "A2"},  # started A2; paired with ent_a, so A1 too
+        "com_other": {"B1", "B2"},
+    }.get(user, set())
 
 
 # ------------------------------------------------------------------ the walk
@@ -158,7 +179,7 @@ IDENTITIES = [None] + ROLE_CODES
 def _request_for(ep: str, w: World):
     """(method, url, kwargs): a request that passes the gate for allowed roles and then stops at
     validation or a row check, so the walk changes nothing."""
-    done = w.tasks["rA2done"]     # completed: claim/unclaim/complete answer 404 or 409, never 200
+    done = w.tasks["rA2done"]  # completed: claim/unclaim/complete answer 404 or 409, never 200
     specs = {
         "deployments.deploy": ("POST", "/api/deployments", {"data": {}, "content_type": "multipart/form-data"}),
         "instances.start": ("POST", "/api/process-instances", {"json": {"process_key": "no_such_process"}}),
@@ -215,8 +236,9 @@ def test_auditor_writes_nothing(world):
         # invalid, and an auditor's API token is not a session token (nothing is revoked)
         assert resp.status_code == (422 if ep in ("login.login", "login.logout") else 403), (ep, resp.status_code)
     # and with a body that would otherwise succeed
-    resp = world.call("u_auditor", "POST", f"/api/tasks/{world.tasks['rA1']}/complete",
-                      json={"data": {"complete": True}})
+    resp = world.call(
+        "u_auditor", "POST", f"/api/tasks/{world.tasks['rA1']}/complete", json={"data": {"complete": True}}
+    )
     assert resp.status_code == 403
     assert world.h.task_for("bureau", world.instances["A1"], "Task_Review")["state"] == "open"
 
@@ -228,8 +250,12 @@ ROW_USERS = [user_for(c) for c in ROLE_CODES] + ["ent_a", "ent_b", "bureau", "co
 def _roles_of(user: str) -> set[str]:
     if user.startswith("u_"):
         return {user[2:]}
-    return {"ent_a": {"applicant"}, "ent_b": {"applicant"}, "bureau": {"approval_bureau"},
-            "com_other": {"commissioner"}}[user]
+    return {
+        "ent_a": {"applicant"},
+        "ent_b": {"applicant"},
+        "bureau": {"approval_bureau"},
+        "com_other": {"commissioner"},
+    }[user]
 
 
 def _allowed(user, endpoint) -> bool:
@@ -241,7 +267,7 @@ def test_task_rows(world, user):
     w = world
     if not _allowed(user, "tasks.list_tasks"):
         assert w.call(user, "GET", "/api/tasks").status_code == 403
-        for t in ALL_TASKS:   # the same answer for every id, existing or not: nothing to probe
+        for t in ALL_TASKS:  # the same answer for every id, existing or not: nothing to probe
             assert w.call(user, "GET", f"/api/tasks/{w.tasks[t]}").status_code == 403
         return
     seen = {t["id"] for t in w.h.ok(w.call(user, "GET", "/api/tasks?state=all&per_page=500"))["items"]}
@@ -300,15 +326,27 @@ def test_case_rows(world, user):
 def test_commissioner_acts_only_for_paired_enterprises(world):
     w = world
     # u_commissioner is paired with ent_a only; com_other with ent_b only
-    resp = w.call("u_commissioner", "POST", "/api/process-instances",
-                  json={"process_key": "mini", "variables": GOOD_START, "on_behalf_of": "ent_b"})
+    resp = w.call(
+        "u_commissioner",
+        "POST",
+        "/api/process-instances",
+        json={"process_key": "mini", "variables": GOOD_START, "on_behalf_of": "ent_b"},
+    )
     assert resp.status_code == 422 and "on_behalf_of" in resp.get_json()["fields"]
-    resp = w.call("com_other", "POST", "/api/process-instances",
-                  json={"process_key": "mini", "variables": GOOD_START, "on_behalf_of": "ent_a"})
+    resp = w.call(
+        "com_other",
+        "POST",
+        "/api/process-instances",
+        json={"process_key": "mini", "variables": GOOD_START, "on_behalf_of": "ent_a"},
+    )
     assert resp.status_code == 422 and "on_behalf_of" in resp.get_json()["fields"]
     # an applicant cannot start for another enterprise
-    resp = w.call("ent_a", "POST", "/api/process-instances",
-                  json={"process_key": "mini", "variables": GOOD_START, "on_behalf_of": "ent_b"})
+    resp = w.call(
+        "ent_a",
+        "POST",
+        "/api/process-instances",
+        json={"process_key": "mini", "variables": GOOD_START, "on_behalf_of": "ent_b"},
+    )
     assert resp.status_code == 403
     # the commissioner reads its enterprise's case, including the one it did not start
     a1 = w.h.ok(w.call("u_commissioner", "GET", f"/api/process-instances/{w.instances['A1']}"))
@@ -320,6 +358,7 @@ def test_commissioner_acts_only_for_paired_enterprises(world):
 # ------------------------------------------------------------------ acting, on both backends
 def test_row_rules_when_completing(siji):
     from test_api_core import mini_files
+
     siji.ok(siji.deploy_files(mini_files()), 201)
     siji.add_user("com", ["commissioner"], pair_with=["ent_a"])
     a = siji.start("mini", "ent_a", GOOD_START)["id"]
@@ -336,21 +375,25 @@ def test_row_rules_when_completing(siji):
         assert resp.status_code == 404, (user, resp.status_code)
     assert [t for t, *_ in siji.trace(a)].count("complete") == 1
     siji.ok(siji.post(f"/api/tasks/{correct_a}/complete", "ent_a", json={"data": {"correction_note": "已补正"}}))
-    assert [(t, u) for (t, _, u, _) in siji.trace(a) if t == "complete"] == [("complete", "bureau"),
-                                                                         ("complete", "ent_a")]
+    assert [(t, u) for (t, _, u, _) in siji.trace(a) if t == "complete"] == [
+        ("complete", "bureau"),
+        ("complete", "ent_a"),
+    ]
 
 
 # ------------------------------------------------------------------ tokens
 def _token_rows(siji):
     from sqlalchemy import select
+
     from engine.store.models import Token
+
     with siji.service.db.read() as s:
         return [t.token_hash for t in s.scalars(select(Token))]
 
 
 def test_tokens_are_stored_hashed(siji):
     hashes = _token_rows(siji)
-    for user, token in siji.tokens.items():
+    for _user, token in siji.tokens.items():
         assert token not in hashes
         assert hashlib.sha256(token.encode()).hexdigest() in hashes
         assert len(token) >= 40
@@ -358,8 +401,10 @@ def test_tokens_are_stored_hashed(siji):
 
 def test_expired_token_is_refused(siji):
     from sqlalchemy import select
+
     from engine.service.users import issue_token
     from engine.store.models import User
+
     with siji.service.db.write() as s:
         user = s.scalar(select(User).where(User.username == "fire"))
         short = issue_token(s, user, siji.clock.now(), ttl=timedelta(hours=1))
@@ -370,7 +415,7 @@ def test_expired_token_is_refused(siji):
     siji.clock.advance(timedelta(minutes=2))
     resp = siji.client.get("/api/me", headers=headers)
     assert resp.status_code == 401 and resp.get_json()["error"] == "unauthorized"
-    assert siji.get("/api/me", "fire").status_code == 200     # the 90-day token still works
+    assert siji.get("/api/me", "fire").status_code == 200  # the 90-day token still works
 
 
 def test_revoked_token_is_refused(siji):
@@ -385,8 +430,17 @@ def test_revoked_token_is_refused(siji):
 
 def test_malformed_authorization_headers(siji):
     token = siji.tokens["fire"]
-    for value in ("", "Bearer", "Bearer ", f"Basic {token}", f"bearer{token}", "Bearer " + "x" * 10000,
-                  f"Bearer {token}x", f"Bearer {token[:-1]}", "Bearer \u00e9\u00e9"):
+    for value in (
+        "",
+        "Bearer",
+        "Bearer ",
+        f"Basic {token}",
+        f"bearer{token}",
+        "Bearer " + "x" * 10000,
+        f"Bearer {token}x",
+        f"Bearer {token[:-1]}",
+        "Bearer \u00e9\u00e9",
+    ):
         resp = siji.client.get("/api/me", headers={"Authorization": value})
         assert resp.status_code == 401, value[:40]
 
@@ -398,7 +452,7 @@ def test_tokens_never_reach_the_logs(siji, caplog):
     bogus = "sj_" + "A" * 43
     assert siji.client.get("/api/me", headers={"Authorization": f"Bearer {revoked}"}).status_code == 401
     assert siji.client.get("/api/me", headers={"Authorization": f"Bearer {bogus}"}).status_code == 401
-    assert siji.post("/api/deployments", "fire").status_code == 403           # authorization refused
+    assert siji.post("/api/deployments", "fire").status_code == 403  # authorization refused
     assert siji.get("/api/me", "fire").status_code == 200
     text = caplog.text
     assert "login failed" in text and "revoked" in text and "unknown" in text
@@ -410,22 +464,31 @@ def test_tokens_never_reach_the_logs(siji, caplog):
 
 def test_actor_comes_from_the_token_never_the_body(siji):
     from test_api_core import mini_files
+
     siji.ok(siji.deploy_files(mini_files()), 201)
     inst = siji.start("mini", "ent_a", GOOD_START)["id"]
     task = siji.task_for("bureau", inst, "Task_Review")["id"]
     before = siji.trace(inst)
-    for body, field in (({"data": {"complete": True}, "actor": "admin"}, "actor"),
-                        ({"data": {"complete": True}, "role": "admin"}, "role"),
-                        ({"data": {"complete": True}, "completed_by": "fire"}, "completed_by"),
-                        ({"data": {"complete": True, "completed_by": "fire"}}, "completed_by"),
-                        ({"data": {"complete": True, "actor": "admin"}}, "actor")):
+    for body, field in (
+        ({"data": {"complete": True}, "actor": "admin"}, "actor"),
+        ({"data": {"complete": True}, "role": "admin"}, "role"),
+        ({"data": {"complete": True}, "completed_by": "fire"}, "completed_by"),
+        ({"data": {"complete": True, "completed_by": "fire"}}, "completed_by"),
+        ({"data": {"complete": True, "actor": "admin"}}, "actor"),
+    ):
         resp = siji.post(f"/api/tasks/{task}/complete", "bureau", json=body)
         assert resp.status_code == 422, body
         assert field in resp.get_json()["fields"], resp.get_json()
     assert siji.trace(inst) == before
     # identity headers a proxy might add are ignored too
-    siji.ok(siji.post(f"/api/tasks/{task}/complete", "bureau", json={"data": {"complete": True}},
-                      headers={"X-User": "admin", "X-Forwarded-User": "fire", "X-Role": "admin"}))
+    siji.ok(
+        siji.post(
+            f"/api/tasks/{task}/complete",
+            "bureau",
+            json={"data": {"complete": True}},
+            headers={"X-User": "admin", "X-Forwarded-User": "fire", "X-Role": "admin"},
+        )
+    )
     completes = [(u, r) for (t, _, u, r) in siji.trace(inst) if t == "complete"]
     assert completes == [("bureau", "approval_bureau")]
     detail = siji.instance(inst)

@@ -1,4 +1,5 @@
 """The benchmark's baseline runs (figures are printed by tools/bench, never asserted here)."""
+
 from __future__ import annotations
 
 import importlib.machinery
@@ -17,6 +18,7 @@ def _load(name: str):
 
 def test_engine_limit_completes_the_parallel_review_with_plain_spiffworkflow():
     from engine.workflow.baseline import engine_limit_ms, run_all_user_tasks, set_start_data
+
     bench = ROOT / "tests" / "data" / "bench"
     seen = []
 
@@ -30,7 +32,7 @@ def test_engine_limit_completes_the_parallel_review_with_plain_spiffworkflow():
 
     times = engine_limit_ms(bench / "bench28.bpmn", "bench28", prepare, data, rounds=3)
     assert len(times) == 3 and all(t > 0 for t in times)
-    assert seen == ["Task_Review0"] * 3     # the same task of the 5-way parallel block each round
+    assert seen == ["Task_Review0"] * 3  # the same task of the 5-way parallel block each round
 
 
 def test_bench_script_loads():

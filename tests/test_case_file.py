@@ -4,20 +4,21 @@ A review task shows, read-only, the application and what earlier steps filled, b
 form-js and filled from the case's data, with no empty read-only boxes; a submitted value for a
 read-only field is never taken. A new case of one flow takes a finished case's fields over from
 another flow, found by id, business key or a lookup key (a USCC, a project code)."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
-
-from conftest import DATA, ROOT
 from test_deadlines import DL, START
 
 
 def fields_of(form: dict) -> dict[str, dict]:
     from engine.forms.compile import walk_components
-    return {c.get("key") or c.get("path"): c for c in walk_components(form["components"])
-            if c.get("key") or c.get("path")}
+
+    return {
+        c.get("key") or c.get("path"): c for c in walk_components(form["components"]) if c.get("key") or c.get("path")
+    }
 
 
 @pytest.fixture
@@ -28,12 +29,15 @@ def dl(siji):
 
 def test_review_task_shows_the_case_file_read_only(dl):
     h = dl
-    start = dict(START)   # no description: an empty box must not be shown
+    start = dict(START)  # no description: an empty box must not be shown
     iid = h.start("dl", "ent_a", start, business_key="XM-CF")["id"]
     check = h.task_for("bureau", iid, "Task_Check")
     page = h.ok(h.post(f"/api/tasks/{check['id']}/claim", "bureau"))
-    assert (page["business_key"], page["display_name"], page["process_name"]) == \
-        ("XM-CF", "示例厂房项目", "时限测试流程")
+    assert (page["business_key"], page["display_name"], page["process_name"]) == (
+        "XM-CF",
+        "示例厂房项目",
+        "时限测试流程",
+    )
     # the form's own read-only fields are served with the values they bind to
     assert page["data"]["enterprise_name"] == "示例企业有限公司" and page["data"]["project_name"] == "示例厂房项目"
     assert fields_of(page["form"])["enterprise_name"]["readonly"] is True
@@ -49,7 +53,8 @@ def test_review_task_shows_the_case_file_read_only(dl):
     assert all(c.get("readonly") for c in shown.values() if c.get("key"))
     assert cf["data"]["materials"] == START["materials"]
     from engine.forms.compile import compile_form
-    compile_form(cf["form"])            # a form form-js and the server both read
+
+    compile_form(cf["form"])  # a form form-js and the server both read
 
     # a value sent for a read-only field is not taken
     h.complete("bureau", iid, "Task_Check", {"enterprise_name": "篡改的名称", "check_opinion": "材料齐全"})
@@ -74,7 +79,7 @@ def test_empty_read_only_fields_are_left_out_of_the_served_form(dl):
     h = dl
     iid = h.start("dl", "ent_a", {k: v for k, v in START.items() if k != "project_name"})["id"]
     check = h.task_for("bureau", iid, "Task_Check")
-    assert check["display_name"] == "示例企业有限公司"      # the second display field
+    assert check["display_name"] == "示例企业有限公司"  # the second display field
     page = h.ok(h.get(f"/api/tasks/{check['id']}", "bureau"))
     assert "project_name" not in fields_of(page["form"]) and "enterprise_name" in fields_of(page["form"])
 
@@ -108,8 +113,11 @@ def test_a_finished_case_carries_its_data_into_the_next_flow(dl):
     # by id: the start form's fields and the permit (not in the start form) are taken over
     new = h.start("dl_next", "ent_a", {"acceptance_note": "申请竣工验收"}, from_instance=src)
     data = h.instance(new["id"])["data"]
-    assert (data["project_code"], data["enterprise_name"], data["permit_no"]) == \
-        ("2509-370871-04-01-000001", "示例企业有限公司", "XK-2025-0001")
+    assert (data["project_code"], data["enterprise_name"], data["permit_no"]) == (
+        "2509-370871-04-01-000001",
+        "示例企业有限公司",
+        "XK-2025-0001",
+    )
     assert data["carried_from"] == {"process_instance_id": src, "process_key": "dl", "business_key": "XM-DONE"}
     assert new["display_name"] == "示例厂房项目"
     accept = h.task_for("housing", new["id"], "Task_Accept")

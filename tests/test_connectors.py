@@ -1,6 +1,7 @@
 """Service tasks through connectors: the engine waits at the task, the connector worker calls a
 real local HTTP endpoint outside any transaction and completes the task with the mapped outputs;
 failures after the retries open an incident, leave the case untouched, and an admin retries."""
+
 from __future__ import annotations
 
 import json
@@ -9,9 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
-
 from conftest import DATA
+from sqlalchemy import select
 
 CONN = DATA / "connectors"
 START = {"enterprise_name": "甲公司", "credit_code": "91350100M000100Y43"}
@@ -64,8 +64,13 @@ def endpoint():
 
 
 def registry_file(tmp_path: Path, port: int, **over) -> Path:
-    conn = {"method": "GET", "url": f"http://127.0.0.1:{port}/credit/{{credit_code}}", "timeout": 5,
-            "retries": 2, "backoff": 0.0}
+    conn = {
+        "method": "GET",
+        "url": f"http://127.0.0.1:{port}/credit/{{credit_code}}",
+        "timeout": 5,
+        "retries": 2,
+        "backoff": 0.0,
+    }
     conn.update(over)
     p = tmp_path / "connectors.json"
     p.write_text(json.dumps({"allowed_hosts": ["127.0.0.1"], "connectors": {"enterprise_db.credit": conn}}))
@@ -76,6 +81,7 @@ def registry_file(tmp_path: Path, port: int, **over) -> Path:
 def wired(siji, endpoint, tmp_path):
     from engine.connectors import load_registry
     from engine.integration.jobs import ConnectorWorker
+
     siji.service.connectors = load_registry(registry_file(tmp_path, endpoint.port))
     siji.deploy_paths(CONN / "svc_credit.bpmn", CONN / "forms")
     return ConnectorWorker(siji.service, name="test", sleep=lambda s: None)
@@ -83,13 +89,17 @@ def wired(siji, endpoint, tmp_path):
 
 def open_tasks(siji, iid):
     from engine.store.models import Task
+
     with siji.service.db.read() as s:
-        return sorted((t.activity_id, t.role) for t in s.scalars(select(Task).where(Task.instance_id == iid,
-                                                                                       Task.state == "open")))
+        return sorted(
+            (t.activity_id, t.role)
+            for t in s.scalars(select(Task).where(Task.instance_id == iid, Task.state == "open"))
+        )
 
 
 def case_data(siji, iid):
     from engine.store.models import Instance
+
     with siji.service.db.read() as s:
         inst = s.get(Instance, iid)
         pv = siji.service.version(s, inst.version_id)
@@ -100,9 +110,9 @@ def case_data(siji, iid):
 
 def test_a_service_task_calls_its_connector_and_the_case_moves_on(siji, endpoint, wired):
     iid = siji.start("svc_credit", "ent_a", START)["id"]
-    assert open_tasks(siji, iid) == [("Task_Credit", "connector")]     # the engine waits at the call
+    assert open_tasks(siji, iid) == [("Task_Credit", "connector")]  # the engine waits at the call
     assert siji.inbox("bureau", process_instance_id=iid) == []
-    assert endpoint.calls == []                                          # no I/O inside the start
+    assert endpoint.calls == []  # no I/O inside the start
     assert wired.run_once() == 1
     assert endpoint.calls == ["/credit/91350100M000100Y43?purpose=%E5%BC%80%E5%8A%9E%E5%AE%A1%E6%9F%A5"]
     assert open_tasks(siji, iid) == [("Task_Review", "approval_bureau")]
@@ -110,22 +120,22 @@ def test_a_service_task_calls_its_connector_and_the_case_moves_on(siji, endpoint
     assert data["credit_rating"] == "A" and data["registered_at"] == "2020-01-01"
     called = [e for e in siji.trace(iid) if e[0] == "connector_called"]
     assert called == [("connector_called", "Task_Credit", "connector", "connector")]
-    assert wired.run_once() == 0 and len(endpoint.calls) == 1           # once
+    assert wired.run_once() == 0 and len(endpoint.calls) == 1  # once
     siji.complete("bureau", iid, "Task_Review", {"accepted": True})
     assert siji.instance(iid)["status"] == "completed"
 
 
 def test_failures_after_retries_open_an_incident_and_the_admin_retries(siji, endpoint, wired):
     iid = siji.start("svc_credit", "ent_a", START)["id"]
-    endpoint.fail_next = 3                                               # 1 try + 2 retries
+    endpoint.fail_next = 3  # 1 try + 2 retries
     assert wired.run_once() == 0
     assert len(endpoint.calls) == 3
-    assert open_tasks(siji, iid) == [("Task_Credit", "connector")]      # nothing applied
+    assert open_tasks(siji, iid) == [("Task_Credit", "connector")]  # nothing applied
     assert "credit_rating" not in json.dumps(case_data(siji, iid))
     incidents = siji.ok(siji.get(f"/api/incidents?process_instance_id={iid}", "admin"))["items"]
     assert len(incidents) == 1 and incidents[0]["command"] == "connector"
     assert incidents[0]["activity_id"] == "Task_Credit" and "HTTP 503" in incidents[0]["message"]
-    assert wired.run_once() == 0 and len(endpoint.calls) == 3           # parked: no more tries
+    assert wired.run_once() == 0 and len(endpoint.calls) == 3  # parked: no more tries
     assert siji.post(f"/api/incidents/{incidents[0]['id']}/retry", "analyst").status_code == 403
     retried = siji.ok(siji.post(f"/api/incidents/{incidents[0]['id']}/retry", "admin"))
     assert retried["status"] == "pending" and retried["process_instance_id"] == iid
@@ -136,7 +146,7 @@ def test_failures_after_retries_open_an_incident_and_the_admin_retries(siji, end
 
 
 def test_an_answer_without_a_mapped_output_changes_nothing(siji, endpoint, wired):
-    endpoint.answer = {"rating": "B"}                                    # no company.registered
+    endpoint.answer = {"rating": "B"}  # no company.registered
     iid = siji.start("svc_credit", "ent_a", START)["id"]
     assert wired.run_once() == 0
     assert open_tasks(siji, iid) == [("Task_Credit", "connector")]
@@ -146,9 +156,10 @@ def test_an_answer_without_a_mapped_output_changes_nothing(siji, endpoint, wired
 
 def test_deploy_refuses_unknown_or_missing_connectors_with_422(siji, endpoint, tmp_path):
     from engine.connectors import load_registry
+
     xml = (CONN / "svc_credit.bpmn").read_bytes()
     forms = {f"forms/svc_credit/{p.name}": p.read_bytes() for p in (CONN / "forms" / "svc_credit").iterdir()}
-    resp = siji.deploy_files({"svc_credit.bpmn": xml, **forms})                  # empty registry
+    resp = siji.deploy_files({"svc_credit.bpmn": xml, **forms})  # empty registry
     assert resp.status_code == 422
     problem = resp.get_json()["problems"][0]
     assert problem["element"] == "Task_Credit" and "enterprise_db.credit" in problem["message"]
@@ -162,6 +173,7 @@ def test_deploy_refuses_unknown_or_missing_connectors_with_422(siji, endpoint, t
 def test_the_registry_is_checked(tmp_path):
     from engine.connectors import load_registry
     from engine.settings import SettingsError
+
     with pytest.raises(SettingsError, match="not in allowed_hosts"):
         load_registry(registry_file(tmp_path, 1, url="http://10.1.1.1/x"))
     with pytest.raises(SettingsError, match="method"):

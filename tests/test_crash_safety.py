@@ -12,6 +12,7 @@ middle. Afterwards:
 SIJI_TEST_COMMIT_DELAY (tests/faults/sitecustomize.py) makes each write transaction sleep just before COMMIT, so the
 kill lands inside transactions rather than between them.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -23,12 +24,11 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from conftest import ROOT, make_harness
-from test_api_core import GOOD_START, MINI
-
 from fault_env import fault_env  # noqa: E402
+from test_api_core import GOOD_START, MINI
 
 N_INSTANCES = 40
 
@@ -42,12 +42,25 @@ def _free_port() -> int:
 class Server:
     def __init__(self, url: str, tmp_path, delay: float):
         self.port = _free_port()
-        env = fault_env({**os.environ, "SIJI_DATABASE_URL": url, "SIJI_PORT": str(self.port), "SIJI_HOST": "127.0.0.1",
-                         "SIJI_INSTANCE_DIR": str(tmp_path / "instance")}, SIJI_TEST_COMMIT_DELAY=delay)
+        env = fault_env(
+            {
+                **os.environ,
+                "SIJI_DATABASE_URL": url,
+                "SIJI_PORT": str(self.port),
+                "SIJI_HOST": "127.0.0.1",
+                "SIJI_INSTANCE_DIR": str(tmp_path / "instance"),
+            },
+            SIJI_TEST_COMMIT_DELAY=delay,
+        )
         self.log = open(tmp_path / f"server-{self.port}.log", "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "engine.cli.main", "serve", "--workers", "2", "--no-worker"],
-                                     cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "engine.cli.main", "serve", "--workers", "2", "--no-worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -103,13 +116,15 @@ def _check_consistency(url: str, acked: set[int]) -> dict[int, bool]:
             keys = {k.key for k in s.scalars(select(IdempotencyKey))}
             for inst in s.scalars(select(Instance).order_by(Instance.id)):
                 pv = svc.version(s, inst.version_id)
-                snap = svc.engine.snapshot(pv, inst.state)          # the state loads
-                open_rows = {t.id for t in s.scalars(select(Task).where(Task.instance_id == inst.id,
-                                                                        Task.state == "open"))}
+                snap = svc.engine.snapshot(pv, inst.state)  # the state loads
+                open_rows = {
+                    t.id for t in s.scalars(select(Task).where(Task.instance_id == inst.id, Task.state == "open"))
+                }
                 assert open_rows == {ut.id for ut in snap.user_tasks}, (inst.id, open_rows, snap.user_tasks)
                 assert verify_instance(s, inst) == (True, None), inst.id
-                completes = s.scalars(select(AuditEvent).where(AuditEvent.instance_id == inst.id,
-                                                               AuditEvent.transition == "complete")).all()
+                completes = s.scalars(
+                    select(AuditEvent).where(AuditEvent.instance_id == inst.id, AuditEvent.transition == "complete")
+                ).all()
                 done = inst.status == "completed"
                 assert len(completes) == (1 if done else 0), (inst.id, inst.status, len(completes))
                 assert (f"crash-{inst.id}" in keys) == done, (inst.id, done)
@@ -127,7 +142,7 @@ def _check_consistency(url: str, acked: set[int]) -> dict[int, bool]:
 
 def test_sigkill_mid_completes_loses_nothing_acknowledged(tmp_path):
     url = f"sqlite:///{tmp_path / 'siji.sqlite3'}"
-    h = make_harness(url, "sqlite", start=datetime.now(timezone.utc))
+    h = make_harness(url, "sqlite", start=datetime.now(UTC))
     h.deploy_paths(MINI)
     instances = [h.start("mini", "ent_a", GOOD_START)["id"] for _ in range(N_INSTANCES)]
     tasks = {iid: h.task_for("bureau", iid, "Task_Review")["id"] for iid in instances}
@@ -141,10 +156,15 @@ def test_sigkill_mid_completes_loses_nothing_acknowledged(tmp_path):
     def client(iids):
         for iid in iids:
             try:
-                status, body = server.request("POST", f"/api/tasks/{tasks[iid]}/complete", {"data": {"complete": True}},
-                                              {**auth, "Idempotency-Key": f"crash-{iid}"}, timeout=30)
+                status, body = server.request(
+                    "POST",
+                    f"/api/tasks/{tasks[iid]}/complete",
+                    {"data": {"complete": True}},
+                    {**auth, "Idempotency-Key": f"crash-{iid}"},
+                    timeout=30,
+                )
             except (OSError, http.client.HTTPException):
-                return                       # the server died under us: this one is unknown
+                return  # the server died under us: this one is unknown
             assert status == 200, (status, body)
             with lock:
                 acked.add(iid)
@@ -169,8 +189,12 @@ def test_sigkill_mid_completes_loses_nothing_acknowledged(tmp_path):
     server = Server(url, tmp_path, delay=0)
     try:
         for iid in unknown:
-            status, body = server.request("POST", f"/api/tasks/{tasks[iid]}/complete", {"data": {"complete": True}},
-                                          {**auth, "Idempotency-Key": f"crash-{iid}"})
+            status, body = server.request(
+                "POST",
+                f"/api/tasks/{tasks[iid]}/complete",
+                {"data": {"complete": True}},
+                {**auth, "Idempotency-Key": f"crash-{iid}"},
+            )
             assert status == 200, (iid, status, body)
             assert bool(body.get("replayed")) == state[iid], (iid, body, state[iid])
     finally:

@@ -8,6 +8,7 @@ or succeeded but its answer was lost.
 
 The proxy only touches this test's connections, so the test runs with the rest of the suite.
 """
+
 from __future__ import annotations
 
 import socket
@@ -16,7 +17,6 @@ import time
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-
 from conftest import make_harness
 from test_api_core import GOOD_START, MINI
 
@@ -69,7 +69,7 @@ class TcpProxy:
                 client.close()
                 continue
             with self._lock:
-                if self._listener is not lst:       # stopped meanwhile
+                if self._listener is not lst:  # stopped meanwhile
                     client.close(), upstream.close()
                     return
                 self._conns |= {client, upstream}
@@ -122,8 +122,9 @@ def test_outage_gives_503_then_full_recovery_without_duplicates(proxied):
     body = {"data": {"complete": True}}
 
     # 1. a complete succeeds but its answer is "lost": the client will retry it after the outage
-    first = h.ok(h.post(f"/api/tasks/{lost_task}/complete", "bureau", json=body,
-                        headers={"Idempotency-Key": "retry-lost"}))
+    first = h.ok(
+        h.post(f"/api/tasks/{lost_task}/complete", "bureau", json=body, headers={"Idempotency-Key": "retry-lost"})
+    )
     assert first.get("replayed") is not True
 
     # 2. the database goes away
@@ -144,22 +145,27 @@ def test_outage_gives_503_then_full_recovery_without_duplicates(proxied):
     # 3. it comes back: the same app recovers
     proxy.start()
     assert h.ok(h.get("/api/health"))["database"] == "ok"
-    retried = h.ok(h.post(f"/api/tasks/{failed_task}/complete", "bureau", json=body,
-                          headers={"Idempotency-Key": "retry-503"}))
+    retried = h.ok(
+        h.post(f"/api/tasks/{failed_task}/complete", "bureau", json=body, headers={"Idempotency-Key": "retry-503"})
+    )
     assert retried.get("replayed") is not True and retried["status"] == "completed"
-    again = h.ok(h.post(f"/api/tasks/{failed_task}/complete", "bureau", json=body,
-                        headers={"Idempotency-Key": "retry-503"}))
+    again = h.ok(
+        h.post(f"/api/tasks/{failed_task}/complete", "bureau", json=body, headers={"Idempotency-Key": "retry-503"})
+    )
     assert again["replayed"] is True
-    replay = h.ok(h.post(f"/api/tasks/{lost_task}/complete", "bureau", json=body,
-                         headers={"Idempotency-Key": "retry-lost"}))
+    replay = h.ok(
+        h.post(f"/api/tasks/{lost_task}/complete", "bureau", json=body, headers={"Idempotency-Key": "retry-lost"})
+    )
     assert replay["replayed"] is True and replay["task_id"] == first["task_id"]
 
     for iid in (lost, failed):
-        assert h.completed_activities(iid) == ["Task_Review"]        # exactly one completion each
+        assert h.completed_activities(iid) == ["Task_Review"]  # exactly one completion each
         assert h.instance(iid)["status"] == "completed"
     from sqlalchemy import select
+
     from engine.audit.chain import verify_instance
     from engine.store.models import Instance
+
     with h.service.db.read() as s:
         for inst in s.scalars(select(Instance)):
             assert verify_instance(s, inst) == (True, None)
@@ -177,9 +183,12 @@ def test_outage_during_a_burst_loses_and_duplicates_nothing(proxied):
     def client(iids):
         c = h.app.test_client()
         for iid in iids:
-            for attempt in range(200):
-                r = c.post(f"/api/tasks/{tasks[iid]}/complete", json={"data": {"complete": True}},
-                           headers=h.headers("bureau", {"Idempotency-Key": f"burst-{iid}"}))
+            for _attempt in range(200):
+                r = c.post(
+                    f"/api/tasks/{tasks[iid]}/complete",
+                    json={"data": {"complete": True}},
+                    headers=h.headers("bureau", {"Idempotency-Key": f"burst-{iid}"}),
+                )
                 outcomes[iid].append(r.status_code)
                 if r.status_code == 200:
                     break
@@ -187,13 +196,13 @@ def test_outage_during_a_burst_loses_and_duplicates_nothing(proxied):
                 time.sleep(0.02)
 
     threads = [threading.Thread(target=client, args=(instances[i::2],)) for i in range(2)]
-    proxy.stop()                      # the first attempts meet a dead database
+    proxy.stop()  # the first attempts meet a dead database
     for t in threads:
         t.start()
     time.sleep(0.3)
     proxy.start()
     time.sleep(0.05)
-    proxy.stop()                      # and again in the middle of the burst
+    proxy.stop()  # and again in the middle of the burst
     time.sleep(0.3)
     proxy.start()
     for t in threads:

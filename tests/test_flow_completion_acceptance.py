@@ -20,13 +20,13 @@ The rectification limit is 15 working days on China's calendar: armed on Friday 
 ends on 2025-10-23 (Sunday 09-28 and Saturday 10-11 are make-up working days, 10-01…10-08 is the
 National Day holiday); armed on Friday 2025-10-10 it ends on 2025-10-30.
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-
 from flows_build import ROOT, USERS, Case, parse_utc, segments, setup, today, uscc
 
 KEY = "completion_acceptance"
@@ -34,14 +34,16 @@ SETTINGS = json.loads((ROOT / "bpmn" / f"{KEY}.settings.json").read_text(encodin
 CHINA = timezone(timedelta(hours=8))
 
 # (key prefix, activity suffix, department role): the seven special acceptance items
-ITEMS = [("civil_air_defence", "CivilAirDefence", "housing_construction"),
-         ("energy", "EnergyEfficiency", "housing_construction"),
-         ("archives", "UrbanArchives", "housing_construction"),
-         ("planning_verification", "PlanningVerification", "natural_resources"),
-         ("fire", "FireSafety", "fire_rescue"),
-         ("landscaping", "Landscaping", "municipal_gardens"),
-         ("urban_management", "UrbanManagement", "urban_management"),
-         ("utility", "UtilityReadiness", "utility_operator")]
+ITEMS = [
+    ("civil_air_defence", "CivilAirDefence", "housing_construction"),
+    ("energy", "EnergyEfficiency", "housing_construction"),
+    ("archives", "UrbanArchives", "housing_construction"),
+    ("planning_verification", "PlanningVerification", "natural_resources"),
+    ("fire", "FireSafety", "fire_rescue"),
+    ("landscaping", "Landscaping", "municipal_gardens"),
+    ("urban_management", "UrbanManagement", "urban_management"),
+    ("utility", "UtilityReadiness", "utility_operator"),
+]
 
 ROLES = {
     "Task_CombinedCompletionSurvey": "applicant",
@@ -67,18 +69,25 @@ INTAKE = ["Task_CombinedCompletionSurvey", "Task_ApplyJointAcceptance", "Task_Ac
 
 BUILDER = uscc("91370800MA3C5G7K2")
 SURVEY_AGENCY = uscc("91370800MA3D12345")
-PARTIES = [uscc("9137080016305%04d" % i) for i in range(4)]
-START = {"builder_name": "济宁高新示范制造有限公司", "builder_uscc": BUILDER, "contact_name": "王经理",
-         "contact_phone": "13800000000", "project_name": "高端装备制造基地项目一期",
-         "project_code": "2025-370871-34-03-012345", "parcel_code": "370871001002GB00012",
-         "construction_permit_no": "370871202510130101", "permitted_floor_area": 80000,
-         "project_address": "济宁高新区新材料工业园"}
+PARTIES = [uscc(f"9137080016305{i:04d}") for i in range(4)]
+START = {
+    "builder_name": "济宁高新示范制造有限公司",
+    "builder_uscc": BUILDER,
+    "contact_name": "王经理",
+    "contact_phone": "13800000000",
+    "project_name": "高端装备制造基地项目一期",
+    "project_code": "2025-370871-34-03-012345",
+    "parcel_code": "370871001002GB00012",
+    "construction_permit_no": "370871202510130101",
+    "permitted_floor_area": 80000,
+    "project_address": "济宁高新区新材料工业园",
+}
 MEASURED = 80123.45
 RECTIFICATION_LIMIT = "Event_RectificationOverdue"
 
 
 def cn_end_of_day(day: str) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=23, minute=59, second=59, tzinfo=CHINA).astimezone(timezone.utc)
+    return datetime.fromisoformat(day).replace(hour=23, minute=59, second=59, tzinfo=CHINA).astimezone(UTC)
 
 
 @pytest.fixture
@@ -93,20 +102,43 @@ def apply(case: Case, incomplete: bool = False) -> None:
     tells the builder everything missing at once and the builder corrects)."""
     siji = case.siji
     case.expect_open("Task_CombinedCompletionSurvey")
-    case.do("Task_CombinedCompletionSurvey", {
-        "survey_agency_name": "济宁市综合测绘院", "survey_agency_uscc": SURVEY_AGENCY, "survey_report_no": "CH-2025-009",
-        "survey_date": today(siji), "measured_floor_area": MEASURED})
+    case.do(
+        "Task_CombinedCompletionSurvey",
+        {
+            "survey_agency_name": "济宁市综合测绘院",
+            "survey_agency_uscc": SURVEY_AGENCY,
+            "survey_report_no": "CH-2025-009",
+            "survey_date": today(siji),
+            "measured_floor_area": MEASURED,
+        },
+    )
     case.expect_open("Task_ApplyJointAcceptance")
-    case.do("Task_ApplyJointAcceptance", {
-        "self_acceptance_date": today(siji), "application_channel": "online",
-        "acceptance_parties": [{"party_role": r, "party_name": n, "party_uscc": u} for (r, n), u in zip(
-            [("survey", "济宁勘察院"), ("design", "济宁市建筑设计研究院"), ("construction", "山东某建工集团"),
-             ("supervision", "济宁某监理公司")], PARTIES)]})
+    case.do(
+        "Task_ApplyJointAcceptance",
+        {
+            "self_acceptance_date": today(siji),
+            "application_channel": "online",
+            "acceptance_parties": [
+                {"party_role": r, "party_name": n, "party_uscc": u}
+                for (r, n), u in zip(
+                    [
+                        ("survey", "济宁勘察院"),
+                        ("design", "济宁市建筑设计研究院"),
+                        ("construction", "山东某建工集团"),
+                        ("supervision", "济宁某监理公司"),
+                    ],
+                    PARTIES,
+                )
+            ],
+        },
+    )
     case.expect_open("Task_AcceptApplication")
     if incomplete:
         case.refused("Task_AcceptApplication", {"application_accepted": False}, "missing_materials")
-        case.do("Task_AcceptApplication", {"application_accepted": False,
-                                           "missing_materials": "缺少消防设施检测报告；缺少人防工程竣工图"})
+        case.do(
+            "Task_AcceptApplication",
+            {"application_accepted": False, "missing_materials": "缺少消防设施检测报告；缺少人防工程竣工图"},
+        )
         case.expect_open("Task_CorrectApplication")
         case.do("Task_CorrectApplication", {"correction_note": "已补充消防设施检测报告和人防工程竣工图"})
         case.expect_open("Task_AcceptApplication")
@@ -122,8 +154,9 @@ def special_reviews(case: Case, fail=(), done=()) -> None:
         if p in done:
             continue
         if p in fail:
-            case.do(f"Task_Review{name}", {f"{p}_review_passed": False,
-                                           f"{p}_review_opinion": f"{p}：申请材料缺少检测报告"})
+            case.do(
+                f"Task_Review{name}", {f"{p}_review_passed": False, f"{p}_review_opinion": f"{p}：申请材料缺少检测报告"}
+            )
         else:
             case.do(f"Task_Review{name}", {f"{p}_review_passed": True})
 
@@ -147,10 +180,17 @@ def on_site(case: Case, fail=(), round_no: int = 1) -> None:
     case.expect_open(*SIGNS)
     for p, name, _ in ITEMS:
         if p in fail:
-            case.do(f"Task_Sign{name}", {
-                f"{p}_onsite_passed": False, f"{p}_onsite_opinion": f"第{round_no}轮：存在不合格项，限期整改",
-                f"{p}_rectification_items": [{"item": f"{p}-疏散指示标志缺失", "requirement": "按图补设"},
-                                             {"item": f"{p}-通道被占用", "requirement": "清理通道"}]})
+            case.do(
+                f"Task_Sign{name}",
+                {
+                    f"{p}_onsite_passed": False,
+                    f"{p}_onsite_opinion": f"第{round_no}轮：存在不合格项，限期整改",
+                    f"{p}_rectification_items": [
+                        {"item": f"{p}-疏散指示标志缺失", "requirement": "按图补设"},
+                        {"item": f"{p}-通道被占用", "requirement": "清理通道"},
+                    ],
+                },
+            )
         elif p == "planning_verification":
             case.refused(f"Task_Sign{name}", {f"{p}_onsite_passed": True}, "planning_verification_cert_no")
             case.do(f"Task_Sign{name}", {f"{p}_onsite_passed": True, "planning_verification_cert_no": "GHHS-2025-012"})
@@ -166,7 +206,8 @@ def rectification_opened(case: Case, failed: list[str], round_no: int, due_day: 
     assert data["acceptance_round"] == round_no
     assert [p for p, _, _ in ITEMS if data[f"{p}_onsite_passed"] is False] == failed
     assert sorted(k for k in data if k.endswith("_rectification_items")) == sorted(
-        f"{p}_rectification_items" for p in failed)
+        f"{p}_rectification_items" for p in failed
+    )
     assert all(len(data[f"{p}_rectification_items"]) == 2 for p in failed)
     assert "rectified_items" not in data
     waiting = case.timers()
@@ -180,14 +221,24 @@ def rectification_opened(case: Case, failed: list[str], round_no: int, due_day: 
 
 
 def rectify(case: Case, what: str) -> None:
-    case.do("Task_RectifyDefects", {"rectified_items": [{"item": what, "measure": "已按要求整改"}],
-                                    "rectification_completed_date": today(case.siji)})
+    case.do(
+        "Task_RectifyDefects",
+        {
+            "rectified_items": [{"item": what, "measure": "已按要求整改"}],
+            "rectification_completed_date": today(case.siji),
+        },
+    )
 
 
 def supervise(case: Case, reason: str, new_deadline: str) -> None:
-    case.do("Task_SuperviseOverdueRectification", {
-        "rectification_delay_reason": reason, "rectification_supervision_measures": "督促整改，每周报告进度",
-        "rectification_new_deadline": new_deadline})
+    case.do(
+        "Task_SuperviseOverdueRectification",
+        {
+            "rectification_delay_reason": reason,
+            "rectification_supervision_measures": "督促整改，每周报告进度",
+            "rectification_new_deadline": new_deadline,
+        },
+    )
 
 
 def reapply(case: Case) -> None:
@@ -198,8 +249,10 @@ def reapply(case: Case) -> None:
 def deliver(case: Case) -> dict:
     siji = case.siji
     case.expect_open(*RESULTS)
-    case.do("Task_ConnectUtilities", {"connected_utilities": ["water", "power", "gas", "heat"],
-                                      "utilities_connected_date": today(siji)})
+    case.do(
+        "Task_ConnectUtilities",
+        {"connected_utilities": ["water", "power", "gas", "heat"], "utilities_connected_date": today(siji)},
+    )
     case.do("Task_FileCompletionAcceptance", {"filing_no": "BA-2025-0031", "filing_date": today(siji)})
     # each special-acceptance department uploads its own result, in its own inbox
     case.expect_open(*UPLOADS)
@@ -240,15 +293,31 @@ def test_c1_happy_path_delivered_for_use(acceptance):
     task = siji.task_for("nrp", case.id, "Task_ReviewPlanningVerification")
     body = siji.ok(siji.get(f"/api/tasks/{task['id']}", "nrp"))
     shown = {c["key"]: c for c in body["form"]["components"] if c.get("key")}
-    survey_keys = ["survey_agency_name", "survey_report_no", "measured_floor_area", "permitted_floor_area",
-                   "floor_area_difference", "floor_area_difference_pct"]
+    survey_keys = [
+        "survey_agency_name",
+        "survey_report_no",
+        "measured_floor_area",
+        "permitted_floor_area",
+        "floor_area_difference",
+        "floor_area_difference_pct",
+    ]
     assert all(shown[k]["readonly"] is True for k in survey_keys)
     assert {k: body["data"][k] for k in survey_keys} == {
-        "survey_agency_name": "济宁市综合测绘院", "survey_report_no": "CH-2025-009", "measured_floor_area": MEASURED,
-        "permitted_floor_area": 80000, "floor_area_difference": 123.45, "floor_area_difference_pct": 0.15}
+        "survey_agency_name": "济宁市综合测绘院",
+        "survey_report_no": "CH-2025-009",
+        "measured_floor_area": MEASURED,
+        "permitted_floor_area": 80000,
+        "floor_area_difference": 123.45,
+        "floor_area_difference_pct": 0.15,
+    }
     # a read-only field cannot be overwritten by the clerk: the submitted value is ignored
-    siji.ok(siji.post(f"/api/tasks/{task['id']}/complete", "nrp", json={"data": {
-        "planning_verification_review_passed": True, "measured_floor_area": 1}}))
+    siji.ok(
+        siji.post(
+            f"/api/tasks/{task['id']}/complete",
+            "nrp",
+            json={"data": {"planning_verification_review_passed": True, "measured_floor_area": 1}},
+        )
+    )
     assert case.instance()["data"]["measured_floor_area"] == MEASURED
     special_reviews(case, done=("planning_verification",))
     on_site(case)
@@ -256,14 +325,13 @@ def test_c1_happy_path_delivered_for_use(acceptance):
     assert data["acceptance_round"] == 1 and data["application_accepted"] is True
     assert "missing_materials" not in data
     assert "rectified_items" not in data and "supplement_note" not in data
-    segments(case.completed(), [
-        INTAKE, REVIEWS,
-        ["Task_OrganiseOnSiteAcceptance"], SIGNS, RESULTS])
+    segments(case.completed(), [INTAKE, REVIEWS, ["Task_OrganiseOnSiteAcceptance"], SIGNS, RESULTS])
     assert case.transitions("timer_armed") == []
     assert case.transitions("script") == ["Task_CompareSurveyWithPermit", "Task_InitAcceptanceRound"]
     assert case.transitions("end").count("End_OnSiteDone") == 1
     assert not {"Task_SupplementApplication", "Task_RectifyDefects", "Task_CorrectApplication"} & set(
-        case.transitions("scheduled"))
+        case.transitions("scheduled")
+    )
 
 
 # ---------------------------------------------------------------- C2 loops and the overdue rectification
@@ -284,8 +352,9 @@ def test_c2_supplements_rectifications_and_overdue_supervision(acceptance):
     on_site(case, fail=("fire",), round_no=1)
     due1 = rectification_opened(case, ["fire"], 1, "2025-10-23")
     assert siji.advance(timedelta(days=14)) == 0
-    case.refused("Task_RectifyDefects", {"rectified_items": [], "rectification_completed_date": today(siji)},
-                 "rectified_items")
+    case.refused(
+        "Task_RectifyDefects", {"rectified_items": [], "rectification_completed_date": today(siji)}, "rectified_items"
+    )
     rectify(case, "fire-疏散指示标志缺失")
     assert case.timers() == {} and case.transitions("timer_cancelled") == [RECTIFICATION_LIMIT]
     reapply(case)
@@ -307,25 +376,45 @@ def test_c2_supplements_rectifications_and_overdue_supervision(acceptance):
     # the previous rounds' rectification records were cleared for the next round ...
     assert "rectified_items" not in data and "rectification_supervision_measures" not in data
     # ... and stay in the trace
-    assert completion_events(case, "Task_SuperviseOverdueRectification")[0]["rectification_delay_reason"] == "苗木供应延迟"
+    assert (
+        completion_events(case, "Task_SuperviseOverdueRectification")[0]["rectification_delay_reason"] == "苗木供应延迟"
+    )
     assert [d["rectified_items"][0]["item"] for d in completion_events(case, "Task_RectifyDefects")] == [
-        "fire-疏散指示标志缺失", "landscaping-疏散指示标志缺失"]
+        "fire-疏散指示标志缺失",
+        "landscaping-疏散指示标志缺失",
+    ]
 
     organise = ["Task_OrganiseOnSiteAcceptance"]
-    segments(case.completed(), [
-        INTAKE + ["Task_CorrectApplication", "Task_AcceptApplication"],
-        REVIEWS, ["Task_SupplementApplication"], REVIEWS, ["Task_SupplementApplication"], REVIEWS,
-        organise, SIGNS, ["Task_RectifyDefects", "Task_ReapplyAfterRectification"],
-        organise, SIGNS, ["Task_SuperviseOverdueRectification", "Task_RectifyDefects",
-                          "Task_ReapplyAfterRectification"],
-        organise, SIGNS, RESULTS])
+    segments(
+        case.completed(),
+        [
+            INTAKE + ["Task_CorrectApplication", "Task_AcceptApplication"],
+            REVIEWS,
+            ["Task_SupplementApplication"],
+            REVIEWS,
+            ["Task_SupplementApplication"],
+            REVIEWS,
+            organise,
+            SIGNS,
+            ["Task_RectifyDefects", "Task_ReapplyAfterRectification"],
+            organise,
+            SIGNS,
+            ["Task_SuperviseOverdueRectification", "Task_RectifyDefects", "Task_ReapplyAfterRectification"],
+            organise,
+            SIGNS,
+            RESULTS,
+        ],
+    )
     done = case.completed()
     assert done.count("Task_ReviewFireSafety") == 3 and done.count("Task_SupplementApplication") == 2
     assert done.count("Task_SignFireSafety") == 3 and done.count("Task_RectifyDefects") == 2
     scripts = case.transitions("script")
     assert scripts.count("Task_ClearSpecialReviewResults") == 2
     assert [s for s in scripts if "AcceptanceRound" in s] == [
-        "Task_InitAcceptanceRound", "Task_NextAcceptanceRound", "Task_NextAcceptanceRound"]
+        "Task_InitAcceptanceRound",
+        "Task_NextAcceptanceRound",
+        "Task_NextAcceptanceRound",
+    ]
     assert case.transitions("end").count("End_OnSiteDone") == 3
     assert case.transitions("end").count("End_SpecialReviewDone") == 3
     # timers: armed twice, the first cancelled by the rectification, the second fired
@@ -334,7 +423,9 @@ def test_c2_supplements_rectifications_and_overdue_supervision(acceptance):
     assert case.transitions("timer_fired") == [RECTIFICATION_LIMIT]
     rows = case.instance()["timers"]
     assert [(r["status"], parse_utc(r["due_at"])) for r in rows] == [("cancelled", due1), ("fired", due2)]
-    supervised = [(a, r) for (t, a, _, r) in case.trace() if t == "scheduled" and a == "Task_SuperviseOverdueRectification"]
+    supervised = [
+        (a, r) for (t, a, _, r) in case.trace() if t == "scheduled" and a == "Task_SuperviseOverdueRectification"
+    ]
     assert supervised == [("Task_SuperviseOverdueRectification", "leading_group_office")]
 
 
@@ -356,11 +447,23 @@ def test_c3_overdue_rectification_builder_finishes_before_supervision(acceptance
     on_site(case, round_no=2)
     data = deliver(case)
     assert data["acceptance_round"] == 2
-    segments(case.completed(), [
-        INTAKE, REVIEWS,
-        ["Task_OrganiseOnSiteAcceptance"], SIGNS,
-        ["Task_RectifyDefects", "Task_SuperviseOverdueRectification", "Task_ReapplyAfterRectification",
-         "Task_OrganiseOnSiteAcceptance"], SIGNS, RESULTS])
+    segments(
+        case.completed(),
+        [
+            INTAKE,
+            REVIEWS,
+            ["Task_OrganiseOnSiteAcceptance"],
+            SIGNS,
+            [
+                "Task_RectifyDefects",
+                "Task_SuperviseOverdueRectification",
+                "Task_ReapplyAfterRectification",
+                "Task_OrganiseOnSiteAcceptance",
+            ],
+            SIGNS,
+            RESULTS,
+        ],
+    )
     assert case.transitions("timer_armed") == [RECTIFICATION_LIMIT]
     assert case.transitions("timer_fired") == [RECTIFICATION_LIMIT]
     assert case.transitions("timer_cancelled") == []

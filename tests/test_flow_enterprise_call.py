@@ -11,27 +11,61 @@ Clock: conftest's T0 is Friday 2025-09-26 10:00 China time; China's real working
 2025-09-28 (Sunday) and 2025-10-11 (Saturday) are make-up working days, 2025-10-01..08 are the
 National Day holidays. Expected deadlines are counted by hand on that calendar.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-
-from flows import (add_users, advance_past, assert_chain_ok, assert_inboxes, completed_by, deploy_flow, do,
-                   end_of_china_day, open_tasks, parse_utc, scheduled, timers, today, transitions)
+from flows import (
+    add_users,
+    advance_past,
+    assert_chain_ok,
+    assert_inboxes,
+    completed_by,
+    deploy_flow,
+    do,
+    end_of_china_day,
+    open_tasks,
+    parse_utc,
+    scheduled,
+    timers,
+    today,
+    transitions,
+)
 
 KEY = "enterprise_call"
 USCC = "91370800MA3D4R7P1B"
 
 # com_wang serves ent_a, com_li serves ent_b (the pairing table decides a case's commissioner);
 # ent_c has no commissioner yet, so 党工委组织部 (org) assigns one
-USERS = {"com_wang": ["commissioner"], "com_li": ["commissioner"], "econ": ["economic_dev"],
-         "leader": ["district_leader"], "office": ["commissioner_office"], "lgo": ["leading_group_office"],
-         "urban": ["urban_management"], "water": ["water_affairs"], "org": ["organization_dept"],
-         "ent_c": ["applicant"]}
+USERS = {
+    "com_wang": ["commissioner"],
+    "com_li": ["commissioner"],
+    "econ": ["economic_dev"],
+    "leader": ["district_leader"],
+    "office": ["commissioner_office"],
+    "lgo": ["leading_group_office"],
+    "urban": ["urban_management"],
+    "water": ["water_affairs"],
+    "org": ["organization_dept"],
+    "ent_c": ["applicant"],
+}
 PAIRS = {"com_wang": ["ent_a"], "com_li": ["ent_b"]}
-EVERYONE = ["ent_a", "ent_b", "com_wang", "com_li", "econ", "leader", "office", "lgo", "urban", "water",
-            "org", "bureau"]
+EVERYONE = [
+    "ent_a",
+    "ent_b",
+    "com_wang",
+    "com_li",
+    "econ",
+    "leader",
+    "office",
+    "lgo",
+    "urban",
+    "water",
+    "org",
+    "bureau",
+]
 
 END_NAMES = {"End_ProblemClosed": "问题已销号", "End_ProblemExplained": "已解释说明，企业确认后销号"}
 REMINDER = "Event_HandlingReminder"
@@ -40,22 +74,38 @@ OVERDUE = "Event_HandlingOverdue"
 
 # ---------------------------------------------------------------- form data
 def call(channel="platform") -> dict:
-    d = {"channel": channel, "enterprise_name": "济宁高新区示例科技有限公司", "uscc": USCC,
-         "contact_person": "企业联系人乙", "contact_phone": "13900000000"}
+    d = {
+        "channel": channel,
+        "enterprise_name": "济宁高新区示例科技有限公司",
+        "uscc": USCC,
+        "contact_person": "企业联系人乙",
+        "contact_phone": "13900000000",
+    }
     if channel == "platform":
-        d.update(problem_title="厂区道路照明不足", problem_description="园区内厂区门前道路无路灯，夜间通行不便。",
-                 handling_unit="urban_management")
+        d.update(
+            problem_title="厂区道路照明不足",
+            problem_description="园区内厂区门前道路无路灯，夜间通行不便。",
+            handling_unit="urban_management",
+        )
     return d
 
 
 def record(siji) -> dict:
-    return {"problem_title": "用工招聘困难", "problem_description": "急需熟练技工30名。",
-            "handling_unit": "economic_dev", "recorded_date": today(siji)}
+    return {
+        "problem_title": "用工招聘困难",
+        "problem_description": "急需熟练技工30名。",
+        "handling_unit": "economic_dev",
+        "recorded_date": today(siji),
+    }
 
 
 def register(category="general") -> dict:
-    return {"problem_no": "ZQ20250926-001", "problem_category": category,
-            "responsible_person": "经济发展局企业服务科", "handling_unit": "urban_management"}
+    return {
+        "problem_no": "ZQ20250926-001",
+        "problem_category": category,
+        "responsible_person": "经济发展局企业服务科",
+        "handling_unit": "urban_management",
+    }
 
 
 def triage(result: str, round_no: int = 1) -> dict:
@@ -66,18 +116,27 @@ def triage(result: str, round_no: int = 1) -> dict:
 
 
 def solve(siji) -> dict:
-    return {"solution_description": "已协调园区解决", "reply_to_enterprise": "问题已解决，请确认。",
-            "solved_date": today(siji)}
+    return {
+        "solution_description": "已协调园区解决",
+        "reply_to_enterprise": "问题已解决，请确认。",
+        "solved_date": today(siji),
+    }
 
 
 def explain(siji) -> dict:
-    return {"objective_reason": "涉及规划调整，短期内无法实施", "reply_to_enterprise": "已说明原因及后续安排",
-            "explained_date": today(siji)}
+    return {
+        "objective_reason": "涉及规划调整，短期内无法实施",
+        "reply_to_enterprise": "已说明原因及后续安排",
+        "explained_date": today(siji),
+    }
 
 
 def leaders(siji) -> dict:
-    return {"reported_leaders": [{"leader_position": "分管副主任"}, {"leader_position": "城市管理局主要负责人"}],
-            "leader_instruction": "请城市管理局两日内解决", "instruction_date": today(siji)}
+    return {
+        "reported_leaders": [{"leader_position": "分管副主任"}, {"leader_position": "城市管理局主要负责人"}],
+        "leader_instruction": "请城市管理局两日内解决",
+        "instruction_date": today(siji),
+    }
 
 
 def office(siji) -> dict:
@@ -85,18 +144,27 @@ def office(siji) -> dict:
 
 
 def handle(siji, round_no: int = 1) -> dict:
-    return {"handling_verified": True, "handling_result": f"第{round_no}次办理：已安装临时照明",
-            "reply_to_enterprise": "已安装路灯，请确认。", "handling_officer": "城市管理局市政科",
-            "handled_date": today(siji)}
+    return {
+        "handling_verified": True,
+        "handling_result": f"第{round_no}次办理：已安装临时照明",
+        "reply_to_enterprise": "已安装路灯，请确认。",
+        "handling_officer": "城市管理局市政科",
+        "handled_date": today(siji),
+    }
 
 
 def delay(round_no: int) -> dict:
-    return {"delay_reason": f"需招标采购（第{round_no}次说明）", "delay_explanation_to_enterprise": "已向企业说明采购周期"}
+    return {
+        "delay_reason": f"需招标采购（第{round_no}次说明）",
+        "delay_explanation_to_enterprise": "已向企业说明采购周期",
+    }
 
 
 def supervise(round_no: int) -> dict:
-    return {"supervision_measure": "remind" if round_no == 1 else "notice",
-            "supervision_opinion": f"第{round_no}次督办：请于延长时限内办结"}
+    return {
+        "supervision_measure": "remind" if round_no == 1 else "notice",
+        "supervision_opinion": f"第{round_no}次督办：请于延长时限内办结",
+    }
 
 
 CONFIRM_OK = {"resolution_confirmed": True, "satisfaction": "satisfied"}
@@ -123,8 +191,15 @@ def start_platform(siji, user="ent_a") -> int:
 def register_and_triage(siji, iid, category, result) -> None:
     """经济发展局 registers the problem; the case's own commissioner (and no other) triages it."""
     assert_inboxes(siji, iid, EVERYONE, {"econ": {"Task_RegisterProblem"}})
-    do(siji, "econ", iid, "Task_RegisterProblem", register(category), role="economic_dev",
-       hidden_from=["urban", "com_wang"])
+    do(
+        siji,
+        "econ",
+        iid,
+        "Task_RegisterProblem",
+        register(category),
+        role="economic_dev",
+        hidden_from=["urban", "com_wang"],
+    )
     assert_inboxes(siji, iid, EVERYONE, {"com_wang": {"Task_TriageProblem"}})
     do(siji, "com_wang", iid, "Task_TriageProblem", triage(result), role="commissioner", hidden_from=["com_li"])
 
@@ -170,8 +245,9 @@ def test_platform_call_solved_by_commissioner(ec):
     offered = siji.ok(siji.get(f"/api/tasks/{task['id']}", "com_wang"))["data"]["department_options"]
     assert {"label": "城市管理局", "value": "urban_management"} in offered
     assert "applicant" not in {o["value"] for o in offered}
-    resp = siji.post(f"/api/tasks/{task['id']}/complete", "com_wang",
-                     json={"data": dict(triage("assign"), handling_unit="ent_a")})
+    resp = siji.post(
+        f"/api/tasks/{task['id']}/complete", "com_wang", json={"data": dict(triage("assign"), handling_unit="ent_a")}
+    )
     assert resp.status_code == 422 and "handling_unit" in resp.get_json()["fields"]
     do(siji, "com_wang", iid, "Task_TriageProblem", triage("self"), role="commissioner", hidden_from=["com_li"])
     assert_inboxes(siji, iid, EVERYONE, {"com_wang": {"Task_CommissionerSolves"}})
@@ -186,10 +262,17 @@ def test_platform_call_solved_by_commissioner(ec):
     assert parse_utc(data["due_date"]) == end_of_china_day("2025-10-10")
     assert data["limit_workdays"] == 5 and data["extension_count"] == 0 and data["closed_on_time"] is True
     assert completed_by(siji, iid) == [
-        ("Task_RegisterProblem", "economic_dev", "econ"), ("Task_TriageProblem", "commissioner", "com_wang"),
-        ("Task_CommissionerSolves", "commissioner", "com_wang"), ("Task_ConfirmResolution", "applicant", "ent_a")]
-    assert siji.completed_activities(iid) == ["Task_RegisterProblem", "Task_TriageProblem",
-                                              "Task_CommissionerSolves", "Task_ConfirmResolution"]
+        ("Task_RegisterProblem", "economic_dev", "econ"),
+        ("Task_TriageProblem", "commissioner", "com_wang"),
+        ("Task_CommissionerSolves", "commissioner", "com_wang"),
+        ("Task_ConfirmResolution", "applicant", "ent_a"),
+    ]
+    assert siji.completed_activities(iid) == [
+        "Task_RegisterProblem",
+        "Task_TriageProblem",
+        "Task_CommissionerSolves",
+        "Task_ConfirmResolution",
+    ]
     assert_reserved(siji, iid)
     assert transitions(siji, iid, "timer_armed") == []
     assert transitions(siji, iid, "end") == ["End_ProblemClosed"]
@@ -199,12 +282,21 @@ def test_platform_call_solved_by_commissioner(ec):
 def test_commissioner_records_on_behalf_and_problem_is_reopened_twice(ec):
     siji = ec
     # the commissioner is not chosen in the form: it comes from the pairing table
-    resp = siji.post("/api/process-instances", "com_wang",
-                     json={"process_key": KEY, "variables": dict(call("commissioner"), commissioner="com_li"),
-                           "on_behalf_of": "ent_a"})
+    resp = siji.post(
+        "/api/process-instances",
+        "com_wang",
+        json={
+            "process_key": KEY,
+            "variables": dict(call("commissioner"), commissioner="com_li"),
+            "on_behalf_of": "ent_a",
+        },
+    )
     assert resp.status_code == 422 and "commissioner" in resp.get_json()["fields"]
-    resp = siji.post("/api/process-instances", "com_li",
-                     json={"process_key": KEY, "variables": call("commissioner"), "on_behalf_of": "ent_a"})
+    resp = siji.post(
+        "/api/process-instances",
+        "com_li",
+        json={"process_key": KEY, "variables": call("commissioner"), "on_behalf_of": "ent_a"},
+    )
     assert resp.status_code == 422 and "on_behalf_of" in resp.get_json()["fields"]
     inst = siji.start(KEY, "com_wang", call("commissioner"), on_behalf_of="ent_a")
     iid = inst["id"]
@@ -229,23 +321,44 @@ def test_commissioner_records_on_behalf_and_problem_is_reopened_twice(ec):
     assert parse_utc(open_tasks(siji, iid)["Task_HandleProblem"]["due_at"]) == end_of_china_day("2025-10-16")
 
     for rnd in (1, 2):
-        do(siji, "urban", iid, "Task_HandleProblem", handle(siji, rnd), role="urban_management",
-           hidden_from=["econ", "water"])
+        do(
+            siji,
+            "urban",
+            iid,
+            "Task_HandleProblem",
+            handle(siji, rnd),
+            role="urban_management",
+            hidden_from=["econ", "water"],
+        )
         assert timers(siji, iid) == {}
         if rnd == 1:
-            siji.advance(timedelta(days=3))     # the enterprise answers on Mon 9-29
+            siji.advance(timedelta(days=3))  # the enterprise answers on Mon 9-29
         # the enterprise (not the commissioner who started the case) confirms
         assert_inboxes(siji, iid, EVERYONE, {"ent_a": {"Task_ConfirmResolution"}})
-        do(siji, "ent_a", iid, "Task_ConfirmResolution", confirm_no(rnd), role="applicant",
-           hidden_from=["ent_b", "com_wang"])
+        do(
+            siji,
+            "ent_a",
+            iid,
+            "Task_ConfirmResolution",
+            confirm_no(rnd),
+            role="applicant",
+            hidden_from=["ent_b", "com_wang"],
+        )
         # a reopened problem starts a new limit, counted from the reopening (Mon 9-29):
         # 9-30, 10-9, 10-10, 10-11 (make-up Saturday), 10-13 … 10-17, 10-20
         running = siji.instance(iid)["data"]
         assert running["reopen_count"] == rnd and running["extension_count"] == 0
         assert parse_utc(running["due_date"]) == end_of_china_day("2025-10-20")
         assert_inboxes(siji, iid, EVERYONE, {"com_wang": {"Task_TriageProblem"}})
-        do(siji, "com_wang", iid, "Task_TriageProblem", triage("assign" if rnd == 1 else "self", rnd + 1),
-           role="commissioner", hidden_from=["com_li"])
+        do(
+            siji,
+            "com_wang",
+            iid,
+            "Task_TriageProblem",
+            triage("assign" if rnd == 1 else "self", rnd + 1),
+            role="commissioner",
+            hidden_from=["com_li"],
+        )
         if rnd == 1:
             armed = timers(siji, iid)
             assert parse_utc(armed[OVERDUE]["due_at"]) == end_of_china_day("2025-10-20")
@@ -260,12 +373,31 @@ def test_commissioner_records_on_behalf_and_problem_is_reopened_twice(ec):
     assert data["handling_result"] == "第2次办理：已安装临时照明" and data["triage_result"] == "self"
     assert data["extension_count"] == 0 and data["closed_on_time"] is True and data["reopen_count"] == 2
     assert siji.completed_activities(iid) == [
-        "Task_RecordOnBehalf", "Task_RegisterProblem", "Task_TriageProblem",
-        "Task_HandleProblem", "Task_ConfirmResolution", "Task_TriageProblem",
-        "Task_HandleProblem", "Task_ConfirmResolution", "Task_TriageProblem",
-        "Task_CommissionerSolves", "Task_ConfirmResolution"]
+        "Task_RecordOnBehalf",
+        "Task_RegisterProblem",
+        "Task_TriageProblem",
+        "Task_HandleProblem",
+        "Task_ConfirmResolution",
+        "Task_TriageProblem",
+        "Task_HandleProblem",
+        "Task_ConfirmResolution",
+        "Task_TriageProblem",
+        "Task_CommissionerSolves",
+        "Task_ConfirmResolution",
+    ]
     assert [c[2] for c in completed_by(siji, iid)] == [
-        "com_wang", "econ", "com_wang", "urban", "ent_a", "com_wang", "urban", "ent_a", "com_wang", "com_wang", "ent_a"]
+        "com_wang",
+        "econ",
+        "com_wang",
+        "urban",
+        "ent_a",
+        "com_wang",
+        "urban",
+        "ent_a",
+        "com_wang",
+        "com_wang",
+        "ent_a",
+    ]
     assert_reserved(siji, iid)
     assert sorted(transitions(siji, iid, "timer_armed")) == sorted([REMINDER, OVERDUE] * 2)
     assert sorted(transitions(siji, iid, "timer_cancelled")) == sorted([REMINDER, OVERDUE] * 2)
@@ -283,15 +415,20 @@ def test_problem_explained_to_enterprise_is_confirmed_and_closed(ec):
     assert siji.instance(iid)["status"] == "running"
     assert_inboxes(siji, iid, EVERYONE, {"ent_a": {"Task_ConfirmResolution"}})
     task = siji.task_for("ent_a", iid, "Task_ConfirmResolution")
-    assert siji.ok(siji.get(f"/api/tasks/{task['id']}", "ent_a"))["data"]["reply_to_enterprise"] == "已说明原因及后续安排"
+    assert (
+        siji.ok(siji.get(f"/api/tasks/{task['id']}", "ent_a"))["data"]["reply_to_enterprise"] == "已说明原因及后续安排"
+    )
     do(siji, "ent_a", iid, "Task_ConfirmResolution", CONFIRM_OK, role="applicant", hidden_from=["ent_b"])
 
     data = assert_closed(siji, iid, "End_ProblemExplained")["data"]
     assert data["objective_reason"] == "涉及规划调整，短期内无法实施" and data["triage_result"] == "explain"
     assert data["resolution_confirmed"] is True and data["closed_on_time"] is True
     assert completed_by(siji, iid) == [
-        ("Task_RegisterProblem", "economic_dev", "econ"), ("Task_TriageProblem", "commissioner", "com_wang"),
-        ("Task_ExplainToEnterprise", "commissioner", "com_wang"), ("Task_ConfirmResolution", "applicant", "ent_a")]
+        ("Task_RegisterProblem", "economic_dev", "econ"),
+        ("Task_TriageProblem", "commissioner", "com_wang"),
+        ("Task_ExplainToEnterprise", "commissioner", "com_wang"),
+        ("Task_ConfirmResolution", "applicant", "ent_a"),
+    ]
     assert_reserved(siji, iid)
     assert ("script", "Task_CloseProblem") in [(t, a) for (t, a, _, _) in siji.trace(iid)]
     assert transitions(siji, iid, "end") == ["End_ProblemExplained"]
@@ -318,8 +455,15 @@ def test_enterprise_without_commissioner_gets_one_from_organization_dept(ec):
     assert siji.instance(iid)["data"]["commissioner"] is None
     # 党工委组织部 assigns the commissioner (一对一结对); no commissioner sees anything before
     assert_inboxes(siji, iid, EVERYONE + ["ent_c"], {"org": {"Task_AssignCommissioner"}})
-    do(siji, "org", iid, "Task_AssignCommissioner", {"commissioner": "com_li", "assignment_note": "按行业分配"},
-       role="organization_dept", hidden_from=["econ", "com_wang"])
+    do(
+        siji,
+        "org",
+        iid,
+        "Task_AssignCommissioner",
+        {"commissioner": "com_li", "assignment_note": "按行业分配"},
+        role="organization_dept",
+        hidden_from=["econ", "com_wang"],
+    )
     do(siji, "econ", iid, "Task_RegisterProblem", register("general"), role="economic_dev")
     assert_inboxes(siji, iid, EVERYONE + ["ent_c"], {"com_li": {"Task_TriageProblem"}})
     do(siji, "com_li", iid, "Task_TriageProblem", triage("self"), role="commissioner", hidden_from=["com_wang"])
@@ -341,13 +485,20 @@ def test_handling_unit_chosen_at_triage_gets_the_task_and_an_unknown_unit_is_ref
     task = siji.task_for("com_wang", iid, "Task_TriageProblem")
     before = len(siji.trace(iid))
     for bad in ("no_such_unit", "leading_group_office", "applicant"):
-        resp = siji.post(f"/api/tasks/{task['id']}/complete", "com_wang",
-                         json={"data": dict(triage("assign"), handling_unit=bad)})
+        resp = siji.post(
+            f"/api/tasks/{task['id']}/complete", "com_wang", json={"data": dict(triage("assign"), handling_unit=bad)}
+        )
         assert resp.status_code == 422 and "handling_unit" in resp.get_json()["fields"], (bad, resp.get_json())
     assert len(siji.trace(iid)) == before, "a refused triage wrote something"
     # triage re-assigns from 城市管理局 (registration) to 水务管理办公室
-    do(siji, "com_wang", iid, "Task_TriageProblem", dict(triage("assign"), handling_unit="water_affairs"),
-       role="commissioner")
+    do(
+        siji,
+        "com_wang",
+        iid,
+        "Task_TriageProblem",
+        dict(triage("assign"), handling_unit="water_affairs"),
+        role="commissioner",
+    )
     assert_inboxes(siji, iid, EVERYONE, {"water": {"Task_HandleProblem"}})
     do(siji, "water", iid, "Task_HandleProblem", handle(siji), role="water_affairs", hidden_from=["urban", "econ"])
     assert scheduled(siji, iid)[-1] == ("Task_ConfirmResolution", "applicant", "ent_a")
@@ -360,11 +511,25 @@ def test_major_problem_reported_to_leaders_and_office_at_once(ec):
     register_and_triage(siji, iid, "major", "major")
     # the double report runs in parallel: leaders and the commissioner office each get theirs
     assert_inboxes(siji, iid, EVERYONE, {"leader": {"Task_ReportToLeaders"}, "office": {"Task_FileWithOffice"}})
-    do(siji, "leader", iid, "Task_ReportToLeaders", leaders(siji), role="district_leader",
-       hidden_from=["office", "com_wang"])
-    assert_inboxes(siji, iid, EVERYONE, {"office": {"Task_FileWithOffice"}})   # the join waits
-    do(siji, "office", iid, "Task_FileWithOffice", office(siji), role="commissioner_office",
-       hidden_from=["leader", "com_wang"])
+    do(
+        siji,
+        "leader",
+        iid,
+        "Task_ReportToLeaders",
+        leaders(siji),
+        role="district_leader",
+        hidden_from=["office", "com_wang"],
+    )
+    assert_inboxes(siji, iid, EVERYONE, {"office": {"Task_FileWithOffice"}})  # the join waits
+    do(
+        siji,
+        "office",
+        iid,
+        "Task_FileWithOffice",
+        office(siji),
+        role="commissioner_office",
+        hidden_from=["leader", "com_wang"],
+    )
 
     # major: 2 working days from Fri 9-26 → 9-28 (make-up Sunday), 9-29; reminder max(1, 2-1) → 9-28
     assert_inboxes(siji, iid, EVERYONE, {"urban": {"Task_HandleProblem"}})
@@ -382,8 +547,10 @@ def test_major_problem_reported_to_leaders_and_office_at_once(ec):
     assert done[:2] == ["Task_RegisterProblem", "Task_TriageProblem"]
     assert set(done[2:4]) == {"Task_ReportToLeaders", "Task_FileWithOffice"}
     assert done[4:] == ["Task_HandleProblem", "Task_ConfirmResolution"]
-    assert set(completed_by(siji, iid)[2:4]) == {("Task_ReportToLeaders", "district_leader", "leader"),
-                                                ("Task_FileWithOffice", "commissioner_office", "office")}
+    assert set(completed_by(siji, iid)[2:4]) == {
+        ("Task_ReportToLeaders", "district_leader", "leader"),
+        ("Task_FileWithOffice", "commissioner_office", "office"),
+    }
     assert_reserved(siji, iid)
     assert sorted(transitions(siji, iid, "timer_cancelled")) == sorted([REMINDER, OVERDUE])
 
@@ -411,10 +578,14 @@ def test_reminder_fires_and_handling_goes_on(ec):
     do(siji, "ent_a", iid, "Task_ConfirmResolution", CONFIRM_OK, role="applicant", hidden_from=["ent_b"])
     data = assert_closed(siji, iid, "End_ProblemClosed")["data"]
     assert data["extension_count"] == 0 and data["closed_on_time"] is True
-    assert data["handled_date"] == "2025-10-10"          # handled on the limit's last day
+    assert data["handled_date"] == "2025-10-10"  # handled on the limit's last day
     assert parse_utc(data["reminder_sent_at"]) == reminded_at, sorted(data)
-    assert siji.completed_activities(iid) == ["Task_RegisterProblem", "Task_TriageProblem",
-                                              "Task_HandleProblem", "Task_ConfirmResolution"]
+    assert siji.completed_activities(iid) == [
+        "Task_RegisterProblem",
+        "Task_TriageProblem",
+        "Task_HandleProblem",
+        "Task_ConfirmResolution",
+    ]
     assert transitions(siji, iid, "timer_fired") == [REMINDER]
     assert transitions(siji, iid, "timer_cancelled") == [OVERDUE]
     assert transitions(siji, iid, "end") == ["End_ReminderSent", "End_ProblemClosed"]
@@ -432,9 +603,9 @@ def test_handling_limit_passes_twice_then_closed_late(ec):
     iid = start_platform(siji)
     register_and_triage(siji, iid, "general", "assign")
     expected = [  # (reminder, limit) of each round, counted by hand
-        ("2025-10-09", "2025-10-10"),   # from Fri 9-26: 9-28, 9-29, 9-30, 10-9, 10-10
-        ("2025-10-16", "2025-10-17"),   # extension 5 from Sat 10-11 00:59 (make-up day itself not counted): 10-13..17
-        ("2025-10-23", "2025-10-24"),   # extension 5 from Sat 10-18 00:59: 10-20..24
+        ("2025-10-09", "2025-10-10"),  # from Fri 9-26: 9-28, 9-29, 9-30, 10-9, 10-10
+        ("2025-10-16", "2025-10-17"),  # extension 5 from Sat 10-11 00:59 (make-up day itself not counted): 10-13..17
+        ("2025-10-23", "2025-10-24"),  # extension 5 from Sat 10-18 00:59: 10-20..24
     ]
     handle_ids = []
     for rnd in (1, 2):
@@ -450,8 +621,15 @@ def test_handling_limit_passes_twice_then_closed_late(ec):
         assert_inboxes(siji, iid, EVERYONE, {"lgo": {"Task_SuperviseOverdue"}})
         overdue_list = siji.ok(siji.get(f"/api/timers?process_instance_id={iid}&status=fired", "lgo"))["items"]
         assert [t["activity_id"] for t in overdue_list].count(OVERDUE) == rnd
-        do(siji, "lgo", iid, "Task_SuperviseOverdue", supervise(rnd), role="leading_group_office",
-           hidden_from=["urban", "com_wang"])
+        do(
+            siji,
+            "lgo",
+            iid,
+            "Task_SuperviseOverdue",
+            supervise(rnd),
+            role="leading_group_office",
+            hidden_from=["urban", "com_wang"],
+        )
         # handling resumes with an extended limit and both timers re-armed
         assert_inboxes(siji, iid, EVERYONE, {"urban": {"Task_HandleProblem"}})
         armed = timers(siji, iid)
@@ -466,17 +644,33 @@ def test_handling_limit_passes_twice_then_closed_late(ec):
     handle_ids.append(open_tasks(siji, iid)["Task_HandleProblem"]["id"])
     assert len(set(handle_ids)) == 3
 
-    do(siji, "urban", iid, "Task_HandleProblem", handle(siji, 3), role="urban_management", hidden_from=["econ", "water"])
+    do(
+        siji,
+        "urban",
+        iid,
+        "Task_HandleProblem",
+        handle(siji, 3),
+        role="urban_management",
+        hidden_from=["econ", "water"],
+    )
     do(siji, "ent_a", iid, "Task_ConfirmResolution", CONFIRM_OK, role="applicant", hidden_from=["ent_b"])
     data = assert_closed(siji, iid, "End_ProblemClosed")["data"]
     assert data["extension_count"] == 2 and data["closed_on_time"] is False
     assert data["delay_reason"] == "需招标采购（第2次说明）" and data["supervision_measure"] == "notice"
     assert siji.completed_activities(iid) == [
-        "Task_RegisterProblem", "Task_TriageProblem",
-        "Task_ExplainDelay", "Task_SuperviseOverdue", "Task_ExplainDelay", "Task_SuperviseOverdue",
-        "Task_HandleProblem", "Task_ConfirmResolution"]
+        "Task_RegisterProblem",
+        "Task_TriageProblem",
+        "Task_ExplainDelay",
+        "Task_SuperviseOverdue",
+        "Task_ExplainDelay",
+        "Task_SuperviseOverdue",
+        "Task_HandleProblem",
+        "Task_ConfirmResolution",
+    ]
     assert [c[1:] for c in completed_by(siji, iid)[2:6]] == [
-        ("urban_management", "urban"), ("leading_group_office", "lgo")] * 2
+        ("urban_management", "urban"),
+        ("leading_group_office", "lgo"),
+    ] * 2
     # every round in the trace
     assert transitions(siji, iid, "timer_fired") == [REMINDER, OVERDUE] * 2
     assert sorted(transitions(siji, iid, "timer_armed")) == sorted([REMINDER, OVERDUE] * 3)

@@ -2,15 +2,15 @@
 answers 201 or a 422 whose JSON names the problem (file, line, element) — never 500. What deploys
 can really be started: a case that begins from a none start event answers 201 and does not sit on
 a task no department holds, or a clear 422 — never 500."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from lxml import etree
-
 from conftest import DATA
+from lxml import etree
 
 FOREIGN = DATA / "foreign"
 DIAGRAMS = sorted(p for p in FOREIGN.rglob("*.bpmn"))
@@ -45,7 +45,7 @@ def test_foreign_diagram_deploys_or_is_refused_by_name(siji, path):
         assert body["error"] == "deployment_refused"
         problems = body["problems"]
         assert problems, body
-        for p in problems:   # every problem says where: file, line and element
+        for p in problems:  # every problem says where: file, line and element
             assert p["message"] and p["file"] == path.name and p["line"] and p["element"], p
     else:
         assert siji.ok(siji.get("/api/process-definitions", "analyst"))["items"]
@@ -64,8 +64,7 @@ def test_what_deploys_can_start(siji):
     for path in (p for p in DIAGRAMS if _none_start(p)):
         resp, body = _deploy(siji, path)
         for version in body.get("versions", []) if resp.status_code == 201 else []:
-            start = siji.post("/api/process-instances", "ent_a",
-                              json={"process_key": version["key"], "variables": {}})
+            start = siji.post("/api/process-instances", "ent_a", json={"process_key": version["key"], "variables": {}})
             assert start.status_code in (201, 422), (_id(path), start.status_code, start.get_data(as_text=True)[:2000])
             case = start.get_json()
             if start.status_code == 422:
@@ -101,8 +100,10 @@ def _problems(siji, folder, name):
 @pytest.mark.parametrize("name", ["service_task.bpmn", "service_task_variable.bpmn"])
 def test_service_task_is_refused_naming_the_element(siji, name):
     problems = _problems(siji, "spiffworkflow", name)
-    service_ids = {"service_task.bpmn": {"Activity-1inxqgx", "Activity_12erefa"},
-                   "service_task_variable.bpmn": {"Activity_0xhr131"}}[name]
+    service_ids = {
+        "service_task.bpmn": {"Activity-1inxqgx", "Activity_12erefa"},
+        "service_task_variable.bpmn": {"Activity_0xhr131"},
+    }[name]
     assert {p["element"] for p in problems} == service_ids
     assert all("connector" in p["message"] and p["line"] for p in problems)
 
@@ -110,20 +111,31 @@ def test_service_task_is_refused_naming_the_element(siji, name):
 # What the service cannot run is refused at deploy, each element named with its line — instead
 # of a 500 from the database write or a case that waits for ever (plain tasks, send and receive
 # tasks, a message or signal start, a call to a process that is not there).
-@pytest.mark.parametrize("folder, name, expected, words", [
-    ("spiffworkflow", "exclusive_gateway_no_default.bpmn",
-     {("Activity_Greater", 26), ("Activity_Less", 30)}, "no department"),
-    ("spiffworkflow", "ParallelWithScript.bpmn",
-     {("user_task_A", 36), ("user_task_B", 40), ("user_task_C", 44)}, "manual task"),
-    # a send task cannot run; its partner, a message catch event, can (engine/workflow/messages.py)
-    ("spiffworkflow", "collaboration.bpmn", {("ActivitySendLetter", 34)}, "send and receive tasks"),
-    ("bpmn-js", "camunda.bpmn", {("send", 7)}, "send and receive tasks"),
-    ("spiffworkflow", "business_rule_task.bpmn", {("Activity_0diq2z1", 14)}, "camunda:decisionRef"),
-    ("spiffworkflow", "InvalidDecision.bpmn", {("InvalidDecisionTaskId", 11)}, "InvalidDecisionId"),
-    ("miwg", "A.1.0.bpmn", None, "not marked executable"),
-    ("bpmn-js", "empty-definitions.bpmn", {("empty-definitions", 3)}, "holds no process"),
-    ("bpmn-js", "missing-namespace.bpmn", {("Definitions_1", 2)}, "BPMN namespace"),
-])
+@pytest.mark.parametrize(
+    "folder, name, expected, words",
+    [
+        (
+            "spiffworkflow",
+            "exclusive_gateway_no_default.bpmn",
+            {("Activity_Greater", 26), ("Activity_Less", 30)},
+            "no department",
+        ),
+        (
+            "spiffworkflow",
+            "ParallelWithScript.bpmn",
+            {("user_task_A", 36), ("user_task_B", 40), ("user_task_C", 44)},
+            "manual task",
+        ),
+        # a send task cannot run; its partner, a message catch event, can (engine/workflow/messages.py)
+        ("spiffworkflow", "collaboration.bpmn", {("ActivitySendLetter", 34)}, "send and receive tasks"),
+        ("bpmn-js", "camunda.bpmn", {("send", 7)}, "send and receive tasks"),
+        ("spiffworkflow", "business_rule_task.bpmn", {("Activity_0diq2z1", 14)}, "camunda:decisionRef"),
+        ("spiffworkflow", "InvalidDecision.bpmn", {("InvalidDecisionTaskId", 11)}, "InvalidDecisionId"),
+        ("miwg", "A.1.0.bpmn", None, "not marked executable"),
+        ("bpmn-js", "empty-definitions.bpmn", {("empty-definitions", 3)}, "holds no process"),
+        ("bpmn-js", "missing-namespace.bpmn", {("Definitions_1", 2)}, "BPMN namespace"),
+    ],
+)
 def test_unrunnable_elements_are_refused_by_name(siji, folder, name, expected, words):
     problems = _problems(siji, folder, name)
     assert all(words in p["message"] for p in problems), problems

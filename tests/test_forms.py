@@ -116,7 +116,11 @@ def test_missing_group_still_checks_its_required_fields():
 
 def test_unknown_fields_at_every_level():
     compiled = compile_form(REVIEW)
-    data = {**GOOD, "fire_review": {"opinion": "好的意见", "extra": 1}, "rectification_items": [{"description": "d", "x": 2}]}
+    data = {
+        **GOOD,
+        "fire_review": {"opinion": "好的意见", "extra": 1},
+        "rectification_items": [{"description": "d", "x": 2}],
+    }
     errors = errors_of(compiled, data, OPTIONS)
     assert errors == {"fire_review.extra": [UNKNOWN], "rectification_items.0.x": [UNKNOWN]}
 
@@ -145,14 +149,21 @@ def test_non_dict_root_and_nested_junk():
 # ---- text ------------------------------------------------------------------------------------
 
 TEXT = form(
-    {"type": "textfield", "key": "code", "validate": {"required": True, "minLength": 3, "maxLength": 6, "pattern": "[A-Z]+\\d*"}},
+    {
+        "type": "textfield",
+        "key": "code",
+        "validate": {"required": True, "minLength": 3, "maxLength": 6, "pattern": "[A-Z]+\\d*"},
+    },
     {"type": "textarea", "key": "notes"},
 )
 
 
 def test_text_good_and_bad():
     compiled = compile_form(TEXT)
-    assert compiled.validate({"code": "AB12", "notes": "第一行\n第二行\t制表"}) == {"code": "AB12", "notes": "第一行\n第二行\t制表"}
+    assert compiled.validate({"code": "AB12", "notes": "第一行\n第二行\t制表"}) == {
+        "code": "AB12",
+        "notes": "第一行\n第二行\t制表",
+    }
     assert compiled.validate({"code": "ABC", "notes": ""}) == {"code": "ABC", "notes": ""}
     assert errors_of(compiled, {"code": "AB"}) == {"code": ["不得少于 3 个字符 / must have at least 3 characters"]}
     assert errors_of(compiled, {"code": "ABCDEFG"}) == {"code": ["不得超过 6 个字符 / must have at most 6 characters"]}
@@ -243,12 +254,20 @@ NUMBER = form(
 
 def test_number_good_and_bad():
     compiled = compile_form(NUMBER)
-    assert compiled.validate({"amount": 12.34, "step": 1.5, "as_text": "3.5"}) == {"amount": 12.34, "step": 1.5, "as_text": "3.5"}
+    assert compiled.validate({"amount": 12.34, "step": 1.5, "as_text": "3.5"}) == {
+        "amount": 12.34,
+        "step": 1.5,
+        "as_text": "3.5",
+    }
     assert compiled.validate({"amount": 100, "step": None}) == {"amount": 100, "step": None}
     assert errors_of(compiled, {"amount": 0}) == {"amount": ["不得小于 0.5 / must be at least 0.5"]}
     assert errors_of(compiled, {"amount": 100.01}) == {"amount": ["不得大于 100 / must be at most 100"]}
-    assert errors_of(compiled, {"amount": 1.234}) == {"amount": ["小数位数不得超过 2 位 / must have at most 2 decimal digits"]}
-    assert errors_of(compiled, {"amount": 1, "step": 0.7}) == {"step": ["应为 0.5 的整数倍 / must be a multiple of 0.5"]}
+    assert errors_of(compiled, {"amount": 1.234}) == {
+        "amount": ["小数位数不得超过 2 位 / must have at most 2 decimal digits"]
+    }
+    assert errors_of(compiled, {"amount": 1, "step": 0.7}) == {
+        "step": ["应为 0.5 的整数倍 / must be a multiple of 0.5"]
+    }
     assert errors_of(compiled, {"amount": 1, "as_text": "11"}) == {"as_text": ["不得大于 10 / must be at most 10"]}
 
 
@@ -269,13 +288,24 @@ CHOICES = form(
     {"type": "checkbox", "key": "agree", "validate": {"required": True}},
     {"type": "checkbox", "key": "urgent"},
     {"type": "radio", "key": "level", "values": [{"label": "一", "value": 1}, {"label": "二", "value": 2}]},
-    {"type": "select", "key": "kind", "values": [{"label": "新办", "value": "new"}, {"label": "变更", "value": "change"}]},
-    {"type": "checklist", "key": "materials", "values": [{"label": "a", "value": "a"}, {"label": "b", "value": "b"}, {"label": "c", "value": "c"}]},
+    {
+        "type": "select",
+        "key": "kind",
+        "values": [{"label": "新办", "value": "new"}, {"label": "变更", "value": "change"}],
+    },
+    {
+        "type": "checklist",
+        "key": "materials",
+        "values": [{"label": "a", "value": "a"}, {"label": "b", "value": "b"}, {"label": "c", "value": "c"}],
+    },
     {"type": "taglist", "key": "departments", "valuesKey": "department_options"},
     {"type": "select", "key": "item", "valuesKey": "catalogue_options"},
 )
 DEPTS = {
-    "department_options": [{"label": "消防救援大队", "value": "fire_rescue"}, {"label": "税务局", "value": "tax_bureau"}],
+    "department_options": [
+        {"label": "消防救援大队", "value": "fire_rescue"},
+        {"label": "税务局", "value": "tax_bureau"},
+    ],
     "catalogue_options": [{"label": "营业执照", "value": "C01"}],
 }
 
@@ -309,7 +339,11 @@ def test_options_compared_with_type():
     assert errors_of(compiled, {"agree": True, "level": True}) == {"level": not_allowed}
     assert errors_of(compiled, {"agree": True, "kind": "delete"}) == {"kind": not_allowed}
     assert errors_of(compiled, {"agree": True, "kind": ["new"]}) == {"kind": not_allowed}
-    bools = compile_form(form({"type": "radio", "key": "ok", "values": [{"label": "是", "value": True}, {"label": "否", "value": False}]}))
+    bools = compile_form(
+        form(
+            {"type": "radio", "key": "ok", "values": [{"label": "是", "value": True}, {"label": "否", "value": False}]}
+        )
+    )
     assert bools.validate({"ok": False}) == {"ok": False}
     assert errors_of(bools, {"ok": "true"}) == {"ok": not_allowed}
     assert errors_of(bools, {"ok": 1}) == {"ok": not_allowed}
@@ -317,11 +351,19 @@ def test_options_compared_with_type():
 
 def test_multi_choices():
     compiled = compile_form(CHOICES)
-    assert errors_of(compiled, {"agree": True, "materials": ["a", "x"]}) == {"materials": ["不是可选的值 / not one of the allowed values"]}
-    assert errors_of(compiled, {"agree": True, "materials": ["a", "a"]}) == {"materials": ["选项重复 / duplicate value"]}
+    assert errors_of(compiled, {"agree": True, "materials": ["a", "x"]}) == {
+        "materials": ["不是可选的值 / not one of the allowed values"]
+    }
+    assert errors_of(compiled, {"agree": True, "materials": ["a", "a"]}) == {
+        "materials": ["选项重复 / duplicate value"]
+    }
     assert errors_of(compiled, {"agree": True, "materials": "a"}) == {"materials": ["应为列表 / must be a list"]}
     assert list(errors_of(compiled, {"agree": True, "materials": ["a"] * 1_000_000})) == ["materials"]
-    required = compile_form(form({"type": "checklist", "key": "m", "values": [{"label": "a", "value": "a"}], "validate": {"required": True}}))
+    required = compile_form(
+        form(
+            {"type": "checklist", "key": "m", "values": [{"label": "a", "value": "a"}], "validate": {"required": True}}
+        )
+    )
     assert errors_of(required, {"m": []}) == {"m": [REQUIRED]}
 
 
@@ -333,7 +375,9 @@ def test_values_key_options():
         "item": ["不是可选的值 / not one of the allowed values"],
     }
     # options not supplied: the value cannot be accepted
-    assert errors_of(compiled, {"agree": True, "item": "C01"}) == {"item": ["选项不可用 / no options available for this field"]}
+    assert errors_of(compiled, {"agree": True, "item": "C01"}) == {
+        "item": ["选项不可用 / no options available for this field"]
+    }
     # an echoed options variable is dropped rather than refused
     echoed = {"agree": True, "item": "C01", "catalogue_options": [{"label": "x", "value": "x"}]}
     assert compiled.validate(echoed, DEPTS) == {"agree": True, "item": "C01"}
@@ -376,7 +420,11 @@ def test_required_when():
 def test_required_when_literals_and_paths():
     compiled = compile_form(
         form(
-            {"type": "select", "key": "kind", "values": [{"label": "a", "value": "other"}, {"label": "b", "value": "std"}]},
+            {
+                "type": "select",
+                "key": "kind",
+                "values": [{"label": "a", "value": "other"}, {"label": "b", "value": "std"}],
+            },
             {"type": "number", "key": "count"},
             {"type": "textfield", "key": "other_text", "properties": {"requiredWhen": "kind=other"}},
             {"type": "textfield", "key": "count_note", "properties": {"requiredWhen": "count=3"}},
@@ -428,7 +476,9 @@ def test_dynamiclist_min_max_rows():
     assert errors_of(compiled, {}) == {"people": [REQUIRED]}
     assert errors_of(compiled, {"people": []}) == {"people": ["至少需要 1 行 / must have at least 1 rows"]}
     assert errors_of(compiled, {"people": [{}, {}, {}]}) == {"people": ["不得超过 2 行 / must have at most 2 rows"]}
-    default_cap = compile_form(form({"type": "dynamiclist", "path": "r", "components": [{"type": "textfield", "key": "x"}]}))
+    default_cap = compile_form(
+        form({"type": "dynamiclist", "path": "r", "components": [{"type": "textfield", "key": "x"}]})
+    )
     assert list(errors_of(default_cap, {"r": [{}] * 501})) == ["r"]
 
 
@@ -556,12 +606,26 @@ def test_any_values_key_accepted_at_compile_time():
 def test_required_when_on_a_dynamic_list():
     from engine.forms.compile import compile_form
     from engine.forms.messages import FormValidationError
-    form = {"type": "default", "components": [
-        {"type": "radio", "key": "passed", "label": "结论", "values": [{"label": "合格", "value": True},
-                                                                     {"label": "不合格", "value": False}],
-         "validate": {"required": True}},
-        {"type": "dynamiclist", "path": "items", "label": "整改事项", "properties": {"requiredWhen": "passed=false"},
-         "components": [{"type": "textfield", "key": "item", "label": "事项", "validate": {"required": True}}]}]}
+
+    form = {
+        "type": "default",
+        "components": [
+            {
+                "type": "radio",
+                "key": "passed",
+                "label": "结论",
+                "values": [{"label": "合格", "value": True}, {"label": "不合格", "value": False}],
+                "validate": {"required": True},
+            },
+            {
+                "type": "dynamiclist",
+                "path": "items",
+                "label": "整改事项",
+                "properties": {"requiredWhen": "passed=false"},
+                "components": [{"type": "textfield", "key": "item", "label": "事项", "validate": {"required": True}}],
+            },
+        ],
+    }
     cf = compile_form(form)
     assert cf.validate({"passed": True}) == {"passed": True}
     for bad in ({"passed": False}, {"passed": False, "items": []}):

@@ -7,6 +7,7 @@ Bounded: FUZZ_EXAMPLES examples per operation on SQLite (a world with a deployed
 tasks and a finished case), fewer on PostgreSQL (whose type checks differ: NUL bytes, integer
 ranges). Set SIJI_FUZZ_EXAMPLES to fuzz longer locally.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,14 +16,14 @@ import re
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis", reason="pip install -e .[test]")
+from conftest import db_url_for, make_harness  # noqa: E402
 from hypothesis import HealthCheck, assume, settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
+
 # Every other default check runs (no 5xx, status/content-type/body/header conformance, invalid
 # data refused, auth enforced). Schema-valid data may still be refused with a 422: a form field
 # the process does not have, a role code that does not exist, a deployment without files.
 from schemathesis.checks import positive_data_acceptance  # noqa: E402
-
-from conftest import db_url_for, make_harness  # noqa: E402
 from test_api_core import GOOD_START, MINI  # noqa: E402
 
 from api import authz  # noqa: E402
@@ -30,9 +31,16 @@ from api import authz  # noqa: E402
 FUZZ_EXAMPLES = int(os.environ.get("SIJI_FUZZ_EXAMPLES", "20"))
 PG_EXAMPLES = max(3, FUZZ_EXAMPLES // 4)
 # Users tried in this order; the first whose roles the matrix allows calls the operation.
-PREFERENCE = [("admin", {"admin"}), ("auditor", {"auditor"}), ("analyst", {"analyst"}),
-              ("bureau", {"approval_bureau"}), ("ent_a", {"applicant"}), ("lgo", {"leading_group_office"}),
-              ("com", {"commissioner"}), ("boss", {"dept_supervisor"})]
+PREFERENCE = [
+    ("admin", {"admin"}),
+    ("auditor", {"auditor"}),
+    ("analyst", {"analyst"}),
+    ("bureau", {"approval_bureau"}),
+    ("ent_a", {"applicant"}),
+    ("lgo", {"leading_group_office"}),
+    ("com", {"commissioner"}),
+    ("boss", {"dept_supervisor"}),
+]
 
 
 class FuzzWorld:
@@ -70,14 +78,21 @@ def _world(backend, tmp_path, request) -> FuzzWorld:
 def _operations() -> list[str]:
     """'METHOD /path' of every operation in the document (read from an app without a database)."""
     import importlib.util
+
     from conftest import ROOT
+
     spec = importlib.util.spec_from_file_location("authz_table", ROOT / "tools" / "authz_table.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     from api.app import create_app
+
     doc = create_app({"TESTING": True}, service=mod._NoService()).test_client().get("/api/openapi.json").get_json()
-    return sorted(f"{m.upper()} {p}" for p, ops in doc["paths"].items() for m in ops
-                  if m in ("get", "post", "put", "patch", "delete"))
+    return sorted(
+        f"{m.upper()} {p}"
+        for p, ops in doc["paths"].items()
+        for m in ops
+        if m in ("get", "post", "put", "patch", "delete")
+    )
 
 
 OPERATIONS = _operations()
@@ -105,8 +120,11 @@ def _call(case, world: FuzzWorld):
         # generated headers may not override the caller's identity
         headers = {**{k: v for k, v in case.headers.items() if k.lower() != "authorization"}, **headers}
     response = case.call(headers=headers)
-    assert response.status_code < 500, (f"{case.method} {case.formatted_path} {case.query} {case.body!r}"[:600],
-                                        response.status_code, response.text[:500])
+    assert response.status_code < 500, (
+        f"{case.method} {case.formatted_path} {case.query} {case.body!r}"[:600],
+        response.status_code,
+        response.text[:500],
+    )
     case.validate_response(response, headers=headers, excluded_checks=[positive_data_acceptance])
     return response
 
@@ -114,17 +132,25 @@ def _call(case, world: FuzzWorld):
 def _fuzz(world: FuzzWorld, operation: str, examples: int):
     from hypothesis import given
     from schemathesis import GenerationMode
+
     method, path = operation.split(" ", 1)
     op = world.schema[path][method]
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
         @given(case=op.as_strategy(generation_mode=mode))
-        @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck),
-                  derandomize=True, database=None)
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
         def run(case):
             # a parameter with an empty list of values is not sent at all: schemathesis would still
             # count it as "an additional property" the API should have refused
             assume(not any(v == [] for v in (case.query or {}).values()))
             _call(case, world)
+
         try:
             run()
         except Unsatisfiable:

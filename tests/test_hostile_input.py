@@ -2,6 +2,7 @@
 hostile DMN and form files, script/expression escapes (refused at deploy time) and resource
 exhaustion (stopped at run time), and bad form data — each refused with a 4xx and a clear message,
 fast, with bounded memory, and with nothing stored."""
+
 from __future__ import annotations
 
 import io
@@ -13,13 +14,12 @@ from contextlib import contextmanager
 from xml.sax.saxutils import escape
 
 import pytest
-
 from test_api_core import GOOD_START, MINI, mini_files
 
 MB = 1024 * 1024
-FAST = 2.0                 # seconds: every refusal below must come back quicker than this
-MEMORY = 64 * MB           # bytes: Python allocations while refusing (the payload is built before)
-RSS_GROWTH = 256 * 1024    # KiB: growth of the process's peak resident set (libxml2 included)
+FAST = 2.0  # seconds: every refusal below must come back quicker than this
+MEMORY = 64 * MB  # bytes: Python allocations while refusing (the payload is built before)
+RSS_GROWTH = 256 * 1024  # KiB: growth of the process's peak resident set (libxml2 included)
 
 
 @contextmanager
@@ -70,24 +70,29 @@ def with_doctype(doctype: str, ref: str = "&xxe;") -> str:
 
 def lol_doctype(levels: int = 10) -> str:
     ents = ['<!ENTITY lol0 "lollollollollollollollollollol">']
-    ents += [f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, levels)]
+    ents += [f'<!ENTITY lol{i} "{(f"&lol{i - 1};") * 10}">' for i in range(1, levels)]
     return "<!DOCTYPE definitions [" + "".join(ents) + "]>\n"
 
 
 HOSTILE_XML = {
     "xxe_file": lambda: with_doctype(XXE_DOCTYPE).encode(),
-    "xxe_network": lambda: with_doctype('<!DOCTYPE definitions [<!ENTITY xxe SYSTEM "http://127.0.0.1:9/x">]>\n').encode(),
+    "xxe_network": lambda: with_doctype(
+        '<!DOCTYPE definitions [<!ENTITY xxe SYSTEM "http://127.0.0.1:9/x">]>\n'
+    ).encode(),
     "xxe_parameter_entity": lambda: with_doctype(
-        '<!DOCTYPE definitions [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]>\n', "").encode(),
+        '<!DOCTYPE definitions [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]>\n', ""
+    ).encode(),
     "external_dtd": lambda: with_doctype('<!DOCTYPE definitions SYSTEM "file:///etc/passwd">\n', "").encode(),
     "billion_laughs": lambda: with_doctype(lol_doctype(), "&lol9;").encode(),
     "quadratic_blowup": lambda: with_doctype(
-        '<!DOCTYPE definitions [<!ENTITY a "' + "a" * 50000 + '">]>\n', "&a;" * 2000).encode(),
+        '<!DOCTYPE definitions [<!ENTITY a "' + "a" * 50000 + '">]>\n', "&a;" * 2000
+    ).encode(),
     # the DOCTYPE hidden behind a comment longer than any prefix a scanner might look at
     "xxe_after_big_comment": lambda: with_doctype("<!--" + "x" * 200_000 + "-->\n" + XXE_DOCTYPE).encode(),
     "xxe_utf16": lambda: with_doctype(XXE_DOCTYPE).replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"),
-    "billion_laughs_utf16": lambda: with_doctype(lol_doctype(), "&lol9;").replace(
-        'encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"),
+    "billion_laughs_utf16": lambda: (
+        with_doctype(lol_doctype(), "&lol9;").replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+    ),
 }
 
 
@@ -100,7 +105,7 @@ def test_hostile_bpmn_is_refused(siji_sqlite, attack):
         resp = siji.deploy_files(files)
     problems = refused(resp, "DOCTYPE")
     assert problems[0]["file"] == "mini.bpmn"
-    assert "root:" not in resp.get_data(as_text=True)          # /etc/passwd never comes back
+    assert "root:" not in resp.get_data(as_text=True)  # /etc/passwd never comes back
     no_deployments(siji)
 
 
@@ -116,8 +121,12 @@ def test_hostile_dmn_is_refused(siji_sqlite, attack):
     siji = siji_sqlite
     doctype, ref, encoding = DMN_ATTACKS[attack]
     head, rest = HOSTILE_DMN.replace("EXPR", "&quot;ok&quot;").split("\n", 1)
-    body = head.replace("UTF-8", encoding.upper()) + "\n" + doctype.replace("definitions", "definitions", 1) + \
-        rest.replace("<text>review_days</text>", f"<text>review_days {ref}</text>")
+    body = (
+        head.replace("UTF-8", encoding.upper())
+        + "\n"
+        + doctype.replace("definitions", "definitions", 1)
+        + rest.replace("<text>review_days</text>", f"<text>review_days {ref}</text>")
+    )
     data = body.encode(encoding)
     with bounded(attack):
         resp = siji.deploy_files(mini_files(hostile_dot_dmn=data))
@@ -129,9 +138,11 @@ def test_hostile_dmn_is_refused(siji_sqlite, attack):
 
 def test_xinclude_is_not_expanded(siji_sqlite):
     siji = siji_sqlite
-    text = bpmn_text().replace(
-        'id="Defs_mini"', 'xmlns:xi="http://www.w3.org/2001/XInclude" id="Defs_mini"').replace(
-        "<bpmn:collaboration", '<xi:include href="file:///etc/passwd" parse="text"/>\n  <bpmn:collaboration')
+    text = (
+        bpmn_text()
+        .replace('id="Defs_mini"', 'xmlns:xi="http://www.w3.org/2001/XInclude" id="Defs_mini"')
+        .replace("<bpmn:collaboration", '<xi:include href="file:///etc/passwd" parse="text"/>\n  <bpmn:collaboration')
+    )
     resp = siji.deploy_files(mini_files(mini_dot_bpmn=text.encode()))
     assert resp.status_code in (201, 422), resp.status_code
     assert "root:" not in resp.get_data(as_text=True)
@@ -144,8 +155,10 @@ def test_deeply_nested_xml_is_refused(siji_sqlite):
     siji = siji_sqlite
     for levels in (100, 100_000):
         deep = "<bpmn:extensionElements>" + "<x>" * levels + "</x>" * levels + "</bpmn:extensionElements>"
-        text = bpmn_text().replace('<bpmn:userTask id="Task_Review" name="审查材料">',
-                                   f'<bpmn:userTask id="Task_Review" name="审查材料">{deep}')
+        text = bpmn_text().replace(
+            '<bpmn:userTask id="Task_Review" name="审查材料">',
+            f'<bpmn:userTask id="Task_Review" name="审查材料">{deep}',
+        )
         payload = text.encode()
         with bounded(f"{levels} levels"):
             resp = siji.deploy_files(mini_files(mini_dot_bpmn=payload))
@@ -158,13 +171,15 @@ class LazyBody(io.RawIOBase):
 
     def __init__(self, total: int):
         self.total, self.pos, self.read_total = total, 0, 0
-        self.head = (b'--xyz\r\nContent-Disposition: form-data; name="file0"; filename="big.bpmn"\r\n'
-                     b"Content-Type: application/xml\r\n\r\n<a>")
+        self.head = (
+            b'--xyz\r\nContent-Disposition: form-data; name="file0"; filename="big.bpmn"\r\n'
+            b"Content-Type: application/xml\r\n\r\n<a>"
+        )
 
     def readable(self):
         return True
 
-    def seekable(self):        # the test client measures the length by seeking
+    def seekable(self):  # the test client measures the length by seeking
         return True
 
     def tell(self):
@@ -178,7 +193,7 @@ class LazyBody(io.RawIOBase):
         n = min(len(b), self.total - self.pos)
         if n <= 0:
             return 0
-        chunk = self.head[self.pos:self.pos + n] if self.pos < len(self.head) else b""
+        chunk = self.head[self.pos : self.pos + n] if self.pos < len(self.head) else b""
         b[:n] = chunk + b"x" * (n - len(chunk))
         self.pos += n
         self.read_total += n
@@ -189,24 +204,34 @@ def test_50_mb_upload_is_refused_unread(siji_sqlite):
     siji = siji_sqlite
     body = LazyBody(50 * MB)
     with bounded("50 MB, declared"):
-        resp = siji.client.post("/api/deployments", input_stream=body, content_length=50 * MB,
-                                content_type="multipart/form-data; boundary=xyz", headers=siji.headers("analyst"))
+        resp = siji.client.post(
+            "/api/deployments",
+            input_stream=body,
+            content_length=50 * MB,
+            content_type="multipart/form-data; boundary=xyz",
+            headers=siji.headers("analyst"),
+        )
     assert resp.status_code == 413
     err = resp.get_json()
     assert err["error"] == "too_large" and "8 MB" in err["message"]
-    assert body.read_total == 0                       # refused from the Content-Length alone
+    assert body.read_total == 0  # refused from the Content-Length alone
     # chunked (no Content-Length): read up to the limit, then refused
     body = LazyBody(50 * MB)
     with bounded("50 MB, chunked"):
-        resp = siji.client.post("/api/deployments", input_stream=body, content_type="multipart/form-data; boundary=xyz",
-                                headers={**siji.headers("analyst"), "Transfer-Encoding": "chunked"},
-                                environ_overrides={"wsgi.input_terminated": True})
+        resp = siji.client.post(
+            "/api/deployments",
+            input_stream=body,
+            content_type="multipart/form-data; boundary=xyz",
+            headers={**siji.headers("analyst"), "Transfer-Encoding": "chunked"},
+            environ_overrides={"wsgi.input_terminated": True},
+        )
     assert resp.status_code == 413 and resp.get_json()["error"] == "too_large"
     assert body.read_total <= 9 * MB
     # without a token nothing is read at all
     body = LazyBody(50 * MB)
-    resp = siji.client.post("/api/deployments", input_stream=body, content_length=50 * MB,
-                            content_type="multipart/form-data; boundary=xyz")
+    resp = siji.client.post(
+        "/api/deployments", input_stream=body, content_length=50 * MB, content_type="multipart/form-data; boundary=xyz"
+    )
     assert resp.status_code == 401 and body.read_total == 0
     no_deployments(siji)
 
@@ -215,7 +240,7 @@ def test_xml_over_the_file_limit_is_refused(siji_sqlite):
     siji = siji_sqlite
     padding = "<!--" + "x" * (6 * MB) + "-->"
     payload = bpmn_text().replace("<bpmn:collaboration", padding + "<bpmn:collaboration").encode()
-    assert 5 * MB < len(payload) < 8 * MB          # under the request limit, over the XML limit
+    assert 5 * MB < len(payload) < 8 * MB  # under the request limit, over the XML limit
     with bounded("6 MB bpmn", memory=4 * len(payload)):
         resp = siji.deploy_files(mini_files(mini_dot_bpmn=payload))
     refused(resp, "file too large")
@@ -236,8 +261,15 @@ HOSTILE_DMN = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-@pytest.mark.parametrize("expr", ["().__class__.__base__.__subclasses__()", "__import__('os').system('id')",
-                                  "getattr(review_days, '__class__')", "'{0.__class__}'.format(review_days)"])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "().__class__.__base__.__subclasses__()",
+        "__import__('os').system('id')",
+        "getattr(review_days, '__class__')",
+        "'{0.__class__}'.format(review_days)",
+    ],
+)
 def test_dmn_expression_escapes_are_refused(siji_sqlite, expr):
     siji = siji_sqlite
     dmn = HOSTILE_DMN.replace("EXPR", escape(expr, {'"': "&quot;"})).encode()
@@ -296,7 +328,9 @@ EXPRESSION_ESCAPES = [
     "exec('x = 1')",
     "compile('1', 'x', 'eval')",
     "open('/etc/passwd').read()",
-    "globals()", "locals()", "vars()",
+    "globals()",
+    "locals()",
+    "vars()",
     "type(review_days).__subclasses__()",
     "object.__subclasses__()",
     "super()",
@@ -319,13 +353,21 @@ SCRIPT_ESCAPES = EXPRESSION_ESCAPES + [
     "del __builtins__",
 ]
 LOCATIONS = {
-    "condition": ("<bpmn:conditionExpression xsi:type=\"bpmn:tFormalExpression\">complete == True</bpmn:conditionExpression>",
-                  "<bpmn:conditionExpression xsi:type=\"bpmn:tFormalExpression\">{}</bpmn:conditionExpression>",
-                  "Flow_Complete"),
-    "script": ("<bpmn:script>review_rounds = review_rounds + 1</bpmn:script>", "<bpmn:script>{}</bpmn:script>",
-               "Script_Count"),
-    "timer": ('<bpmn:timeDate xsi:type="bpmn:tFormalExpression">days_after(review_days)</bpmn:timeDate>',
-              '<bpmn:timeDate xsi:type="bpmn:tFormalExpression">{}</bpmn:timeDate>', "TimerDef_Review"),
+    "condition": (
+        '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">complete == True</bpmn:conditionExpression>',
+        '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{}</bpmn:conditionExpression>',
+        "Flow_Complete",
+    ),
+    "script": (
+        "<bpmn:script>review_rounds = review_rounds + 1</bpmn:script>",
+        "<bpmn:script>{}</bpmn:script>",
+        "Script_Count",
+    ),
+    "timer": (
+        '<bpmn:timeDate xsi:type="bpmn:tFormalExpression">days_after(review_days)</bpmn:timeDate>',
+        '<bpmn:timeDate xsi:type="bpmn:tFormalExpression">{}</bpmn:timeDate>',
+        "TimerDef_Review",
+    ),
 }
 
 
@@ -347,7 +389,10 @@ def test_expression_escapes_refused_at_deploy(siji_sqlite, location):
         problems = refused(resp)
         mine = [p for p in problems if p["element"] == element]
         assert mine, (source, problems)
-        assert any("表达式不被允许" in p["message"] or "expression refused" in p["message"] for p in mine), (source, mine)
+        assert any("表达式不被允许" in p["message"] or "expression refused" in p["message"] for p in mine), (
+            source,
+            mine,
+        )
         assert all(p["file"] == "mini.bpmn" and p["line"] for p in mine), mine
     assert time.perf_counter() - t0 < 2.0 * len(corpus)
     no_deployments(siji)
@@ -368,16 +413,33 @@ RUNTIME = {
     "huge_power_constant": ("script", SCRIPT + "x = 9 ** 9 ** 9", "Script_Count", False),
     "huge_power_from_data": ("script", SCRIPT + "x = 10 ** (len(missing_items) * 1000)", "Script_Count", True),
     "string_times_data": ("script", SCRIPT + "s = missing_items * (len(missing_items) ** 4)", "Script_Count", True),
-    "loop_over_step_budget": ("script", SCRIPT + "n = 0\nfor i in range(len(missing_items)):\n"
-                              "    for j in range(len(missing_items)):\n        for k in range(len(missing_items)):\n"
-                              "            n = n + 1", "Script_Count", True),
+    "loop_over_step_budget": (
+        "script",
+        SCRIPT + "n = 0\nfor i in range(len(missing_items)):\n"
+        "    for j in range(len(missing_items)):\n        for k in range(len(missing_items)):\n"
+        "            n = n + 1",
+        "Script_Count",
+        True,
+    ),
     "huge_range": ("script", SCRIPT + "x = list(range(len(missing_items) * 100000))", "Script_Count", True),
-    "doubling_list": ("script", SCRIPT + "x = [missing_items]\nfor i in range(64):\n    x = x + x", "Script_Count",
-                      False),
-    "comprehension_bomb": ("script", SCRIPT + "x = [[missing_items for a in range(1000)] for b in range(1000)]",
-                           "Script_Count", False),
-    "condition_string_bomb": ("condition_incomplete", "complete == False and len(missing_items * 100000000) > 0",
-                              "Gateway_Decision", False),
+    "doubling_list": (
+        "script",
+        SCRIPT + "x = [missing_items]\nfor i in range(64):\n    x = x + x",
+        "Script_Count",
+        False,
+    ),
+    "comprehension_bomb": (
+        "script",
+        SCRIPT + "x = [[missing_items for a in range(1000)] for b in range(1000)]",
+        "Script_Count",
+        False,
+    ),
+    "condition_string_bomb": (
+        "condition_incomplete",
+        "complete == False and len(missing_items * 100000000) > 0",
+        "Gateway_Decision",
+        False,
+    ),
 }
 
 
@@ -389,13 +451,14 @@ def test_runtime_limits_stop_a_step(siji, case):
         bpmn = bpmn_text().replace(old, old.replace("complete == False", escape(source))).encode()
     else:
         bpmn = bpmn_with_expression(location, source)
-    siji.ok(siji.deploy_files(mini_files(mini_dot_bpmn=bpmn)), 201)   # statically fine
+    siji.ok(siji.deploy_files(mini_files(mini_dot_bpmn=bpmn)), 201)  # statically fine
     inst = siji.start("mini", "ent_a", GOOD_START)["id"]
     task = siji.task_for("bureau", inst, "Task_Review")["id"]
     before, trace = siji.instance(inst), siji.trace(inst)
     with bounded(case, seconds=5.0, memory=256 * MB):
-        resp = siji.post(f"/api/tasks/{task}/complete", "bureau",
-                         json={"data": {"complete": False, "missing_items": "缺" * 100}})
+        resp = siji.post(
+            f"/api/tasks/{task}/complete", "bureau", json={"data": {"complete": False, "missing_items": "缺" * 100}}
+        )
     assert resp.status_code == 422, resp.get_data(as_text=True)
     body = resp.get_json()
     assert body["error"] == "engine_step_failed" and body["activity_id"] == element, body
@@ -405,9 +468,12 @@ def test_runtime_limits_stop_a_step(siji, case):
     incidents = siji.ok(siji.get(f"/api/incidents?process_instance_id={inst}", "auditor"))["items"]
     assert len(incidents) == 1 and incidents[0]["activity_id"] == element and incidents[0]["command"] == "complete"
     assert incidents[0]["actor"] == "bureau" and incidents[0]["message"]
-    if data_dependent:   # the case is intact: with small data the same step goes through
-        siji.ok(siji.post(f"/api/tasks/{task}/complete", "bureau",
-                          json={"data": {"complete": False, "missing_items": "缺"}}))
+    if data_dependent:  # the case is intact: with small data the same step goes through
+        siji.ok(
+            siji.post(
+                f"/api/tasks/{task}/complete", "bureau", json={"data": {"complete": False, "missing_items": "缺"}}
+            )
+        )
         assert [a["id"] for a in siji.instance(inst)["active_activities"]] == ["Task_Correct"]
 
 
@@ -514,24 +580,32 @@ def test_bad_start_variables_and_parameters(siji):
         assert any(field in k for k in _fields(resp)), (field, resp.get_json())
     assert siji.ok(siji.get("/api/process-instances", "auditor"))["total"] == 0
     # query and path parameters
-    for url, status in (("/api/tasks?role=%00", 422), ("/api/process-instances?business_key=a%00b", 422),
-                        ("/api/process-instances?business_key=" + "x" * 5000, 422),
-                        ("/api/tasks?page=0", 422), ("/api/tasks?per_page=100000", 422),
-                        ("/api/tasks?process_instance_id=" + "9" * 40, 422),
-                        ("/api/tasks/%00", 404), ("/api/tasks/" + "x" * 5000, 404),
-                        ("/api/process-instances/" + "9" * 30, 404),
-                        ("/api/process-instances/2147483648", 404),      # beyond a 32-bit INTEGER column
-                        ("/api/tasks?process_instance_id=2147483648", 422),
-                        ("/api/process-definitions/mini?version=2147483648", 422),
-                        ("/api/process-definitions/mini?version=0000000000001", 200),
-                        ("/api/process-definitions/mini%00", 404)):
+    for url, status in (
+        ("/api/tasks?role=%00", 422),
+        ("/api/process-instances?business_key=a%00b", 422),
+        ("/api/process-instances?business_key=" + "x" * 5000, 422),
+        ("/api/tasks?page=0", 422),
+        ("/api/tasks?per_page=100000", 422),
+        ("/api/tasks?process_instance_id=" + "9" * 40, 422),
+        ("/api/tasks/%00", 404),
+        ("/api/tasks/" + "x" * 5000, 404),
+        ("/api/process-instances/" + "9" * 30, 404),
+        ("/api/process-instances/2147483648", 404),  # beyond a 32-bit INTEGER column
+        ("/api/tasks?process_instance_id=2147483648", 422),
+        ("/api/process-definitions/mini?version=2147483648", 422),
+        ("/api/process-definitions/mini?version=0000000000001", 200),
+        ("/api/process-definitions/mini%00", 404),
+    ):
         resp = siji.get(url, "auditor")
         assert resp.status_code == status, (url, resp.status_code, resp.get_data(as_text=True)[:300])
         assert status == 200 or "message" in resp.get_json()
     inst = siji.start("mini", "ent_a", GOOD_START)["id"]
     task = siji.task_for("bureau", inst, "Task_Review")["id"]
     for key in ("", "k\u0000", "k\x7f", "x" * 201):
-        resp = siji.client.post(f"/api/tasks/{task}/complete", json={"data": {"complete": True}},
-                                headers=siji.headers("bureau", {"Idempotency-Key": key}))
+        resp = siji.client.post(
+            f"/api/tasks/{task}/complete",
+            json={"data": {"complete": True}},
+            headers=siji.headers("bureau", {"Idempotency-Key": key}),
+        )
         assert resp.status_code == 422 and "Idempotency-Key" in _fields(resp), (key[:5], resp.status_code)
     assert siji.completed_activities(inst) == []

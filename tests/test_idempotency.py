@@ -3,6 +3,7 @@ still running wait for it and answer what it answered (200, marked replayed), on
 PostgreSQL. The requests run in threads through the app's test client; the test holds the case
 (its row lock on PostgreSQL, the write lock on SQLite) or the first request's commit so that the
 others demonstrably arrive while the first has not finished."""
+
 from __future__ import annotations
 
 import threading
@@ -11,7 +12,6 @@ from contextlib import contextmanager
 
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
-
 from test_api_core import GOOD_START, MINI
 
 N = 3
@@ -24,15 +24,19 @@ def _setup(siji):
 
 
 def _send(siji, task_id, key, results, i):
-    resp = siji.post(f"/api/tasks/{task_id}/complete", "bureau", json={"data": {"complete": True}},
-                     headers={"Idempotency-Key": key})
+    resp = siji.post(
+        f"/api/tasks/{task_id}/complete", "bureau", json={"data": {"complete": True}}, headers={"Idempotency-Key": key}
+    )
     results[i] = (resp.status_code, resp.get_json())
 
 
 def _waiting_on_locks(siji) -> int:
     with siji.service.db.autocommit_engine.connect() as c:
-        return c.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                              "AND datname = current_database()")).scalar_one()
+        return c.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        ).scalar_one()
 
 
 @contextmanager
@@ -45,7 +49,7 @@ def _hold_case(siji, iid):
             conn.execute(text("BEGIN"))
             conn.execute(text("SELECT id FROM process_instances WHERE id = :i FOR UPDATE"), {"i": iid})
         else:
-            conn.execute(text("SELECT 1"))   # the write engine begins with BEGIN IMMEDIATE
+            conn.execute(text("SELECT 1"))  # the write engine begins with BEGIN IMMEDIATE
         try:
             yield
         finally:
@@ -61,8 +65,12 @@ def _wait_blocked(siji, n: int) -> None:
         while _waiting_on_locks(siji) < n:
             if time.monotonic() > deadline:
                 with siji.service.db.autocommit_engine.connect() as c:
-                    seen = c.execute(text("SELECT state, wait_event_type, wait_event, left(query, 80) "
-                                          "FROM pg_stat_activity WHERE datname = current_database()")).all()
+                    seen = c.execute(
+                        text(
+                            "SELECT state, wait_event_type, wait_event, left(query, 80) "
+                            "FROM pg_stat_activity WHERE datname = current_database()"
+                        )
+                    ).all()
                 raise AssertionError(f"the requests never waited for the case: {seen}")
             time.sleep(0.01)
     else:
@@ -78,11 +86,15 @@ def _assert_one_completion(siji, iid, task_id, results):
     statuses = [r[0] for r in results]
     assert statuses == [200] * len(results), results
     bodies = [r[1] for r in results]
-    assert all({k: v for k, v in b.items() if k != "replayed"} == {"task_id": task_id, "process_instance_id": iid,
-                                                                   "status": "completed"} for b in bodies), bodies
+    assert all(
+        {k: v for k, v in b.items() if k != "replayed"}
+        == {"task_id": task_id, "process_instance_id": iid, "status": "completed"}
+        for b in bodies
+    ), bodies
     assert sorted(bool(b.get("replayed")) for b in bodies) == [False] + [True] * (len(bodies) - 1), bodies
-    assert _count(siji, "SELECT count(*) FROM audit_events WHERE instance_id = :i AND transition = 'complete'",
-                  i=iid) == 1
+    assert (
+        _count(siji, "SELECT count(*) FROM audit_events WHERE instance_id = :i AND transition = 'complete'", i=iid) == 1
+    )
 
 
 def test_identical_completes_sent_at_once_all_answer_the_first(siji):
@@ -106,6 +118,7 @@ def test_retry_while_the_first_still_runs_waits_and_replays(siji):
         # The first complete's transaction is held just before its COMMIT, with the state, its
         # audit events and the stored answer written but not yet visible to anyone else.
         from engine.store.models import IdempotencyKey
+
         if not in_commit.is_set() and any(isinstance(o, IdempotencyKey) for o in session.new):
             session.flush()
             in_commit.set()
@@ -135,9 +148,14 @@ def test_same_key_for_another_request_is_refused_after_waiting(siji):
     """A key reused for a different request still answers 409 naming the header, not the first
     request's answer."""
     iid, task_id = _setup(siji)
-    ok = siji.post(f"/api/tasks/{task_id}/complete", "bureau", json={"data": {"complete": True}},
-                   headers={"Idempotency-Key": "k1"})
+    ok = siji.post(
+        f"/api/tasks/{task_id}/complete", "bureau", json={"data": {"complete": True}}, headers={"Idempotency-Key": "k1"}
+    )
     assert ok.status_code == 200
-    other = siji.post(f"/api/tasks/{task_id}/complete", "bureau", json={"data": {"complete": False}},
-                      headers={"Idempotency-Key": "k1"})
+    other = siji.post(
+        f"/api/tasks/{task_id}/complete",
+        "bureau",
+        json={"data": {"complete": False}},
+        headers={"Idempotency-Key": "k1"},
+    )
     assert other.status_code == 409 and "Idempotency-Key" in other.get_json()["fields"], other.get_json()

@@ -1,5 +1,6 @@
 """A joint review that repeats: the parallel join must wait for every branch of the current
 round and keep each branch's fresh answers (SpiffWorkflow 3.2 gets both wrong; engine/spiff_fixes.py)."""
+
 from __future__ import annotations
 
 from conftest import DATA
@@ -31,7 +32,7 @@ def test_join_waits_for_every_branch_in_a_later_round(siji):
     done = siji.instance(iid)
     assert done["outcome"]["id"] == "End_Approved"
     assert done["data"]["fire_passed"] is True and done["data"]["housing_passed"] is True
-    assert done["data"]["fire_opinion"] == "疏散通道不足"   # untouched in round 2, kept
+    assert done["data"]["fire_opinion"] == "疏散通道不足"  # untouched in round 2, kept
     assert siji.completed_activities(iid).count("Task_FireReview") == 2
     assert detail["state"] == "open"
 

@@ -1,6 +1,7 @@
 """Waiting vs working per activity from the audit trail (/api/reports/flows), the same figures
 from the simulator, and service times calibrated from an exported trace (issue 18, item 3).
 Real cases through the HTTP API on SQLite and PostgreSQL, the clock moved by the test."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,6 @@ import math
 from datetime import timedelta
 
 import pytest
-
 from conftest import DATA
 from test_reports import MINI, mini_timeline, row
 
@@ -72,8 +72,9 @@ def run_seq_cases(siji, hours_a: list[float], hours_b: list[float], wait: float 
     for i, (a, b) in enumerate(zip(hours_a, hours_b)):
         case = siji.start("sim_seq", "ent_a", {})["id"]
         for user, activity, hours, data in (
-                ("bureau", "Task_A", a, {"task_a_done": True, "task_a_no": f"ZQ20250926-{100 + i}"}),
-                ("tax", "Task_B", b, {"task_b_done": True, "task_b_no": f"ZQ20250926-{200 + i}"})):
+            ("bureau", "Task_A", a, {"task_a_done": True, "task_a_no": f"ZQ20250926-{100 + i}"}),
+            ("tax", "Task_B", b, {"task_b_done": True, "task_b_no": f"ZQ20250926-{200 + i}"}),
+        ):
             siji.advance(timedelta(hours=wait))
             task = siji.task_for(user, case, activity)
             siji.ok(siji.post(f"/api/tasks/{task['id']}/claim", user))
@@ -88,18 +89,26 @@ def test_observed_and_simulated_agree_for_fixed_service_times(siji):
     flow = row(siji.ok(siji.get("/api/reports/flows", "lgo"))["items"], process_key="sim_seq")
 
     # the same diagram simulated: fixed 2 h and 3 h, round the clock, a clerk always free
-    settings = parse({"start": "2025-09-26T10:00:00+08:00",
-                      "roles": {"approval_bureau": {"working_time": False, "capacity": None},
-                                "tax_bureau": {"working_time": False, "capacity": None}},
-                      "arrivals": {"interarrival_hours": {"fixed": 24}, "working_time": False},
-                      "service": {"tasks": {"Task_A": {"fixed": 2}, "Task_B": {"fixed": 3}}}})
+    settings = parse(
+        {
+            "start": "2025-09-26T10:00:00+08:00",
+            "roles": {
+                "approval_bureau": {"working_time": False, "capacity": None},
+                "tax_bureau": {"working_time": False, "capacity": None},
+            },
+            "arrivals": {"interarrival_hours": {"fixed": 24}, "working_time": False},
+            "service": {"tasks": {"Task_A": {"fixed": 2}, "Task_B": {"fixed": 3}}},
+        }
+    )
     sim = Simulation(compile_process(str(SIM / "sim_seq.bpmn")), settings, 1)
     simulated = {a["activity_id"]: a for a in sim.run(2).figures["activities"]}
     for aid in ("Task_A", "Task_B"):
         for figure in ("waiting_hours", "working_hours"):
             assert observed[aid][figure] == simulated[aid][figure], (aid, figure)
-        assert (observed[aid]["completed"], observed[aid]["role"]) == (simulated[aid]["completed"],
-                                                                       simulated[aid]["role"])
+        assert (observed[aid]["completed"], observed[aid]["role"]) == (
+            simulated[aid]["completed"],
+            simulated[aid]["role"],
+        )
     assert flow["lead_time"]["hours"]["median"] == pytest.approx(5)
     assert [c.ended - c.arrived for c in sim.cases] == [pytest.approx(5 * H)] * 2
 
@@ -107,8 +116,10 @@ def test_observed_and_simulated_agree_for_fixed_service_times(siji):
 def _lognormal(hours):
     logs = [math.log(h) for h in hours]
     mu = sum(logs) / len(logs)
-    return {"mu": pytest.approx(mu, abs=1e-5),
-            "sigma": pytest.approx(math.sqrt(sum((x - mu) ** 2 for x in logs) / len(logs)), abs=1e-5)}
+    return {
+        "mu": pytest.approx(mu, abs=1e-5),
+        "sigma": pytest.approx(math.sqrt(sum((x - mu) ** 2 for x in logs) / len(logs)), abs=1e-5),
+    }
 
 
 def test_calibrate_from_an_exported_trace(siji, tmp_path):

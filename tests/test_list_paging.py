@@ -1,10 +1,10 @@
 """Paged lists: counts capped (``total_exact``), and a caller's case list merged from several
 visibility rules (own cases, cases with a task for the caller's department) paged without gaps
 or repeats, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import pytest
-
 from test_api_core import GOOD_START, MINI
 
 
@@ -33,10 +33,15 @@ def test_counts_are_exact_below_the_cap_and_capped_above(siji, five_cases, monke
     assert (body["total"], body["total_exact"]) == (5, True)
 
     import api.routes.common as common
+
     monkeypatch.setattr(common, "COUNT_CAP", 2)
-    for user, path, n in (("auditor", "/api/process-instances", 5), ("bureau", "/api/process-instances", 5),
-                          ("ent_a", "/api/process-instances?status=running", 3), ("bureau", "/api/tasks", 5),
-                          ("auditor", "/api/tasks", 5)):
+    for user, path, n in (
+        ("auditor", "/api/process-instances", 5),
+        ("bureau", "/api/process-instances", 5),
+        ("ent_a", "/api/process-instances?status=running", 3),
+        ("bureau", "/api/tasks", 5),
+        ("auditor", "/api/tasks", 5),
+    ):
         sep = "&" if "?" in path else "?"
         # a full page needs the count, which stops at the cap; the cap bounds the count, never the page
         body = siji.ok(siji.get(f"{path}{sep}per_page=3", user))
@@ -57,8 +62,12 @@ def test_counts_are_exact_below_the_cap_and_capped_above(siji, five_cases, monke
 def test_case_list_pages_through_every_visible_case_once(siji, five_cases):
     newest_first = sorted(five_cases, reverse=True)
     # the department sees the five through its tasks; each enterprise its own
-    for user, expected in (("bureau", newest_first), ("ent_a", newest_first[2:]), ("ent_b", newest_first[:2]),
-                           ("fire", [])):
+    for user, expected in (
+        ("bureau", newest_first),
+        ("ent_a", newest_first[2:]),
+        ("ent_b", newest_first[:2]),
+        ("fire", []),
+    ):
         for per_page in (1, 2, 50):
             seen, _ = _pages(siji, user, "/api/process-instances", per_page)
             assert seen == expected, (user, per_page, seen)
@@ -92,6 +101,7 @@ def test_one_cases_tasks_page_in_inbox_order(siji):
     """Filtered by case the inbox reads the case's tasks whole and pages them itself (the
     ordered read walked a department's whole inbox index); paging and order must not change."""
     from pathlib import Path
+
     siji.deploy_paths(Path(__file__).parent / "data" / "bench")
     case = siji.start("bench28", "ent_a")["id"]
     other = siji.start("bench28", "ent_b")["id"]

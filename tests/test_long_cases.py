@@ -1,11 +1,13 @@
 """A case whose loop has run hundreds of rounds (engine/spiff_depth.py): SpiffWorkflow 3.2 stops
 walking its task tree at depth 1000, and the case would then count as completed with its next
 round's task still open. Built on the real deployed bench loop (task → gateway → back)."""
+
 from __future__ import annotations
 
 from conftest import DATA
-from engine.workflow.serializer import dump_workflow
 from SpiffWorkflow.util.task import TaskState
+
+from engine.workflow.serializer import dump_workflow
 
 
 def _ready_user_task(wf):
@@ -25,7 +27,7 @@ def test_a_loop_past_depth_1000_keeps_running_and_ends_when_told(siji_sqlite):
 
     wf = engine.load(pv, engine.start(pv, {}).state)
     rounds = 0
-    while _ready_user_task(wf).depth < 1000:   # each round adds a few levels; build them in memory
+    while _ready_user_task(wf).depth < 1000:  # each round adds a few levels; build them in memory
         task = _ready_user_task(wf)
         task.data["approved"] = True
         task.run()

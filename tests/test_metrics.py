@@ -1,6 +1,7 @@
 """/metrics answers the Prometheus text format (read back with prometheus-client's own parser):
 request latency per endpoint, commands, engine step time, timers due/fired/lag, outbox backlog and
 incidents; and the logs carry the request id and case id, as JSON when configured."""
+
 from __future__ import annotations
 
 import io
@@ -8,9 +9,8 @@ import json
 import logging
 from datetime import timedelta
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from integration_helpers import Receiver, allow_local, subscribe
+from prometheus_client.parser import text_string_to_metric_families
 from test_api_core import GOOD_START, MINI
 
 
@@ -44,12 +44,19 @@ def test_metrics_parse_and_move_with_the_work(siji):
         siji.complete("bureau", iid, "Task_Review", {"complete": True})
         assert siji.post("/api/tasks/nope/claim", "bureau").status_code == 404
         m = scrape(siji)
-        assert value(m, "siji_commands_total", command="start", outcome="ok") - \
-            value(before, "siji_commands_total", command="start", outcome="ok") == 2
-        assert value(m, "siji_commands_total", command="claim", outcome="refused") - \
-            value(before, "siji_commands_total", command="claim", outcome="refused") == 1
-        assert value(m, "siji_engine_step_seconds_count", step="complete") > \
-            value(before, "siji_engine_step_seconds_count", step="complete")
+        assert (
+            value(m, "siji_commands_total", command="start", outcome="ok")
+            - value(before, "siji_commands_total", command="start", outcome="ok")
+            == 2
+        )
+        assert (
+            value(m, "siji_commands_total", command="claim", outcome="refused")
+            - value(before, "siji_commands_total", command="claim", outcome="refused")
+            == 1
+        )
+        assert value(m, "siji_engine_step_seconds_count", step="complete") > value(
+            before, "siji_engine_step_seconds_count", step="complete"
+        )
         assert value(m, "siji_http_request_duration_seconds_count", endpoint="tasks.complete", method="POST") >= 1
         assert value(m, "siji_http_requests_total", endpoint="tasks.claim", method="POST", status="404") >= 1
         # 4 events of the ended case + 2 of the other, none delivered yet
@@ -67,6 +74,7 @@ def test_metrics_parse_and_move_with_the_work(siji):
         assert value(m, "siji_timers_fired_total") - fired_before == 1
         assert value(m, "siji_timer_lag_seconds_count") >= 1 and value(m, "siji_timer_lag_seconds_sum") >= 60
         from engine.integration.delivery import Dispatcher
+
         Dispatcher(siji.service).run_once()
         m = scrape(siji)
         assert m["siji_outbox_backlog"][sub_label] == 0
@@ -78,6 +86,7 @@ def test_metrics_parse_and_move_with_the_work(siji):
 
 def test_json_logs_carry_request_and_case_ids(siji):
     from engine import logctx
+
     stream = io.StringIO()
     handler = logctx.configure(siji.service.settings.replace(log_format="json"), stream=stream)
     try:
@@ -86,7 +95,7 @@ def test_json_logs_carry_request_and_case_ids(siji):
         resp = siji.get(f"/api/process-instances/{iid}", "analyst", headers={"X-Request-Id": "req-42"})
         assert resp.status_code == 403 and resp.headers["X-Request-Id"] == "req-42"
         resp = siji.get("/api/me", "analyst", headers={"X-Request-Id": "bad id with spaces"})
-        assert len(resp.headers["X-Request-Id"]) == 32          # replaced by a fresh one
+        assert len(resp.headers["X-Request-Id"]) == 32  # replaced by a fresh one
     finally:
         logging.getLogger().removeHandler(handler)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
@@ -97,7 +106,9 @@ def test_json_logs_carry_request_and_case_ids(siji):
 
 def test_log_settings_are_checked():
     import pytest
+
     from engine.settings import Settings, SettingsError
+
     assert Settings.from_env({"SIJI_LOG_FORMAT": "JSON"}).log_format == "json"
     with pytest.raises(SettingsError, match="SIJI_LOG_FORMAT"):
         Settings.from_env({"SIJI_LOG_FORMAT": "xml"})
@@ -112,22 +123,32 @@ def test_multiprocess_mode_adds_up_the_workers_counters(tmp_path):
     import sys
 
     from conftest import ROOT
+
     mp = tmp_path / "prom"
     mp.mkdir()
     env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(mp), PYTHONPATH=str(ROOT))
-    count = ("from engine.metrics import HTTP_LATENCY, TIMERS_FIRED\n"
-             "TIMERS_FIRED.inc(3); HTTP_LATENCY.labels('tasks.complete', 'POST').observe(0.2)\n")
+    count = (
+        "from engine.metrics import HTTP_LATENCY, TIMERS_FIRED\n"
+        "TIMERS_FIRED.inc(3); HTTP_LATENCY.labels('tasks.complete', 'POST').observe(0.2)\n"
+    )
     for _ in range(2):
         subprocess.run([sys.executable, "-c", count], env=env, check=True, cwd=str(ROOT))
-    scrape = ("from engine.service.build import build_service\nfrom engine.settings import Settings\n"
-              "from engine.integration.metrics import render\n"
-              f"svc = build_service(Settings(database_url='sqlite:///{tmp_path / 'm.sqlite3'}'), migrate=True)\n"
-              "import sys; sys.stdout.write(render(svc).decode())\n")
-    out = subprocess.run([sys.executable, "-c", scrape], env=env, check=True, cwd=str(ROOT),
-                         capture_output=True, text=True).stdout
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for fam in text_string_to_metric_families(out) for s in fam.samples}
+    scrape = (
+        "from engine.service.build import build_service\nfrom engine.settings import Settings\n"
+        "from engine.integration.metrics import render\n"
+        f"svc = build_service(Settings(database_url='sqlite:///{tmp_path / 'm.sqlite3'}'), migrate=True)\n"
+        "import sys; sys.stdout.write(render(svc).decode())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", scrape], env=env, check=True, cwd=str(ROOT), capture_output=True, text=True
+    ).stdout
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(out)
+        for s in fam.samples
+    }
     assert samples[("siji_timers_fired_total", ())] == 6
-    assert samples[("siji_http_request_duration_seconds_count",
-                    (("endpoint", "tasks.complete"), ("method", "POST")))] == 2
-    assert samples[("siji_timers_due", ())] == 0          # the database's figures come along
+    assert (
+        samples[("siji_http_request_duration_seconds_count", (("endpoint", "tasks.complete"), ("method", "POST")))] == 2
+    )
+    assert samples[("siji_timers_due", ())] == 0  # the database's figures come along

@@ -9,6 +9,7 @@ case view highlights what the API says was done. Screenshots go to test-artifact
 Without Chromium, Playwright, Node.js or the built pages these tests skip with the reason, except
 with SIJI_REQUIRE_BROWSER=1 (CI), where they fail.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,7 +21,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
 from conftest import DATA, ROOT, make_harness
 
 REQUIRE = os.environ.get("SIJI_REQUIRE_BROWSER") == "1"
@@ -29,8 +29,15 @@ ARTIFACTS = ROOT / "test-artifacts" / "pages"
 MANIFEST = ROOT / "api" / "pages" / "dist" / "manifest.json"
 PROCESS = "completion_acceptance"
 DMN_PROCESS = "land_to_construction"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 TIMEOUT_MS = 20_000
 
 
@@ -43,6 +50,7 @@ def _unavailable(reason: str):
 def _uscc(prefix17: str) -> str:
     """A unified social credit code with a correct check character."""
     from engine.forms.values import uscc_valid
+
     for c in "0123456789ABCDEFGHJKLMNPQRTUWXY":
         if uscc_valid(prefix17 + c):
             return prefix17 + c
@@ -90,9 +98,13 @@ def live(tmp_path_factory):
     h.deploy_paths(DATA / "mini")
     land = ROOT / "bpmn" / f"{DMN_PROCESS}.bpmn"
     if land.is_file():  # a process with a DMN table, for the DMN editor
-        h.deploy_paths(land, *sorted((ROOT / "bpmn").glob("*.dmn")), ROOT / "bpmn" / "catalogue.json",
-                       *sorted((ROOT / "bpmn").glob(f"{DMN_PROCESS}.settings.json")),
-                       *sorted((ROOT / "forms" / DMN_PROCESS).glob("*.form")))
+        h.deploy_paths(
+            land,
+            *sorted((ROOT / "bpmn").glob("*.dmn")),
+            ROOT / "bpmn" / "catalogue.json",
+            *sorted((ROOT / "bpmn").glob(f"{DMN_PROCESS}.settings.json")),
+            *sorted((ROOT / "forms" / DMN_PROCESS).glob("*.form")),
+        )
     werkzeug_log = logging.getLogger("werkzeug")
     level = werkzeug_log.level
     werkzeug_log.setLevel(logging.WARNING)  # not one line per asset
@@ -109,8 +121,9 @@ def live(tmp_path_factory):
 
 @pytest.fixture
 def page(browser, live, request):
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN",
-                                  timezone_id="Asia/Shanghai", accept_downloads=True)
+    context = browser.new_context(
+        viewport={"width": 1440, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai", accept_downloads=True
+    )
     pg = context.new_page()
     pg.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
@@ -138,25 +151,46 @@ def shot(pg, name: str):
 
 def real_errors(pg) -> list[str]:
     """Console errors other than the HTTP answers the pages handle themselves (403/404/409/422)."""
-    return [e for e in pg.errors if not (e.startswith("console.error: Failed to load resource")
-                                         and any(f"status of {c}" in e for c in (403, 404, 409, 422)))]
+    return [
+        e
+        for e in pg.errors
+        if not (
+            e.startswith("console.error: Failed to load resource")
+            and any(f"status of {c}" in e for c in (403, 404, 409, 422))
+        )
+    ]
 
 
 # ------------------------------------------------------------------ case data through the API
 USCC_A = _uscc("91370800MA3C12345")
 START = {
-    "builder_name": "济宁高新建设有限公司", "builder_uscc": USCC_A, "contact_name": "王工",
-    "contact_phone": "13800000000", "project_name": "高新区创新大厦", "project_code": "2020-370871-26-03-012345",
-    "parcel_code": "370871001002GB00012", "construction_permit_no": "370871202509260101",
-    "permitted_floor_area": 12000, "project_address": "济宁高新区崇文大道 1 号",
+    "builder_name": "济宁高新建设有限公司",
+    "builder_uscc": USCC_A,
+    "contact_name": "王工",
+    "contact_phone": "13800000000",
+    "project_name": "高新区创新大厦",
+    "project_code": "2020-370871-26-03-012345",
+    "parcel_code": "370871001002GB00012",
+    "construction_permit_no": "370871202509260101",
+    "permitted_floor_area": 12000,
+    "project_address": "济宁高新区崇文大道 1 号",
 }
-SURVEY = {"survey_agency_name": "济宁测绘院", "survey_agency_uscc": _uscc("12370800MB2850001"),
-          "survey_report_no": "CH-2025-0001", "survey_date": "2025-09-20", "measured_floor_area": 12345.5}
+SURVEY = {
+    "survey_agency_name": "济宁测绘院",
+    "survey_agency_uscc": _uscc("12370800MB2850001"),
+    "survey_report_no": "CH-2025-0001",
+    "survey_date": "2025-09-20",
+    "measured_floor_area": 12345.5,
+}
 APPLY = {
-    "self_acceptance_date": "2025-09-22", "application_channel": "online",
-    "acceptance_parties": [{"party_role": r, "party_name": f"{n}单位", "party_uscc": _uscc(f"91370800MA3C1000{i}")}
-                           for i, (r, n) in enumerate([("survey", "勘察"), ("design", "设计"),
-                                                       ("construction", "施工"), ("supervision", "监理")])],
+    "self_acceptance_date": "2025-09-22",
+    "application_channel": "online",
+    "acceptance_parties": [
+        {"party_role": r, "party_name": f"{n}单位", "party_uscc": _uscc(f"91370800MA3C1000{i}")}
+        for i, (r, n) in enumerate(
+            [("survey", "勘察"), ("design", "设计"), ("construction", "施工"), ("supervision", "监理")]
+        )
+    ],
 }
 
 
@@ -166,7 +200,9 @@ def case_at_reviews(live) -> int:
     iid = live.start(PROCESS, "ent_a", START)["id"]
     live.complete("ent_a", iid, "Task_CombinedCompletionSurvey", SURVEY)
     live.complete("ent_a", iid, "Task_ApplyJointAcceptance", APPLY)
-    live.complete("bureau", iid, "Task_AcceptApplication", {"application_accepted": True, "intake_no": "JSCK-2025-0001"})
+    live.complete(
+        "bureau", iid, "Task_AcceptApplication", {"application_accepted": True, "intake_no": "JSCK-2025-0001"}
+    )
     return iid
 
 
@@ -175,6 +211,7 @@ def test_page_shells_are_public_and_say_when_not_built(siji_sqlite, monkeypatch,
     """No browser needed: the shells are public (the API behind them is not); without a build
     (no Node.js) every page answers 503 saying the API works, and the API does."""
     import api.pages as pages
+
     h = siji_sqlite
     monkeypatch.setattr(pages, "DIST", tmp_path / "dist")  # nothing built there
     for path in ("/", "/modeler", "/inbox", "/case", "/case/7"):
@@ -188,7 +225,8 @@ def test_page_shells_are_public_and_say_when_not_built(siji_sqlite, monkeypatch,
     dist = tmp_path / "dist"
     (dist / "chunks").mkdir(parents=True)
     (dist / "manifest.json").write_text(
-        '{"inbox": {"js": "inbox-AB12.js", "css": "inbox-CD34.css", "preload": ["chunks/c-EF56.js"]}}', "utf-8")
+        '{"inbox": {"js": "inbox-AB12.js", "css": "inbox-CD34.css", "preload": ["chunks/c-EF56.js"]}}', "utf-8"
+    )
     (dist / "inbox-AB12.js").write_text("console.log(1)", "utf-8")
     resp = h.client.get("/inbox")
     text = resp.get_data(as_text=True)
@@ -201,6 +239,7 @@ def test_page_shells_are_public_and_say_when_not_built(siji_sqlite, monkeypatch,
     assert asset.status_code == 200 and asset.mimetype == "text/javascript"
     assert "immutable" in asset.headers["Cache-Control"]
     import gzip
+
     (dist / "inbox-AB12.js.gz").write_bytes(gzip.compress(b"console.log(1)"))
     zipped = h.client.get("/pages/assets/inbox-AB12.js", headers={"Accept-Encoding": "gzip, br"})
     assert zipped.headers["Content-Encoding"] == "gzip" and zipped.mimetype == "text/javascript"
@@ -232,7 +271,7 @@ def test_modeler_problems_rename_and_deploy(page, live):
     # 1. a task without a name is refused: the problem is shown on that element
     rename("")
     pg.click("#deploy")
-    pg.wait_for_selector(f'{shape}.siji-problem')
+    pg.wait_for_selector(f"{shape}.siji-problem")
     badge = pg.locator(".problem-badge").first
     assert "没有名称" in badge.inner_text()
     assert pg.locator(f'#problems li[data-element="{task}"]').count() == 1
@@ -274,8 +313,10 @@ def test_modeler_edits_a_form_and_deploys_it(page, live):
     general = pg.locator("#form-canvas .bio-properties-panel-group-header", has_text="General")
     if "open" not in (general.get_attribute("class") or ""):
         general.click()
-    label = pg.locator('#form-canvas .bio-properties-panel [data-entry-id="label"] [contenteditable], '
-                       '#form-canvas .bio-properties-panel input[name="label"]').first
+    label = pg.locator(
+        '#form-canvas .bio-properties-panel [data-entry-id="label"] [contenteditable], '
+        '#form-canvas .bio-properties-panel input[name="label"]'
+    ).first
     label.click()
     pg.keyboard.press("Control+A")
     pg.keyboard.type("不通过的理由（网页修改）")
@@ -290,8 +331,9 @@ def test_modeler_edits_a_form_and_deploys_it(page, live):
     assert comps["fire_review_opinion"]["label"] == "不通过的理由（网页修改）"
     for k in ("properties", "conditional", "validate"):  # the rest of the field is as it was
         assert comps["fire_review_opinion"].get(k) == old["fire_review_opinion"].get(k), k
-    assert {k: v for k, v in res["forms"].items() if k != form_key} == \
-        {k: v for k, v in prev["forms"].items() if k != form_key}
+    assert {k: v for k, v in res["forms"].items() if k != form_key} == {
+        k: v for k, v in prev["forms"].items() if k != form_key
+    }
     assert not real_errors(pg), real_errors(pg)
 
 
@@ -317,7 +359,9 @@ def test_modeler_export_then_upload_back(page, live, tmp_path):
     pg.click("#deploy")
     pg.wait_for_selector(f'#defs li[data-key="{PROCESS}"][data-latest="{before + 1}"]')
     detail = live.ok(live.get(f"/api/process-definitions/{PROCESS}", "analyst"))
-    assert {t["activity_id"]: t["name"] for t in detail["tasks"]}["Task_ReviewLandscaping"] == "园林绿化验收：审核申请（桌面修改）"
+    assert {t["activity_id"]: t["name"] for t in detail["tasks"]}[
+        "Task_ReviewLandscaping"
+    ] == "园林绿化验收：审核申请（桌面修改）"
     assert not real_errors(pg), real_errors(pg)
 
 
@@ -396,10 +440,18 @@ def test_applicant_starts_a_case_with_the_start_form(page, live):
     login(pg, live, "ent_b", "/inbox")
     pg.click(f'#starters button[data-process-key="{PROCESS}"]')
     pg.wait_for_selector("#task-form .fjs-form")
-    labels = {"builder_name": "建设单位名称", "builder_uscc": "建设单位统一社会信用代码", "contact_name": "联系人",
-              "contact_phone": "联系电话", "project_name": "项目名称", "project_code": "项目代码",
-              "parcel_code": "宗地代码", "construction_permit_no": "施工许可证编号",
-              "permitted_floor_area": "规划许可总建筑面积", "project_address": "项目地址"}
+    labels = {
+        "builder_name": "建设单位名称",
+        "builder_uscc": "建设单位统一社会信用代码",
+        "contact_name": "联系人",
+        "contact_phone": "联系电话",
+        "project_name": "项目名称",
+        "project_code": "项目代码",
+        "parcel_code": "宗地代码",
+        "construction_permit_no": "施工许可证编号",
+        "permitted_floor_area": "规划许可总建筑面积",
+        "project_address": "项目地址",
+    }
     wrong = USCC_A[:-1] + ("0" if USCC_A[-1] != "0" else "1")  # fits the pattern, wrong check character
     for key, label in labels.items():
         pg.get_by_label(label, exact=False).first.fill(wrong if key == "builder_uscc" else str(START[key]))
@@ -429,8 +481,13 @@ def test_auditor_reads_the_inbox_without_acting(page, live):
     assert "只能查看" in page.inner_text("#detail")
     assert page.locator("#complete").count() == 0
     assert page.locator("#task-table button.claim").count() == 0
-    assert page.locator("#task-form .fjs-readonly, #task-form .fjs-form-field input[readonly], "
-                        "#task-form .fjs-form-field textarea[readonly], #task-form .fjs-form-field input[disabled]").count() > 0
+    assert (
+        page.locator(
+            "#task-form .fjs-readonly, #task-form .fjs-form-field input[readonly], "
+            "#task-form .fjs-form-field textarea[readonly], #task-form .fjs-form-field input[disabled]"
+        ).count()
+        > 0
+    )
 
 
 def test_inbox_sorted_by_due_time_with_overdue_marked(page, live):
@@ -443,8 +500,12 @@ def test_inbox_sorted_by_due_time_with_overdue_marked(page, live):
     login(page, live, "bureau", "/inbox")
     rows = page.locator("#task-table tbody tr")
     rows.first.wait_for()
-    order = [int(t) for t in page.eval_on_selector_all(
-        "#task-table tbody tr td:nth-child(4) a", "els => els.map(e => e.textContent.slice(1))")]
+    order = [
+        int(t)
+        for t in page.eval_on_selector_all(
+            "#task-table tbody tr td:nth-child(4) a", "els => els.map(e => e.textContent.slice(1))"
+        )
+    ]
     assert order.index(first) < order.index(second)
     overdue = page.locator("#task-table tbody tr.overdue")
     assert overdue.count() >= 1
@@ -462,14 +523,19 @@ def test_case_view_highlights_progress(page, live):
     live.complete("fire", iid, "Task_ReviewFireSafety", {"fire_review_passed": True})
     inst = live.instance(iid)
     login(pg, live, "auditor", f"/case/{iid}")
-    pg.wait_for_selector('#case-canvas .djs-element.siji-done')
-    svg_ids = set(pg.eval_on_selector_all("#case-canvas .djs-element[data-element-id]",
-                                          "els => els.map(e => e.dataset.elementId)"))
+    pg.wait_for_selector("#case-canvas .djs-element.siji-done")
+    svg_ids = set(
+        pg.eval_on_selector_all(
+            "#case-canvas .djs-element[data-element-id]", "els => els.map(e => e.dataset.elementId)"
+        )
+    )
 
     def classes(element_id):
         return pg.locator(f'#case-canvas .djs-element[data-element-id="{element_id}"]').get_attribute("class")
 
-    assert {"Task_CombinedCompletionSurvey", "Task_ApplyJointAcceptance", "Task_ReviewFireSafety"} <= set(inst["completed_activities"])
+    assert {"Task_CombinedCompletionSurvey", "Task_ApplyJointAcceptance", "Task_ReviewFireSafety"} <= set(
+        inst["completed_activities"]
+    )
     for aid in inst["completed_activities"]:
         if aid in svg_ids:
             assert "siji-done" in classes(aid), aid
@@ -480,7 +546,7 @@ def test_case_view_highlights_progress(page, live):
     assert "siji-done" not in classes("Task_OrganiseOnSiteAcceptance")
     assert "siji-flow-taken" in classes("Flow_SurveyToApplication")
     assert "siji-flow-taken" in classes("Flow_ReviewStartFireSafety")  # out of the parallel split
-    assert "siji-flow-taken" in classes("Flow_ReviewFireSafetyDone")   # into the waiting join
+    assert "siji-flow-taken" in classes("Flow_ReviewFireSafetyDone")  # into the waiting join
     assert "siji-flow-taken" not in (classes("Flow_ReviewsPassed") or "")
     for f in inst["taken_flows"]:
         assert "siji-flow-taken" in classes(f), f

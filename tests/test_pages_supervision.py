@@ -2,15 +2,14 @@
 with a username and password, the admin page, the supervision dashboard (督办), the case list.
 Same live server and Chromium as tests/test_pages.py; every page load is checked for console
 errors and failed requests, and screenshots go to test-artifacts/pages/."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
-
 try:
     from playwright.sync_api import expect
-except ImportError:   # the browser fixture skips (or fails under SIJI_REQUIRE_BROWSER) with the reason
+except ImportError:  # the browser fixture skips (or fails under SIJI_REQUIRE_BROWSER) with the reason
     expect = None
 
 from test_pages import USCC_A, browser, case_at_reviews, live, login, shot  # noqa: F401
@@ -28,7 +27,7 @@ def _unread(live, user) -> int:
 # ------------------------------------------------------------------ notifications bell
 def test_bell_counts_lists_links_and_marks_read(page, live):
     pg = page
-    live.add_user("fire_boss", ["fire_rescue"])   # nothing for the fire brigade yet
+    live.add_user("fire_boss", ["fire_rescue"])  # nothing for the fire brigade yet
     login(pg, live, "fire_boss", "/inbox")
     pg.wait_for_selector("#bell")
     expect(pg.locator("#bell-count")).to_be_hidden()
@@ -47,8 +46,9 @@ def test_bell_counts_lists_links_and_marks_read(page, live):
     live.advance(timedelta(hours=7))
     assert live.ok(live.get(f"/api/tasks/{tid}", "fire"))["deadline_status"] == "overdue"
     unread = _unread(live, "fire")
-    kinds = [n["kind"] for n in live.ok(live.get("/api/notifications?per_page=100", "fire"))["items"]
-             if n["task_id"] == tid]
+    kinds = [
+        n["kind"] for n in live.ok(live.get("/api/notifications?per_page=100", "fire"))["items"] if n["task_id"] == tid
+    ]
     assert sorted(kinds) == ["overdue", "reminder", "task_created"], kinds
     pg.evaluate("sessionStorage.clear()")
     login(pg, live, "fire", "/inbox")
@@ -57,7 +57,7 @@ def test_bell_counts_lists_links_and_marks_read(page, live):
     pg.wait_for_selector("#bell-list li.unread")
     mine = pg.locator("#bell-list li", has=pg.locator(f'a[href="/inbox?task={tid}"]'))
     expect(mine).to_have_count(3)
-    assert mine.locator(".badge").all_inner_texts() == ["已逾期", "即将到期", "新待办"]   # newest first
+    assert mine.locator(".badge").all_inner_texts() == ["已逾期", "即将到期", "新待办"]  # newest first
     shot(pg, "bell-open.png")
     # mark one read with its button: the count drops by one, on the page and in the API
     first = mine.first
@@ -96,14 +96,14 @@ def test_admin_page_adds_a_user_who_logs_in_with_a_password(page, live):
     pg.fill("#new-display-name", "张三")
     pg.fill("#new-password", "short")
     pg.check("#new-approval_bureau")
-    pg.click("#create-user")                       # too short: the server names the field, nothing made
+    pg.click("#create-user")  # too short: the server names the field, nothing made
     pg.wait_for_selector("#new-user-msg.msg-error")
     assert "密码" in pg.inner_text("#new-user-msg")
     assert pg.locator('#user-table tr[data-user="zhang_san"]').count() == 0
     pg.fill("#new-password", PW)
     pg.click("#create-user")
     pg.wait_for_selector("#new-user-msg.msg-ok")
-    assert "sj_" in pg.inner_text("#new-user-msg")     # its API token, shown once
+    assert "sj_" in pg.inner_text("#new-user-msg")  # its API token, shown once
     row = pg.locator('#user-table tr[data-user="zhang_san"]')
     expect(row).to_contain_text("张三")
     expect(row).to_contain_text("行政审批服务局")
@@ -171,7 +171,10 @@ def _check_dashboard(pg, live, query: str) -> dict:
     expect(pg.locator("#depts tbody tr")).to_have_count(len(rows))
     for d in rows:
         tr = pg.locator(f'#depts tr[data-role="{d["role"]}"]')
-        cell = lambda k: tr.locator(f'td[data-k="{k}"]').inner_text()   # noqa: E731
+
+        def cell(k, tr=tr):
+            return tr.locator(f'td[data-k="{k}"]').inner_text()
+
         assert cell("role_name") == d["role_name"]
         for k in ("completed", "on_time", "overdue", "no_deadline", "open", "open_overdue", "escalated"):
             assert int(cell(k)) == d[k], (d["role"], k)
@@ -210,7 +213,7 @@ def test_supervision_dashboard_shows_the_reports_figures(page, live):
     live.ok(live.post(f"/api/tasks/{tid}/claim", "bureau"))
     live.advance(timedelta(hours=3))
     live.complete("bureau", iid, "Task_Review", {"complete": True})
-    done_day = (live.clock.now() + timedelta(hours=8)).date().isoformat()     # China day
+    done_day = (live.clock.now() + timedelta(hours=8)).date().isoformat()  # China day
     if not live.ok(live.get("/api/reports/overdue", "lgo"))["total"]:
         case_at_reviews(live)
         live.clock.advance(timedelta(days=30))
@@ -222,7 +225,7 @@ def test_supervision_dashboard_shows_the_reports_figures(page, live):
     depts = _check_dashboard(pg, live, "")
     bureau = next(d for d in depts["departments"] if d["role"] == "approval_bureau")
     assert bureau["on_time"] >= 1
-    assert "行政审批服务局" in pg.inner_text("#chart-ontime")          # the chart's axis, SVG text
+    assert "行政审批服务局" in pg.inner_text("#chart-ontime")  # the chart's axis, SVG text
     assert pg.locator("#chart-lead svg text", has_text="测试流程").count() >= 1
     shot(pg, "supervision.png")
     pg.locator("#overdue").scroll_into_view_if_needed()
@@ -232,8 +235,14 @@ def test_supervision_dashboard_shows_the_reports_figures(page, live):
     pg.select_option("#flow", "mini")
     pg.wait_for_url("**process_key=mini**")
     expect(pg.locator("#depts tbody tr")).to_have_count(
-        len([d for d in live.ok(live.get("/api/reports/departments?process_key=mini", "lgo"))["departments"]
-             if d["department"]]))
+        len(
+            [
+                d
+                for d in live.ok(live.get("/api/reports/departments?process_key=mini", "lgo"))["departments"]
+                if d["department"]
+            ]
+        )
+    )
     _check_dashboard(pg, live, "process_key=mini")
     assert pg.locator("#no-overdue").count() == 1 or pg.locator("#overdue-table").count() == 1
     # a custom period (China days, `to` inclusive)

@@ -2,6 +2,7 @@
 filters and paging, supervisor actions and comments. Same live server and Chromium as
 tests/test_pages.py; every page load is checked for console errors and failed requests, and
 screenshots go to test-artifacts/pages/."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,18 +11,18 @@ import pytest
 
 try:
     from playwright.sync_api import expect
-except ImportError:   # the browser fixture skips (or fails under SIJI_REQUIRE_BROWSER) with the reason
+except ImportError:  # the browser fixture skips (or fails under SIJI_REQUIRE_BROWSER) with the reason
     expect = None
 
-from test_pages import (CHROMIUM_ARGS, TIMEOUT_MS, USCC_A, browser, case_at_reviews, live, login,  # noqa: F401
-                        real_errors, shot)
+from test_pages import CHROMIUM_ARGS, TIMEOUT_MS, USCC_A, browser, case_at_reviews, live, login, real_errors, shot  # noqa: F401
 
 
 @pytest.fixture
 def page(browser, live):  # noqa: F811
     """A page that also records every failed request and every answer >= 400 it did not expect."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN",
-                                  timezone_id="Asia/Shanghai", accept_downloads=True)
+    context = browser.new_context(
+        viewport={"width": 1440, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai", accept_downloads=True
+    )
     pg = context.new_page()
     pg.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
@@ -30,8 +31,10 @@ def page(browser, live):  # noqa: F811
     pg.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
     # A fetch still in flight when the test clicks a link is cancelled by the browser
     # (net::ERR_ABORTED): the page left, nothing failed. Every other failure counts.
-    pg.on("requestfailed", lambda r: failed.append(f"{r.method} {r.url}: {r.failure}")
-          if "ERR_ABORTED" not in (r.failure or "") else None)
+    pg.on(
+        "requestfailed",
+        lambda r: failed.append(f"{r.method} {r.url}: {r.failure}") if "ERR_ABORTED" not in (r.failure or "") else None,
+    )
     pg.on("response", lambda r: failed.append(f"{r.request.method} {r.url}: {r.status}") if r.status >= 400 else None)
     pg.errors = errors
     pg.failed = failed
@@ -54,8 +57,12 @@ def clean(pg, expected_status: tuple[int, ...] = ()) -> None:
 def test_api_docs_render_swagger_ui_offline(page, live):
     pg = page
     external: list[str] = []
-    pg.on("request", lambda r: external.append(r.url) if not r.url.startswith(live.base_url) and
-          not r.url.startswith("data:") else None)
+    pg.on(
+        "request",
+        lambda r: (
+            external.append(r.url) if not r.url.startswith(live.base_url) and not r.url.startswith("data:") else None
+        ),
+    )
     pg.goto(live.base_url + "/api/docs")
     pg.wait_for_selector("#swagger-ui .opblock-tag-section")
     pg.wait_for_selector('#swagger-ui .opblock-summary-path[data-path="/api/tasks"]')
@@ -69,7 +76,9 @@ def test_api_docs_render_swagger_ui_offline(page, live):
 # ------------------------------------------------------------------ department inbox
 def _names(live):
     from sqlalchemy import update
+
     from engine.store.models import User
+
     with live.service.db.write() as s:
         s.execute(update(User).where(User.username == "ent_a").values(enterprise_name="济宁甲建设有限公司"))
         s.execute(update(User).where(User.username == "ent_b").values(enterprise_name="乙科技公司"))
@@ -91,7 +100,7 @@ def test_inbox_columns_search_filters_and_paging(page, live):
     for i in range(21):
         many.append(_mini(live, "ent_a", f"INB-BULK-{i:02d}"))
         live.clock.advance(timedelta(minutes=1))
-    live.clock.advance(timedelta(days=2, hours=6))    # early is overdue, soon is due within a day
+    live.clock.advance(timedelta(days=2, hours=6))  # early is overdue, soon is due within a day
     task_soon = live.task_for("bureau", soon, "Task_Review")
     live.ok(live.post(f"/api/tasks/{task_soon['id']}/claim", "bureau"))
 
@@ -105,7 +114,7 @@ def test_inbox_columns_search_filters_and_paging(page, live):
     assert "测试流程" in first.inner_text()
     row_soon = pg.locator("#task-table tbody tr", has=pg.locator(f'a[href="/case/{soon}"]'))
     assert "即将到期" in row_soon.inner_text() and "张审批" in row_soon.inner_text()
-    assert "bureau" not in row_soon.locator("td").nth(5).inner_text()   # the display name, not the login
+    assert "bureau" not in row_soon.locator("td").nth(5).inner_text()  # the display name, not the login
     # real paging: 23 tasks, 20 a page
     assert pg.locator("#task-table tbody tr").count() == 20
     assert "共 23 项" in pg.inner_text("#task-count") and "第 1 / 2 页" in pg.inner_text("#page-info")
@@ -165,7 +174,7 @@ def test_supervisor_reassigns_and_releases_clerk_delegates_and_comments(page, li
     assert "部门负责人" in pg.inner_text("#handover legend")
     pg.wait_for_selector('#handover-to option[value="bureau2"]', state="attached")
     pg.select_option("#handover-to", "bureau2")
-    pg.click("#reassign")                                  # no reason: asked for, nothing sent
+    pg.click("#reassign")  # no reason: asked for, nothing sent
     pg.wait_for_selector("#handover-msg.msg-error")
     assert "理由" in pg.inner_text("#handover-msg")
     pg.fill("#handover-reason", "原经办人休假，改由同事办理")
@@ -201,7 +210,7 @@ def test_supervisor_reassigns_and_releases_clerk_delegates_and_comments(page, li
     pg.wait_for_selector("#timeline li.t-comment")
     for t in ("改派", "收回", "委托", "留言"):
         assert pg.locator("#timeline li .what", has_text=t).count() >= 1, t
-    assert "测试流程" in pg.inner_text("#case-flow")              # the flow's name, not its key
+    assert "测试流程" in pg.inner_text("#case-flow")  # the flow's name, not its key
     shot(pg, "case-comments.png")
     trace = live.ok(live.get(f"/api/process-instances/{iid}/trace?format=json", "auditor"))["events"]
     reasons = [e["data"].get("reason") for e in trace if e["transition"] in ("reassign", "release", "delegate")]

@@ -1,15 +1,19 @@
 """The shipped diagrams, DMN, forms, settings and catalogue deploy together, as ./tools/run does."""
+
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from conftest import ROOT
 
 from engine import roles
 
-FLOWS = {"business_opening": "开户即开业", "land_to_construction": "拿地即开工",
-         "completion_acceptance": "建成即使用", "enterprise_call": "呼叫即回应"}
+FLOWS = {
+    "business_opening": "开户即开业",
+    "land_to_construction": "拿地即开工",
+    "completion_acceptance": "建成即使用",
+    "enterprise_call": "呼叫即回应",
+}
 
 
 def test_everything_in_bpmn_and_forms_deploys_through_the_api(siji):
@@ -21,7 +25,7 @@ def test_everything_in_bpmn_and_forms_deploys_through_the_api(siji):
         assert d["start_form"] is not None, key
         assert d["tasks"], key
         for t in d["tasks"]:
-            if t["role"] is None:      # the department comes from the case's data (engine/task_roles.py)
+            if t["role"] is None:  # the department comes from the case's data (engine/task_roles.py)
                 assert t["role_from"], (key, t)
             else:
                 assert roles.is_role(t["role"]) and t["role"] not in roles.SYSTEM_ROLES, (key, t)
@@ -33,6 +37,7 @@ def test_everything_in_bpmn_and_forms_deploys_through_the_api(siji):
 
 def test_every_user_task_has_its_form_file_and_every_form_file_a_task():
     import re
+
     for key in FLOWS:
         xml = (ROOT / "bpmn" / f"{key}.bpmn").read_text(encoding="utf-8")
         tasks = set(re.findall(r'<bpmn:userTask id="([^"]+)"', xml))
@@ -52,6 +57,7 @@ def test_catalogue_names_the_four_items_of_the_plan_and_says_the_rest_are_open()
 
 def test_cli_deploys_the_repository(tmp_path, monkeypatch, capsys):
     from engine.cli.main import main
+
     monkeypatch.setenv("SIJI_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
     monkeypatch.chdir(ROOT)
     assert main(["deploy", "bpmn", "forms"]) == 0
@@ -59,8 +65,8 @@ def test_cli_deploys_the_repository(tmp_path, monkeypatch, capsys):
     for key in FLOWS:
         assert f"deployed {key} version 1" in out
     assert main(["demo"]) == 0
-    lines = [l for l in capsys.readouterr().out.splitlines() if l.strip()]
-    assert any(l.split()[0] == "dept_fire_rescue" and l.split()[-1].startswith("sj_") for l in lines)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
+    assert any(ln.split()[0] == "dept_fire_rescue" and ln.split()[-1].startswith("sj_") for ln in lines)
     assert main(["user", "add", "someone", "--role", "fire_rescue"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("sj_")
 
@@ -68,6 +74,7 @@ def test_cli_deploys_the_repository(tmp_path, monkeypatch, capsys):
 def test_applicant_sees_why_the_materials_came_back(siji):
     """The correction task shows the one-time notice (a read-only field) and drops it if echoed."""
     from test_flow_business_opening import application, check_bad
+
     siji.deploy_paths(ROOT / "bpmn", ROOT / "forms")
     iid = siji.start("business_opening", "ent_a", application())["id"]
     siji.complete("bureau", iid, "Task_CheckMaterials", check_bad(1))
@@ -78,8 +85,15 @@ def test_applicant_sees_why_the_materials_came_back(siji):
     shown = [c for c in detail["form"]["components"] if c.get("key") == "correction_notice"]
     assert shown and shown[0]["readonly"] is True
     # echoing the read-only value back does not overwrite the bureau's notice
-    siji.complete("ent_a", iid, "Task_CorrectMaterials",
-                  {"corrected_items": [{"corrected_item_name": "股东身份证明"}], "correction_confirmed": True,
-                   "correction_notice": "被篡改的告知"})
+    siji.complete(
+        "ent_a",
+        iid,
+        "Task_CorrectMaterials",
+        {
+            "corrected_items": [{"corrected_item_name": "股东身份证明"}],
+            "correction_confirmed": True,
+            "correction_notice": "被篡改的告知",
+        },
+    )
     task = siji.task_for("bureau", iid, "Task_CheckMaterials")
     assert siji.ok(siji.get(f"/api/tasks/{task['id']}", "bureau"))["data"].get("correction_notice") == notice

@@ -1,12 +1,12 @@
 """Supervision reports and the problem ledger, against numbers worked out by hand for a few cases
 with known deadlines. The clock is injected: ``siji.advance`` moves it and lets the timer worker
 fire what fell due; ``siji.clock.advance`` moves it alone (a worker that has not run yet)."""
+
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 import pytest
-
 from conftest import DATA, T0
 
 MINI = DATA / "mini"
@@ -16,7 +16,7 @@ H = 3600.0
 
 
 def at(delta: timedelta) -> str:
-    return (T0 + delta).astimezone(timezone.utc).isoformat()
+    return (T0 + delta).astimezone(UTC).isoformat()
 
 
 def row(items, **match):
@@ -42,17 +42,17 @@ def mini_timeline(siji):
     siji.advance(timedelta(hours=1))
     task_a = siji.task_for("bureau", ids["A"], "Task_Review")
     siji.ok(siji.post(f"/api/tasks/{task_a['id']}/claim", "bureau"))
-    siji.advance(timedelta(hours=4))                                          # T0+5h
+    siji.advance(timedelta(hours=4))  # T0+5h
     siji.complete("bureau", ids["A"], "Task_Review", {"complete": True})
-    siji.advance(timedelta(hours=19))                                         # T0+1d
+    siji.advance(timedelta(hours=19))  # T0+1d
     siji.complete("bureau", ids["B"], "Task_Review", {"complete": False, "missing_items": "章程"})
-    siji.advance(timedelta(hours=2))                                          # T0+1d+2h
+    siji.advance(timedelta(hours=2))  # T0+1d+2h
     siji.complete("ent_a", ids["B"], "Task_Correct", {"correction_note": "已补"})
-    siji.clock.advance(timedelta(days=2, hours=-1))                           # T0+3d+1h, worker idle
+    siji.clock.advance(timedelta(days=2, hours=-1))  # T0+3d+1h, worker idle
     siji.complete("bureau", ids["C"], "Task_Review", {"complete": True})
-    assert siji.advance(timedelta(hours=1)) == 1                              # T0+3d+2h: D's deadline
+    assert siji.advance(timedelta(hours=1)) == 1  # T0+3d+2h: D's deadline
     assert siji.instance(ids["D"])["outcome"]["id"] == "End_Late"
-    siji.advance(timedelta(hours=1))                                          # T0+3d+3h
+    siji.advance(timedelta(hours=1))  # T0+3d+3h
     siji.complete("bureau", ids["B"], "Task_Review", {"complete": True})
     ids["E"] = siji.start("mini", "ent_b", START, business_key="MINI-E")["id"]
     return ids
@@ -66,7 +66,13 @@ def test_department_report(siji):
     bureau = row(body["items"], role="approval_bureau", process_key="mini")
     assert bureau["role_name"] == "行政审批服务局" and bureau["process_name"] == "测试流程"
     assert {k: bureau[k] for k in ("completed", "on_time", "overdue", "expired", "open", "open_overdue")} == {
-        "completed": 4, "on_time": 3, "overdue": 1, "expired": 1, "open": 1, "open_overdue": 0}
+        "completed": 4,
+        "on_time": 3,
+        "overdue": 1,
+        "expired": 1,
+        "open": 1,
+        "open_overdue": 0,
+    }
     # handling: A 4h (claimed), B1 24h, B2 49h, C 73h (created → completed)
     assert bureau["handling"]["count"] == 4
     assert bureau["handling"]["seconds"]["median"] == pytest.approx((24 + 49) / 2 * H)
@@ -75,7 +81,13 @@ def test_department_report(siji):
     applicant = row(body["items"], role="applicant", process_key="mini")
     # the correction has no deadline: never counted on time, reported as 无时限 (no deadline)
     assert {k: applicant[k] for k in ("completed", "on_time", "overdue", "no_deadline", "expired", "open")} == {
-        "completed": 1, "on_time": 0, "overdue": 0, "no_deadline": 1, "expired": 0, "open": 0}
+        "completed": 1,
+        "on_time": 0,
+        "overdue": 0,
+        "no_deadline": 1,
+        "expired": 0,
+        "open": 0,
+    }
     assert bureau["no_deadline"] == 0 and bureau["open_no_deadline"] == 0
     assert applicant["handling"]["seconds"] == {"median": 2 * H, "p90": 2 * H}
     assert applicant["department"] is False and bureau["department"] is True
@@ -83,19 +95,23 @@ def test_department_report(siji):
     assert dep["completed"] == 4 and dep["handling"]["seconds"]["median"] == pytest.approx(36.5 * H)
 
     # a window: completions in [T0, T0+2d) are A and B's first review, and B's correction
-    win = siji.ok(siji.get(f"/api/reports/departments?from={at(timedelta(0))}&to={at(timedelta(days=2))}"
-                           .replace("+00:00", "Z"), "auditor"))
+    win = siji.ok(
+        siji.get(
+            f"/api/reports/departments?from={at(timedelta(0))}&to={at(timedelta(days=2))}".replace("+00:00", "Z"),
+            "auditor",
+        )
+    )
     bureau = row(win["items"], role="approval_bureau", process_key="mini")
     assert (bureau["completed"], bureau["on_time"], bureau["overdue"], bureau["expired"]) == (2, 2, 0, 0)
-    assert bureau["handling"]["seconds"]["median"] == pytest.approx(14 * H)      # 4h and 24h
-    assert bureau["open"] == 1                                                     # open is "now"
-    later = siji.ok(siji.get("/api/reports/departments?from=2025-09-29", "auditor"))   # China day
+    assert bureau["handling"]["seconds"]["median"] == pytest.approx(14 * H)  # 4h and 24h
+    assert bureau["open"] == 1  # open is "now"
+    later = siji.ok(siji.get("/api/reports/departments?from=2025-09-29", "auditor"))  # China day
     bureau = row(later["items"], role="approval_bureau", process_key="mini")
-    assert (bureau["completed"], bureau["overdue"], bureau["expired"]) == (2, 1, 1)   # C, B2; D
+    assert (bureau["completed"], bureau["overdue"], bureau["expired"]) == (2, 1, 1)  # C, B2; D
     assert not [i for i in later["items"] if i["role"] == "applicant"]
 
     # the open review is overdue once its deadline passes (before the worker fires it)
-    siji.clock.advance(timedelta(days=3, hours=1))                                   # T0+6d+4h
+    siji.clock.advance(timedelta(days=3, hours=1))  # T0+6d+4h
     late = siji.ok(siji.get("/api/reports/departments", "auditor"))
     assert row(late["items"], role="approval_bureau", process_key="mini")["open_overdue"] == 1
 
@@ -106,8 +122,10 @@ def test_flow_report(siji):
     body = siji.ok(siji.get("/api/reports/flows", "auditor"))
     mini = row(body["items"], process_key="mini")
     assert (mini["started"], mini["running"], mini["completed"]) == (5, 1, 4)
-    assert mini["outcomes"] == [{"id": "End_Approved", "name": "已受理", "count": 3},
-                                {"id": "End_Late", "name": "逾期", "count": 1}]
+    assert mini["outcomes"] == [
+        {"id": "End_Approved", "name": "已受理", "count": 3},
+        {"id": "End_Late", "name": "逾期", "count": 1},
+    ]
     # lead times: A 5h, C 73h, D 74h, B 75h
     assert mini["lead_time"]["count"] == 4
     assert mini["lead_time"]["seconds"]["median"] == pytest.approx(73.5 * H)
@@ -135,8 +153,12 @@ def test_reports_are_for_supervisors(siji):
 
 
 def register(siji, user, iid, number, unit, person, category):
-    siji.complete(user, iid, "Task_RegisterProblem", {"problem_number": number, "handling_unit": unit,
-                                                      "responsible_person": person, "problem_category": category})
+    siji.complete(
+        user,
+        iid,
+        "Task_RegisterProblem",
+        {"problem_number": number, "handling_unit": unit, "responsible_person": person, "problem_category": category},
+    )
 
 
 def test_ledger(siji):
@@ -162,8 +184,8 @@ def test_ledger(siji):
     register(siji, "econ", l3, "HJ-2025-003", "market_supervision", "孙七", "general")
     siji.advance(timedelta(hours=1))
     siji.complete("econ", l1, "Task_HandleProblem", {"handling_result": "已协调供电公司扩容"})
-    assert siji.advance(timedelta(days=1)) == 1                      # T0+2d+1h: L2's limit passes
-    siji.advance(timedelta(hours=23))                                # T0+3d
+    assert siji.advance(timedelta(days=1)) == 1  # T0+2d+1h: L2's limit passes
+    siji.advance(timedelta(hours=23))  # T0+3d
     siji.complete("econ", l2, "Task_HandleProblem", {"handling_result": "已办结"})
 
     body = siji.ok(siji.get("/api/ledger?process_key=call_mini", "econ"))
@@ -194,7 +216,7 @@ def test_ledger(siji):
     assert [i["process_instance_id"] for i in running["items"]] == [l3, l4]
     page2 = siji.ok(siji.get("/api/ledger?process_key=call_mini&per_page=3&page=2", "auditor"))
     assert [i["process_instance_id"] for i in page2["items"]] == [l4] and page2["total"] == 4
-    siji.clock.advance(timedelta(days=3, hours=1))                   # T0+6d+1h, worker idle
+    siji.clock.advance(timedelta(days=3, hours=1))  # T0+6d+1h, worker idle
     r3 = siji.ok(siji.get("/api/ledger?process_key=call_mini", "auditor"))["items"][2]
     assert r3["overdue_now"] is True and r3["closed_on_time"] is None
 
@@ -219,8 +241,10 @@ ROOT = DATA.parent.parent
 
 
 def enterprise_call_files() -> dict[str, bytes]:
-    files = {"enterprise_call.bpmn": (ROOT / "bpmn/enterprise_call.bpmn").read_bytes(),
-             "enterprise_call.settings.json": (ROOT / "bpmn/enterprise_call.settings.json").read_bytes()}
+    files = {
+        "enterprise_call.bpmn": (ROOT / "bpmn/enterprise_call.bpmn").read_bytes(),
+        "enterprise_call.settings.json": (ROOT / "bpmn/enterprise_call.settings.json").read_bytes(),
+    }
     for form in sorted((ROOT / "forms/enterprise_call").glob("*.form")):
         files[f"forms/enterprise_call/{form.name}"] = form.read_bytes()
     return files
@@ -237,46 +261,97 @@ def test_enterprise_call_ledger(siji):
     siji.add_user("lgo", ["leading_group_office"])
     siji.add_user("nrp", ["natural_resources"])
     today = (T0 + timedelta(hours=8)).date().isoformat()
-    call = {"channel": "platform", "enterprise_name": "济宁高新区示例科技有限公司", "uscc": "91370800MA3D4R7P1B",
-            "contact_person": "联系人", "contact_phone": "13900000000",
-            "problem_title": "厂区道路照明不足", "problem_description": "夜间通行不便。",
-            "handling_unit": "urban_management"}
+    call = {
+        "channel": "platform",
+        "enterprise_name": "济宁高新区示例科技有限公司",
+        "uscc": "91370800MA3D4R7P1B",
+        "contact_person": "联系人",
+        "contact_phone": "13900000000",
+        "problem_title": "厂区道路照明不足",
+        "problem_description": "夜间通行不便。",
+        "handling_unit": "urban_management",
+    }
     c1 = siji.start("enterprise_call", "ent_a", call)["id"]
     c2 = siji.start("enterprise_call", "ent_b", dict(call, enterprise_name="乙公司", problem_title="用电"))["id"]
-    c3 = siji.start("enterprise_call", "ent_a", dict(call, problem_title="招工"), business_key="ZQ-WEB-3")["id"]
-    siji.complete("econ", c1, "Task_RegisterProblem", {"problem_no": "ZQ20250926-001", "problem_category": "general",
-                                                       "responsible_person": "企业服务科",
-                                                       "handling_unit": "urban_management"})
-    siji.complete("com_wang", c1, "Task_TriageProblem", {"triage_result": "assign", "triage_note": "交办",
-                                                         "handling_unit": "natural_resources"})
+    siji.start("enterprise_call", "ent_a", dict(call, problem_title="招工"), business_key="ZQ-WEB-3")["id"]
+    siji.complete(
+        "econ",
+        c1,
+        "Task_RegisterProblem",
+        {
+            "problem_no": "ZQ20250926-001",
+            "problem_category": "general",
+            "responsible_person": "企业服务科",
+            "handling_unit": "urban_management",
+        },
+    )
+    siji.complete(
+        "com_wang",
+        c1,
+        "Task_TriageProblem",
+        {"triage_result": "assign", "triage_note": "交办", "handling_unit": "natural_resources"},
+    )
     siji.advance(timedelta(hours=2))
-    siji.complete("nrp", c1, "Task_HandleProblem", {"handling_verified": True, "handling_result": "已安装",
-                                                     "reply_to_enterprise": "请确认", "handling_officer": "市政科",
-                                                     "handled_date": today})
+    siji.complete(
+        "nrp",
+        c1,
+        "Task_HandleProblem",
+        {
+            "handling_verified": True,
+            "handling_result": "已安装",
+            "reply_to_enterprise": "请确认",
+            "handling_officer": "市政科",
+            "handled_date": today,
+        },
+    )
     siji.complete("ent_a", c1, "Task_ConfirmResolution", {"resolution_confirmed": True, "satisfaction": "satisfied"})
-    siji.complete("econ", c2, "Task_RegisterProblem", {"problem_no": "ZQ20250926-002", "problem_category": "major",
-                                                       "responsible_person": "分管领导",
-                                                       "handling_unit": "utility_operator"})
+    siji.complete(
+        "econ",
+        c2,
+        "Task_RegisterProblem",
+        {
+            "problem_no": "ZQ20250926-002",
+            "problem_category": "major",
+            "responsible_person": "分管领导",
+            "handling_unit": "utility_operator",
+        },
+    )
     siji.complete("com_wang", c2, "Task_TriageProblem", {"triage_result": "explain", "triage_note": "规划调整"})
-    siji.complete("com_wang", c2, "Task_ExplainToEnterprise", {"objective_reason": "规划调整",
-                                                               "reply_to_enterprise": "已说明",
-                                                               "explained_date": today})
+    siji.complete(
+        "com_wang",
+        c2,
+        "Task_ExplainToEnterprise",
+        {"objective_reason": "规划调整", "reply_to_enterprise": "已说明", "explained_date": today},
+    )
     siji.complete("ent_b", c2, "Task_ConfirmResolution", {"resolution_confirmed": True, "satisfaction": "satisfied"})
 
     body = siji.ok(siji.get("/api/ledger?process_key=enterprise_call", "lgo"))
-    assert siji.ok(siji.get("/api/ledger", "lgo")) == body                  # enterprise_call is the default
+    assert siji.ok(siji.get("/api/ledger", "lgo")) == body  # enterprise_call is the default
     assert body["process_name"] == "呼叫即回应" and body["total"] == 3
     r1, r2, r3 = body["items"]
-    assert (r1["number"], r1["enterprise"], r1["responsible_person"]) == ("ZQ20250926-001", "济宁高新区示例科技有限公司", "企业服务科")
-    assert r1["handling_unit"] == [{"code": "natural_resources", "name": "自然资源和规划局"}]   # the triage's choice
+    assert (r1["number"], r1["enterprise"], r1["responsible_person"]) == (
+        "ZQ20250926-001",
+        "济宁高新区示例科技有限公司",
+        "企业服务科",
+    )
+    assert r1["handling_unit"] == [{"code": "natural_resources", "name": "自然资源和规划局"}]  # the triage's choice
     assert r1["time_limit"] == "2025-10-10T15:59:59+00:00" and r1["limit_workdays"] == 5
     assert (r1["status"], r1["status_name"], r1["closed_on_time"]) == ("completed", "问题已销号", True)
     assert r1["summary"] == "厂区道路照明不足"
-    assert (r2["number"], r2["enterprise"], r2["status_name"]) == ("ZQ20250926-002", "乙公司", "已解释说明，企业确认后销号")
+    assert (r2["number"], r2["enterprise"], r2["status_name"]) == (
+        "ZQ20250926-002",
+        "乙公司",
+        "已解释说明，企业确认后销号",
+    )
     assert r2["time_limit"] == "2025-09-29T15:59:59+00:00" and r2["closed_on_time"] is True
     assert r2["handling_unit"][0]["name"] == "市政公用服务专营单位"
-    assert (r3["number"], r3["status_name"], r3["time_limit"], r3["closed_on_time"]) == ("ZQ-WEB-3", "办理中", None, None)
-    assert r3["handling_unit"] == [{"code": "urban_management", "name": "城市管理局"}]       # as the enterprise chose
+    assert (r3["number"], r3["status_name"], r3["time_limit"], r3["closed_on_time"]) == (
+        "ZQ-WEB-3",
+        "办理中",
+        None,
+        None,
+    )
+    assert r3["handling_unit"] == [{"code": "urban_management", "name": "城市管理局"}]  # as the enterprise chose
     assert [a["id"] for a in r3["current_activities"]] == ["Task_RegisterProblem"]
 
 
@@ -286,14 +361,16 @@ def test_reports_by_flow_and_the_overdue_list(siji):
     siji.deploy_paths(MINI)
     ids = mini_timeline(siji)
     siji.add_user("lgo", ["leading_group_office"])
-    siji.clock.advance(timedelta(days=4))          # E's review is past its deadline; the worker idle
+    siji.clock.advance(timedelta(days=4))  # E's review is past its deadline; the worker idle
     whole = siji.ok(siji.get("/api/reports/departments", "lgo"))
     mini = siji.ok(siji.get("/api/reports/departments?process_key=mini", "lgo"))
     assert mini["departments"] == whole["departments"] and mini["process_key"] == "mini"
     other = siji.ok(siji.get("/api/reports/departments?process_key=no_such_flow", "lgo"))
     assert other["items"] == [] and other["departments"] == []
-    assert siji.ok(siji.get("/api/reports/flows?process_key=mini", "lgo"))["items"] == \
-        siji.ok(siji.get("/api/reports/flows", "lgo"))["items"]
+    assert (
+        siji.ok(siji.get("/api/reports/flows?process_key=mini", "lgo"))["items"]
+        == siji.ok(siji.get("/api/reports/flows", "lgo"))["items"]
+    )
     assert siji.ok(siji.get("/api/reports/flows?process_key=no_such_flow", "lgo"))["items"] == []
 
     late = siji.ok(siji.get("/api/reports/overdue", "lgo"))

@@ -1,4 +1,5 @@
 """The restricted expression/script environment (engine/scripting.py, docs/MODELING.md)."""
+
 from __future__ import annotations
 
 import time
@@ -12,16 +13,24 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.workflow.scripting import (DEFAULT_HELPER_NAMES, SafeEnvironment, ScriptLimitExceeded, ScriptRefused,
-                              check_source)
+from engine.workflow.scripting import (
+    DEFAULT_HELPER_NAMES,
+    SafeEnvironment,
+    ScriptLimitExceeded,
+    ScriptRefused,
+    check_source,
+)
 
 
 def _days_after(n, start=None):
     return f"days_after({n})"
 
 
-HELPERS = {"now": lambda: "2025-10-01T00:00:00+00:00", "days_after": _days_after,
-           "setting": lambda name, default=None: {"notice_period_days": 5}.get(name, default)}
+HELPERS = {
+    "now": lambda: "2025-10-01T00:00:00+00:00",
+    "days_after": _days_after,
+    "setting": lambda name, default=None: {"notice_period_days": 5}.get(name, default),
+}
 
 
 @pytest.fixture
@@ -30,51 +39,61 @@ def env():
 
 
 def data():
-    return {"materials_complete": True, "x": {"a": 2}, "items": [1, 2, 3], "round_no": 1, "days": 5,
-            "name": "张三", "approved": False}
+    return {
+        "materials_complete": True,
+        "x": {"a": 2},
+        "items": [1, 2, 3],
+        "round_no": 1,
+        "days": 5,
+        "name": "张三",
+        "approved": False,
+    }
 
 
 # --------------------------------------------------------------------------- allowed
-@pytest.mark.parametrize("expr, expected", [
-    ("materials_complete == True", True),
-    ("approved == False and materials_complete", True),
-    ("x.get('a', 1) > 0", True),
-    ("x.get('missing', 1)", 1),
-    ("len(items) >= 2 and round_no < 3", True),
-    ("'P%dD' % days", "P5D"),
-    ("'%(n)s-%(x)05.1f' % {'n': name, 'x': 1}", "张三-001.0"),
-    ("[i * 2 for i in items if i > 1]", [4, 6]),
-    ("{k: v + 1 for k, v in x.items()}", {"a": 3}),
-    ("{i % 2 for i in items}", {0, 1}),
-    ("sum(i for i in items)", 6),
-    ("any(i > 2 for i in items) and all(i > 0 for i in items)", True),
-    ("sorted(items, reverse=True)[:2]", [3, 2]),
-    ("max(items) - min(items)", 2),
-    ("'yes' if materials_complete else 'no'", "yes"),
-    ("not approved", True),
-    ("3 in items and 4 not in items", True),
-    ("items[-1]", 3),
-    ("items[::-1]", [3, 2, 1]),
-    ("(1, 'a', None, 2.5)", (1, "a", None, 2.5)),
-    ("-days + abs(-2) + round(2.567, 2)", -5 + 2 + 2.57),
-    ("str(days) + 'd'", "5d"),
-    ("int('42') + float('0.5')", 42.5),
-    ("bool([]) or list(range(3))", [0, 1, 2]),
-    ("dict(a=1)", {"a": 1}),
-    ("set('aab') == {'a', 'b'}", True),
-    ("', '.join(str(i) for i in items)", "1, 2, 3"),
-    ("' A b '.strip().lower().replace('b', 'c').upper().split(' ')", ["A", "C"]),
-    ("'abc'.startswith('a') and 'abc'.endswith('c') and 'abca'.count('a') == 2", True),
-    ("items.index(2)", 1),
-    ("f'{name}: {days} days'", "张三: 5 days"),
-    ("f'{name!r}'", "'张三'"),              # decided: conversions are harmless (repr of data)
-    ("f'{days:>4}|{2.5:.2f}'", "   5|2.50"),  # decided: constant, narrow format specs are fine
-    ("2 ** 10 + (1 << 4)", 1040),
-    ("[*items, *items][3:]", [1, 2, 3]),
-    ("now()", "2025-10-01T00:00:00+00:00"),
-    ("days_after(setting('notice_period_days'))", "days_after(5)"),
-    ("\n   materials_complete == True\n  ", True),   # XML text around an expression
-])
+@pytest.mark.parametrize(
+    "expr, expected",
+    [
+        ("materials_complete == True", True),
+        ("approved == False and materials_complete", True),
+        ("x.get('a', 1) > 0", True),
+        ("x.get('missing', 1)", 1),
+        ("len(items) >= 2 and round_no < 3", True),
+        ("'P%dD' % days", "P5D"),
+        ("'%(n)s-%(x)05.1f' % {'n': name, 'x': 1}", "张三-001.0"),
+        ("[i * 2 for i in items if i > 1]", [4, 6]),
+        ("{k: v + 1 for k, v in x.items()}", {"a": 3}),
+        ("{i % 2 for i in items}", {0, 1}),
+        ("sum(i for i in items)", 6),
+        ("any(i > 2 for i in items) and all(i > 0 for i in items)", True),
+        ("sorted(items, reverse=True)[:2]", [3, 2]),
+        ("max(items) - min(items)", 2),
+        ("'yes' if materials_complete else 'no'", "yes"),
+        ("not approved", True),
+        ("3 in items and 4 not in items", True),
+        ("items[-1]", 3),
+        ("items[::-1]", [3, 2, 1]),
+        ("(1, 'a', None, 2.5)", (1, "a", None, 2.5)),
+        ("-days + abs(-2) + round(2.567, 2)", -5 + 2 + 2.57),
+        ("str(days) + 'd'", "5d"),
+        ("int('42') + float('0.5')", 42.5),
+        ("bool([]) or list(range(3))", [0, 1, 2]),
+        ("dict(a=1)", {"a": 1}),
+        ("set('aab') == {'a', 'b'}", True),
+        ("', '.join(str(i) for i in items)", "1, 2, 3"),
+        ("' A b '.strip().lower().replace('b', 'c').upper().split(' ')", ["A", "C"]),
+        ("'abc'.startswith('a') and 'abc'.endswith('c') and 'abca'.count('a') == 2", True),
+        ("items.index(2)", 1),
+        ("f'{name}: {days} days'", "张三: 5 days"),
+        ("f'{name!r}'", "'张三'"),  # decided: conversions are harmless (repr of data)
+        ("f'{days:>4}|{2.5:.2f}'", "   5|2.50"),  # decided: constant, narrow format specs are fine
+        ("2 ** 10 + (1 << 4)", 1040),
+        ("[*items, *items][3:]", [1, 2, 3]),
+        ("now()", "2025-10-01T00:00:00+00:00"),
+        ("days_after(setting('notice_period_days'))", "days_after(5)"),
+        ("\n   materials_complete == True\n  ", True),  # XML text around an expression
+    ],
+)
 def test_allowed_expressions(env, expr, expected):
     assert check_source(expr, "eval") == [] or expr.strip().startswith(("days_after", "now"))
     assert env.evaluate(expr, data()) == expected
@@ -82,27 +101,29 @@ def test_allowed_expressions(env, expr, expected):
 
 def test_allowed_script_assigns_loops_and_helpers(env):
     ctx = data()
-    script = "\n".join([
-        "total = 0",
-        "for i in items:",
-        "    if i == 2:",
-        "        continue",
-        "    total += i",
-        "else:",
-        "    finished = True",
-        "items.append(total)",
-        "items.extend([7, 8])",
-        "x['b'] = x.get('a') * 10",
-        "x['b'] += 1",
-        "a, b = 1, 2",
-        "label = f'{name}-{round_no}'",
-        "due = days_after(days)",
-        "evens = [i for i in range(10) if i % 2 == 0]",
-        "s = 'ab'",
-        "s *= 2",
-        "del approved",
-        "pass",
-    ])
+    script = "\n".join(
+        [
+            "total = 0",
+            "for i in items:",
+            "    if i == 2:",
+            "        continue",
+            "    total += i",
+            "else:",
+            "    finished = True",
+            "items.append(total)",
+            "items.extend([7, 8])",
+            "x['b'] = x.get('a') * 10",
+            "x['b'] += 1",
+            "a, b = 1, 2",
+            "label = f'{name}-{round_no}'",
+            "due = days_after(days)",
+            "evens = [i for i in range(10) if i % 2 == 0]",
+            "s = 'ab'",
+            "s *= 2",
+            "del approved",
+            "pass",
+        ]
+    )
     assert env.execute(script, ctx) is True
     assert ctx["total"] == 4 and ctx["finished"] is True
     assert ctx["items"] == [1, 2, 3, 4, 7, 8]
@@ -116,8 +137,8 @@ def test_augmented_assignment_keeps_list_identity(env):
     shared = [1]
     ctx = {"a": shared}
     env.execute("a += [2]\nb = a + [3]", ctx)
-    assert ctx["a"] is shared and shared == [1, 2]      # in place, as in Python
-    assert ctx["b"] == [1, 2, 3] and shared == [1, 2]   # '+' makes a new list
+    assert ctx["a"] is shared and shared == [1, 2]  # in place, as in Python
+    assert ctx["b"] == [1, 2, 3] and shared == [1, 2]  # '+' makes a new list
 
 
 def test_execute_leaves_no_helper_or_builtin_in_context(env):
@@ -189,20 +210,20 @@ EXPRESSION_ESCAPES = [
     "input()",
     "setattr(x, 'a', 1)",
     "delattr(x, 'a')",
-    "print(1)",                       # not on the function whitelist
-    "len",                            # functions are not values (e.g. key=len, f = len)
+    "print(1)",  # not on the function whitelist
+    "len",  # functions are not values (e.g. key=len, f = len)
     "str.upper('a')",
     "now",
     "sorted(items, key=len)",
-    "x.get",                          # methods only as calls
-    "items.pop()",                    # not on the method allowlist
+    "x.get",  # methods only as calls
+    "items.pop()",  # not on the method allowlist
     "x.items().mapping",
     "[*().__class__.__mro__]",
     "max(*().__class__.__mro__)",
     "dict(**x.__dict__)",
     "f'{x.__class__}'",
-    "f'{x!r:{days}}'",                # format spec from data
-    "f'{name:>999999999}'",           # huge width
+    "f'{x!r:{days}}'",  # format spec from data
+    "f'{name:>999999999}'",  # huge width
     "x.get('a')()",
     "(x := 1)",
     "_secret",
@@ -265,15 +286,15 @@ def test_refusal_names_line_and_construct():
 
 def test_check_source_syntax_error_and_modes():
     assert check_source("a ==", "eval")[0][1].startswith("syntax error")
-    assert check_source("a = 1", "eval")              # a statement is not an expression
+    assert check_source("a = 1", "eval")  # a statement is not an expression
     assert check_source("a = 1", "exec") == []
     assert check_source("\x00", "eval")
-    assert check_source("(" * 500 + ")" * 500, "eval")   # too nested for the parser
-    assert check_source("a" * 30_000, "eval")            # too long
+    assert check_source("(" * 500 + ")" * 500, "eval")  # too nested for the parser
+    assert check_source("a" * 30_000, "eval")  # too long
 
 
 def test_check_source_helper_names():
-    assert check_source("workdays_after(now(), 3)", "eval") == []     # the engine's helpers
+    assert check_source("workdays_after(now(), 3)", "eval") == []  # the engine's helpers
     assert check_source("catalogue_item('x').get('name')", "eval") == []
     assert check_source("my_helper(1)", "eval")
     assert check_source("my_helper(1)", "eval", helpers={"my_helper"}) == []
@@ -327,15 +348,15 @@ RUNTIME_BOMBS = [
     ("exec", "s = 'a' * 1000000\nkeep = []\nfor i in range(100000):\n    keep.append(s.upper())", "produced"),
     ("exec", "l = [0] * 1000000\nkeep = [[*l] for i in range(100000)]", "produced"),
     ("exec", "s = {i for i in range(90000)}\nkeep = []\nfor i in range(100):\n    keep.append(s | s)", "produced"),
-    ("exec", "a = []\nfor i in range(1000):\n    a = [a]", "nested deeper"),     # too deep to store
-    ("exec", "a = []\na.append(a)", "nested deeper|cyclic"),                    # cyclic
-    ("exec", "x = ['a' * 100000] * 100", "data larger"),                           # too big to store
+    ("exec", "a = []\nfor i in range(1000):\n    a = [a]", "nested deeper"),  # too deep to store
+    ("exec", "a = []\na.append(a)", "nested deeper|cyclic"),  # cyclic
+    ("exec", "x = ['a' * 100000] * 100", "data larger"),  # too big to store
 ]
 
 
 @pytest.mark.parametrize("mode, source, why", RUNTIME_BOMBS)
 def test_runtime_limit(env, mode, source, why):
-    assert check_source(source, mode) == []          # statically fine: only run time can tell
+    assert check_source(source, mode) == []  # statically fine: only run time can tell
     tracemalloc.start()
     t0 = time.perf_counter()
     try:
@@ -374,6 +395,7 @@ def test_namespace_builtins_are_restricted(env):
 
 def test_language_tables_are_consistent():
     from engine.workflow.scripting import ALLOWED_FUNCTIONS, ALLOWED_METHODS, DENIED_ATTRIBUTES, DENIED_NAMES
+
     assert not ALLOWED_METHODS & (DENIED_ATTRIBUTES | {"mro", "format", "format_map"})
     assert not any(m.startswith("_") for m in ALLOWED_METHODS)
     assert not ALLOWED_FUNCTIONS & DENIED_NAMES
@@ -381,7 +403,7 @@ def test_language_tables_are_consistent():
 
 def test_limits_are_per_evaluation(env):
     script = "for i in range(60000): pass"
-    for _ in range(3):               # 180,000 steps in all, 60,000 per evaluation
+    for _ in range(3):  # 180,000 steps in all, 60,000 per evaluation
         env.execute(script, {})
 
 
@@ -416,8 +438,7 @@ GOOD_SCRIPT = "picked = [i for i in items if i &gt; 1]\ndue = days_after(days)"
 def run_workflow(script: str, start_data: dict) -> BpmnWorkflow:
     parser = BpmnParser()
     parser.add_bpmn_str(BPMN.replace("SCRIPT", script).encode())
-    wf = BpmnWorkflow(parser.get_spec("proc"),
-                      script_engine=PythonScriptEngine(environment=SafeEnvironment(HELPERS)))
+    wf = BpmnWorkflow(parser.get_spec("proc"), script_engine=PythonScriptEngine(environment=SafeEnvironment(HELPERS)))
     for t in wf.get_tasks(state=TaskState.READY):
         t.data.update(start_data)
     wf.do_engine_steps()
@@ -425,8 +446,11 @@ def run_workflow(script: str, start_data: dict) -> BpmnWorkflow:
 
 
 def _ended_at(wf) -> set[str]:
-    return {t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.COMPLETED)
-            if t.task_spec.bpmn_id in ("end_yes", "end_no")}
+    return {
+        t.task_spec.bpmn_id
+        for t in wf.get_tasks(state=TaskState.COMPLETED)
+        if t.task_spec.bpmn_id in ("end_yes", "end_no")
+    }
 
 
 @pytest.mark.parametrize("complete, expected", [(True, "end_yes"), (False, "end_no")])
@@ -455,10 +479,12 @@ def test_workflow_runtime_limit_is_an_error():
 def test_workflow_condition_escape_is_refused():
     bpmn_cond = "materials_complete == True and ().__class__.__base__.__subclasses__()"
     parser = BpmnParser()
-    parser.add_bpmn_str(BPMN.replace("SCRIPT", "y = 1").replace(
-        "materials_complete == True and len(picked) &gt;= 2", bpmn_cond).encode())
-    wf = BpmnWorkflow(parser.get_spec("proc"),
-                      script_engine=PythonScriptEngine(environment=SafeEnvironment(HELPERS)))
+    parser.add_bpmn_str(
+        BPMN.replace("SCRIPT", "y = 1")
+        .replace("materials_complete == True and len(picked) &gt;= 2", bpmn_cond)
+        .encode()
+    )
+    wf = BpmnWorkflow(parser.get_spec("proc"), script_engine=PythonScriptEngine(environment=SafeEnvironment(HELPERS)))
     for t in wf.get_tasks(state=TaskState.READY):
         t.data.update({"materials_complete": True})
     with pytest.raises(SpiffWorkflowException) as ei:

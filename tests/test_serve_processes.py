@@ -12,6 +12,7 @@ HTTP workers the master forks and the timer worker process.
   SIGKILLed: the whole service goes. A taken port: a clear message and exit code 1. A timer
   worker SIGKILLed: the supervisor starts another.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,19 +24,19 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from conftest import DATA, ROOT, make_harness
+
 from engine.process import alive, children, cmdline
 
 STARTS = int(os.environ.get("SIJI_TEST_SERVE_STARTS", "100"))
 RESPAWNS = int(os.environ.get("SIJI_TEST_SERVE_RESPAWNS", "100"))
 SERVE_WITHIN = 15.0
-BOUNDARY_CASES = 110    # two due timers each: the timer worker fires them at every start
-BROKEN_CASES = 100      # one due timer each whose firing fails: due for the whole test
+BOUNDARY_CASES = 110  # two due timers each: the timer worker fires them at every start
+BROKEN_CASES = 100  # one due timer each whose firing fails: due for the whole test
 
 
 def free_port() -> int:
@@ -48,7 +49,7 @@ def free_port() -> int:
 def pristine(tmp_path_factory) -> Path:
     """A SQLite database with 2×BOUNDARY_CASES + BROKEN_CASES timers already due."""
     path = tmp_path_factory.mktemp("pristine") / "siji.sqlite3"
-    h = make_harness(f"sqlite:///{path}", "sqlite", start=datetime.now(timezone.utc) - timedelta(days=10))
+    h = make_harness(f"sqlite:///{path}", "sqlite", start=datetime.now(UTC) - timedelta(days=10))
     h.deploy_paths(DATA / "timers" / "tm_boundary")
     h.deploy_paths(DATA / "timers" / "tm_broken")
     for _ in range(BOUNDARY_CASES):
@@ -61,8 +62,9 @@ def pristine(tmp_path_factory) -> Path:
 
 def due_timers(path: Path) -> int:
     import sqlite3
+
     with sqlite3.connect(path) as c:
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
         return c.execute("SELECT count(*) FROM timers WHERE status = 'waiting' AND due_at < ?", (now,)).fetchone()[0]
 
 
@@ -72,14 +74,24 @@ class Serve:
     def __init__(self, db: Path, tmp: Path, port: int | None = None, workers: int = 1, timer_workers: int = 1):
         self.port = port or free_port()
         self.log_path = tmp / f"serve-{self.port}-{time.monotonic_ns()}.log"
-        env = {**os.environ, "SIJI_DATABASE_URL": f"sqlite:///{db}", "SIJI_PORT": str(self.port),
-               "SIJI_HOST": "127.0.0.1", "SIJI_INSTANCE_DIR": str(tmp / "instance"),
-               "SIJI_TIMER_WORKERS": str(timer_workers)}
+        env = {
+            **os.environ,
+            "SIJI_DATABASE_URL": f"sqlite:///{db}",
+            "SIJI_PORT": str(self.port),
+            "SIJI_HOST": "127.0.0.1",
+            "SIJI_INSTANCE_DIR": str(tmp / "instance"),
+            "SIJI_TIMER_WORKERS": str(timer_workers),
+        }
         self.log = open(self.log_path, "wb")
         self.started = time.monotonic()
-        self.proc = subprocess.Popen([sys.executable, "-m", "engine.cli.main", "serve", "--workers", str(workers)],
-                                     cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "engine.cli.main", "serve", "--workers", str(workers)],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def health(self, timeout: float = 2.0) -> int | None:
         try:
@@ -197,8 +209,10 @@ def test_consecutive_starts_each_serve_within_15s(pristine, tmp_path):
         assert fork_lines(text) and set(fork_lines(text)) == {1}, f"start {i}:\n{text[-4000:]}"
     times.sort()
     stops.sort()
-    print(f"\n{STARTS} starts: serving after median {times[len(times) // 2]:.2f} s, max {times[-1]:.2f} s; "
-          f"stopped after median {stops[len(stops) // 2]:.2f} s, max {stops[-1]:.2f} s")
+    print(
+        f"\n{STARTS} starts: serving after median {times[len(times) // 2]:.2f} s, max {times[-1]:.2f} s; "
+        f"stopped after median {stops[len(stops) // 2]:.2f} s, max {stops[-1]:.2f} s"
+    )
     assert len(times) == STARTS
 
 
@@ -215,7 +229,7 @@ def test_killed_http_workers_are_replaced_by_ones_that_serve(pristine, tmp_path)
             (victim,) = children(master)
             os.kill(victim, signal.SIGKILL)
             t0 = time.monotonic()
-            while True:   # the only worker was killed: a 200 now comes from its replacement
+            while True:  # the only worker was killed: a 200 now comes from its replacement
                 kids = children(master)
                 if kids and victim not in kids and server.health(timeout=SERVE_WITHIN) == 200:
                     break
@@ -289,14 +303,25 @@ def test_a_taken_port_is_named_and_exits_1(tmp_path):
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        env = {**os.environ, "SIJI_DATABASE_URL": f"sqlite:///{tmp_path / 'siji.sqlite3'}", "SIJI_PORT": str(port),
-               "SIJI_HOST": "127.0.0.1", "SIJI_INSTANCE_DIR": str(tmp_path / "instance")}
-        proc = subprocess.run([sys.executable, "-m", "engine.cli.main", "serve"], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=60)
+        env = {
+            **os.environ,
+            "SIJI_DATABASE_URL": f"sqlite:///{tmp_path / 'siji.sqlite3'}",
+            "SIJI_PORT": str(port),
+            "SIJI_HOST": "127.0.0.1",
+            "SIJI_INSTANCE_DIR": str(tmp_path / "instance"),
+        }
+        proc = subprocess.run(
+            [sys.executable, "-m", "engine.cli.main", "serve"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
     assert f"127.0.0.1:{port} is already in use" in proc.stderr
     assert "orphan" in proc.stderr and "SIJI_PORT" in proc.stderr
-    assert "Booting worker" not in proc.stderr + proc.stdout      # nothing was started
+    assert "Booting worker" not in proc.stderr + proc.stdout  # nothing was started
 
 
 def test_a_dead_timer_worker_is_restarted(pristine, tmp_path):

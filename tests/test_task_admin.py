@@ -1,13 +1,14 @@
 """Department supervisors reassign and release claimed tasks, claimants delegate, anyone acting on
 a case comments on it: each with its reason in the case's hash-chained trace and the outbox, in
 the command's transaction. Both backends."""
+
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from conftest import DATA
-from engine.store.models import OutboxEvent
+from sqlalchemy import select
 from test_inbox_filters import USCC_A
+
+from engine.store.models import OutboxEvent
 
 
 def _case(h):
@@ -38,13 +39,13 @@ def test_supervisor_reassigns_and_releases_with_reason(siji):
     iid, tid = _case(h)
     h.ok(h.post(f"/api/tasks/{tid}/claim", "bureau"))
     url = f"/api/tasks/{tid}/reassign"
-    assert h.post(url, "bureau2", json={"to": "bureau2", "reason": "x"}).status_code == 403   # not a supervisor
+    assert h.post(url, "bureau2", json={"to": "bureau2", "reason": "x"}).status_code == 403  # not a supervisor
     assert h.post(url, "fire_boss", json={"to": "bureau2", "reason": "x"}).status_code == 404  # not its department
     resp = h.post(url, "bureau_boss", json={"to": "bureau2", "reason": "  "})
     assert resp.status_code == 422 and "reason" in resp.get_json()["fields"]
     resp = h.post(url, "bureau_boss", json={"to": "fire", "reason": "病假"})
     assert resp.status_code == 422 and "to" in resp.get_json()["fields"]
-    assert h.ok(h.get(f"/api/tasks/{tid}", "bureau"))["assignee"] == "bureau"        # nothing changed
+    assert h.ok(h.get(f"/api/tasks/{tid}", "bureau"))["assignee"] == "bureau"  # nothing changed
 
     body = h.ok(h.post(url, "bureau_boss", json={"to": "bureau2", "reason": "张三病假，改由李四办理"}))
     assert body["assignee"] == "bureau2"
@@ -59,7 +60,7 @@ def test_supervisor_reassigns_and_releases_with_reason(siji):
     assert body["assignee"] is None
     [ev] = _events(h, iid, "release")
     assert ev["data"] == {"from": "bureau2", "reason": "久未办理，退回科室"}
-    assert h.post(rel, "bureau_boss", json={"reason": "x"}).status_code == 409          # not claimed now
+    assert h.post(rel, "bureau_boss", json={"reason": "x"}).status_code == 409  # not claimed now
     assert [o.task_id for o in _outbox(h, "task_reassigned")] == [tid]
     assert [o.payload["data"]["reason"] for o in _outbox(h, "task_released")] == ["久未办理，退回科室"]
     _verified(h, iid)
@@ -69,7 +70,7 @@ def test_claimant_delegates_to_a_colleague(siji):
     h = siji
     iid, tid = _case(h)
     url = f"/api/tasks/{tid}/delegate"
-    assert h.post(url, "bureau", json={"to": "bureau2", "reason": "x"}).status_code == 409   # not claimed
+    assert h.post(url, "bureau", json={"to": "bureau2", "reason": "x"}).status_code == 409  # not claimed
     h.ok(h.post(f"/api/tasks/{tid}/claim", "bureau"))
     resp = h.post(url, "bureau", json={"to": "bureau", "reason": "x"})
     assert resp.status_code == 422 and "to" in resp.get_json()["fields"]
@@ -91,12 +92,15 @@ def test_comments_on_a_case(siji):
     body = h.ok(h.post(url, "bureau", json={"text": "已电话联系企业补充材料"}), 201)
     assert body["actor"] == "bureau" and body["text"] == "已电话联系企业补充材料"
     h.ok(h.post(url, "ent_a", json={"text": "材料已于今日寄出"}), 201)
-    assert h.post(url, "fire", json={"text": "x"}).status_code == 404       # cannot see the case
-    assert h.post(url, "auditor", json={"text": "x"}).status_code == 403    # auditors write nothing
+    assert h.post(url, "fire", json={"text": "x"}).status_code == 404  # cannot see the case
+    assert h.post(url, "auditor", json={"text": "x"}).status_code == 403  # auditors write nothing
     resp = h.post(url, "bureau", json={"text": ""})
     assert resp.status_code == 422 and "text" in resp.get_json()["fields"]
     items = h.ok(h.get(url, "auditor"))["items"]
-    assert [(c["actor"], c["text"]) for c in items] == [("bureau", "已电话联系企业补充材料"), ("ent_a", "材料已于今日寄出")]
+    assert [(c["actor"], c["text"]) for c in items] == [
+        ("bureau", "已电话联系企业补充材料"),
+        ("ent_a", "材料已于今日寄出"),
+    ]
     assert h.get(url, "fire").status_code == 404
     assert [e["data"]["text"] for e in _events(h, iid, "comment")] == ["已电话联系企业补充材料", "材料已于今日寄出"]
     _verified(h, iid)

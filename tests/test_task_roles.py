@@ -2,23 +2,29 @@
 engine/task_roles.py): the department named by the data gets the task in its own inbox; a value
 that names no department refuses the step that set it (422 naming the variable, nothing written);
 a malformed expression is refused at deploy time."""
+
 from __future__ import annotations
 
 import json
 
 from test_api_core import GOOD_START, MINI, bpmn_with, mini_files, problems
 
-DYNAMIC = ('<bpmn:userTask id="Task_Review" name="审查材料">',
-           '<bpmn:userTask id="Task_Review" name="审查材料" camunda:candidateGroups="${reviewing_unit}">')
+DYNAMIC = (
+    '<bpmn:userTask id="Task_Review" name="审查材料">',
+    '<bpmn:userTask id="Task_Review" name="审查材料" camunda:candidateGroups="${reviewing_unit}">',
+)
 
 
 def dynamic_files(expr: str = "${reviewing_unit}") -> dict[str, bytes]:
     start = json.loads((MINI / "forms/mini/start.form").read_text(encoding="utf-8"))
     # a free-text field on purpose: the form does not restrict it, the role registry must
-    start["components"].append({"type": "textfield", "key": "reviewing_unit", "label": "审查部门",
-                                "validate": {"required": True}})
-    return mini_files(mini_dot_bpmn=bpmn_with(DYNAMIC[0], DYNAMIC[1].replace("${reviewing_unit}", expr)),
-                      forms__mini__start_dot_form=json.dumps(start, ensure_ascii=False).encode("utf-8"))
+    start["components"].append(
+        {"type": "textfield", "key": "reviewing_unit", "label": "审查部门", "validate": {"required": True}}
+    )
+    return mini_files(
+        mini_dot_bpmn=bpmn_with(DYNAMIC[0], DYNAMIC[1].replace("${reviewing_unit}", expr)),
+        forms__mini__start_dot_form=json.dumps(start, ensure_ascii=False).encode("utf-8"),
+    )
 
 
 def test_the_department_named_in_the_data_gets_the_task(siji):
@@ -37,8 +43,11 @@ def test_the_department_named_in_the_data_gets_the_task(siji):
 def test_an_unknown_department_refuses_the_start_and_writes_nothing(siji):
     siji.ok(siji.deploy_files(dynamic_files()), 201)
     for bad in ("no_such_unit", "applicant", "auditor", "commissioner"):
-        resp = siji.post("/api/process-instances", "ent_a",
-                         json={"process_key": "mini", "variables": dict(GOOD_START, reviewing_unit=bad)})
+        resp = siji.post(
+            "/api/process-instances",
+            "ent_a",
+            json={"process_key": "mini", "variables": dict(GOOD_START, reviewing_unit=bad)},
+        )
         assert resp.status_code == 422, (bad, resp.get_json())
         body = resp.get_json()
         assert list(body["fields"]) == ["reviewing_unit"] and bad in body["fields"]["reviewing_unit"][0], body

@@ -6,6 +6,7 @@ These use the real clock with due times in the past or a few seconds ahead and b
 Instances are bulk-created by cloning one real started instance (tools/bench-timers'
 ``clone_instances``: fresh task ids, own due time in the engine state and timer row, own audit chain).
 """
+
 from __future__ import annotations
 
 import importlib.machinery
@@ -14,15 +15,14 @@ import os
 import signal
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, db_url_for
 from sqlalchemy import func, select
 
-from conftest import ROOT, db_url_for
-
-UTC = timezone.utc
+UTC = UTC
 
 
 def _load_bench():
@@ -79,6 +79,7 @@ def due_backlog(url, n: int):
     """A service whose clock is 10 minutes behind, the tm_one process, and ``n`` instances whose
     timers fell due between 9 and 8 minutes ago. Returns (service, instance ids)."""
     from engine.clock import FixedClock
+
     svc, actor = bench.make_service(url, clock=FixedClock(datetime.now(UTC) - timedelta(minutes=10)))
     first = svc.start(actor, "tm_one", None, {"delay_seconds": 60})
     dues = [datetime.now(UTC) - timedelta(minutes=9) + timedelta(milliseconds=20 * i) for i in range(n - 1)]
@@ -90,15 +91,21 @@ def check_exactly_once(svc, ids: list[int]) -> dict:
     instance completed, audit chain intact, no incident."""
     from engine.audit.chain import verify
     from engine.store.models import AuditEvent, Incident, Instance, Timer
+
     with svc.db.read() as s:
         timers = s.execute(select(Timer.id, Timer.instance_id, Timer.status).where(Timer.instance_id.in_(ids))).all()
-        per_timer = Counter(d.get("timer_id") for (d,) in s.execute(
-            select(AuditEvent.data).where(AuditEvent.instance_id.in_(ids), AuditEvent.transition == "timer_fired")))
+        per_timer = Counter(
+            d.get("timer_id")
+            for (d,) in s.execute(
+                select(AuditEvent.data).where(AuditEvent.instance_id.in_(ids), AuditEvent.transition == "timer_fired")
+            )
+        )
         statuses = Counter(st for (st,) in s.execute(select(Instance.status).where(Instance.id.in_(ids))))
         incidents = s.scalar(select(func.count(Incident.id)).where(Incident.instance_id.in_(ids)))
         chains: dict[int, list] = {}
-        for ev in s.scalars(select(AuditEvent).where(AuditEvent.instance_id.in_(ids))
-                            .order_by(AuditEvent.instance_id, AuditEvent.seq)):
+        for ev in s.scalars(
+            select(AuditEvent).where(AuditEvent.instance_id.in_(ids)).order_by(AuditEvent.instance_id, AuditEvent.seq)
+        ):
             chains.setdefault(ev.instance_id, []).append(ev)
         heads = dict(s.execute(select(Instance.id, Instance.last_hash).where(Instance.id.in_(ids))).all())
     assert len(timers) == len(ids)
@@ -114,6 +121,7 @@ def check_exactly_once(svc, ids: list[int]) -> dict:
 
 def waiting_count(svc, ids) -> int:
     from engine.store.models import Timer
+
     with svc.db.read() as s:
         return s.scalar(select(func.count(Timer.id)).where(Timer.instance_id.in_(ids), Timer.status == "waiting"))
 
@@ -129,8 +137,14 @@ def test_worker_processes_fire_each_timer_exactly_once(backend, db_url, tmp_path
         for i in range(workers):
             spawn(db_url, tmp_path, f"worker{i}", procs)
         # bounded; ~20 s on an idle 2-core machine, several times that when it is shared
-        wait_for(lambda: waiting_count(svc, ids) == 0, 300, f"{n} timers to fire", tmp_path, 0.25,
-                 lambda: f"{waiting_count(svc, ids)} of {n} still waiting")
+        wait_for(
+            lambda: waiting_count(svc, ids) == 0,
+            300,
+            f"{n} timers to fire",
+            tmp_path,
+            0.25,
+            lambda: f"{waiting_count(svc, ids)} of {n} still waiting",
+        )
         elapsed = time.monotonic() - t0
         bench.stop_workers(procs)
         check_exactly_once(svc, ids)
@@ -141,6 +155,7 @@ def test_worker_processes_fire_each_timer_exactly_once(backend, db_url, tmp_path
 
 def test_worker_killed_mid_firing_fires_it_once_later(backend, db_url, tmp_path, procs):
     from engine.store.models import AuditEvent, Instance, Timer
+
     svc, ids = due_backlog(db_url, 5)
     marker = tmp_path / "paused"
     try:
@@ -150,11 +165,17 @@ def test_worker_killed_mid_firing_fires_it_once_later(backend, db_url, tmp_path,
         (stalled,) = [int(x) for x in marker.read_text().split()]
         with svc.db.read() as s:
             t = s.get(Timer, stalled)
-            assert t.status == "waiting" and t.fired_at is None          # nothing of the firing is visible
+            assert t.status == "waiting" and t.fired_at is None  # nothing of the firing is visible
             assert s.get(Instance, t.instance_id).status == "running"
             stalled_instance = t.instance_id
-            assert s.scalar(select(func.count(AuditEvent.id)).where(
-                AuditEvent.instance_id == stalled_instance, AuditEvent.transition == "timer_fired")) == 0
+            assert (
+                s.scalar(
+                    select(func.count(AuditEvent.id)).where(
+                        AuditEvent.instance_id == stalled_instance, AuditEvent.transition == "timer_fired"
+                    )
+                )
+                == 0
+            )
         b, _ = spawn(db_url, tmp_path, "b", procs)
         if backend == "postgres":
             # B fires the others, skipping the instance A has locked
@@ -170,8 +191,12 @@ def test_worker_killed_mid_firing_fires_it_once_later(backend, db_url, tmp_path,
         with svc.db.read() as s:
             inst = s.get(Instance, stalled_instance)
             assert inst.status == "completed" and inst.outcome_id == "End_Done"
-            trace = [e.transition for e in s.scalars(select(AuditEvent).where(
-                AuditEvent.instance_id == stalled_instance).order_by(AuditEvent.seq))]
+            trace = [
+                e.transition
+                for e in s.scalars(
+                    select(AuditEvent).where(AuditEvent.instance_id == stalled_instance).order_by(AuditEvent.seq)
+                )
+            ]
         assert trace == ["instance_started", "activity", "timer_armed", "timer_fired", "end", "instance_completed"]
     finally:
         svc.db.dispose()
@@ -179,8 +204,10 @@ def test_worker_killed_mid_firing_fires_it_once_later(backend, db_url, tmp_path,
 
 def test_running_worker_process_fires_on_time_and_follows_the_shared_clock(backend, db_url, tmp_path, procs):
     import sys
+
     sys.path.insert(0, str(Path(__file__).parent))
     from test_timers import real_clock_harness
+
     from engine.store.models import Timer
 
     h = real_clock_harness(db_url, backend, {"SIJI_ALLOW_CLOCK_CONTROL": True})

@@ -5,19 +5,19 @@ overdue lists; the shared service clock; the worker's wake-up, backlog and failu
 Time moves through the injected clock (``siji.advance`` fires what fell due); the few tests that
 need the real clock (clock control, wake-up) use short due times and bounded waits.
 """
+
 from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from conftest import BASE_USERS, DATA, Harness, db_url_for
 from sqlalchemy import func, select
 
-from conftest import BASE_USERS, DATA, Harness, db_url_for
-
 TIMERS = DATA / "timers"
-UTC = timezone.utc
+UTC = UTC
 CHINA = timezone(timedelta(hours=8))
 SECOND = timedelta(seconds=1)
 
@@ -25,9 +25,25 @@ SECOND = timedelta(seconds=1)
 # official schedule (which is published late in 2026).
 TEST_2027 = {
     "year": 2027,
-    "holidays": ["2027-01-01", "2027-02-08", "2027-02-09", "2027-02-10", "2027-02-11", "2027-02-12",
-                 "2027-04-05", "2027-05-03", "2027-05-04", "2027-05-05", "2027-06-09", "2027-09-15",
-                 "2027-10-01", "2027-10-04", "2027-10-05", "2027-10-06", "2027-10-07"],
+    "holidays": [
+        "2027-01-01",
+        "2027-02-08",
+        "2027-02-09",
+        "2027-02-10",
+        "2027-02-11",
+        "2027-02-12",
+        "2027-04-05",
+        "2027-05-03",
+        "2027-05-04",
+        "2027-05-05",
+        "2027-06-09",
+        "2027-09-15",
+        "2027-10-01",
+        "2027-10-04",
+        "2027-10-05",
+        "2027-10-06",
+        "2027-10-07",
+    ],
     "workdays": ["2027-02-20", "2027-10-09"],
 }
 
@@ -48,6 +64,7 @@ def timers(h, iid, user="auditor"):
 
 def events(h, iid, transition=None):
     from engine.store.models import AuditEvent
+
     with h.service.db.read() as s:
         q = select(AuditEvent).where(AuditEvent.instance_id == iid).order_by(AuditEvent.seq)
         if transition:
@@ -70,6 +87,7 @@ def task_state(h, task_id):
 def chain_ok(h, iid) -> bool:
     from engine.audit.chain import verify_instance
     from engine.store.models import Instance
+
     with h.service.db.read() as s:
         return verify_instance(s, s.get(Instance, iid))[0]
 
@@ -95,8 +113,8 @@ def siji_2026(backend, tmp_path, request):
     """The harness on Monday 2026-12-28, 10:00 China time: the calendar package knows 2026, not 2027
     (tokens are issued then, so they are valid)."""
     from conftest import make_harness
-    h = make_harness(db_url_for(backend, tmp_path, request), backend,
-                     start=datetime(2026, 12, 28, 10, 0, tzinfo=CHINA))
+
+    h = make_harness(db_url_for(backend, tmp_path, request), backend, start=datetime(2026, 12, 28, 10, 0, tzinfo=CHINA))
     yield h
     h.service.db.dispose()
 
@@ -123,7 +141,7 @@ def test_boundary_reminder_fires_once_and_deadline_escalates(siji):
     assert {t["status"] for t in tm.values()} == {"waiting"}
     assert not any(t["provisional"] for t in tm.values())
     task = siji.task_for("bureau", iid, "Task_Review")
-    assert ts(task["due_at"]) == t0 + timedelta(days=3)   # the interrupting deadline, not the reminder
+    assert ts(task["due_at"]) == t0 + timedelta(days=3)  # the interrupting deadline, not the reminder
 
     # the reminder: not a second early, then once, and the task stays open
     assert advance_to(siji, t0 + timedelta(hours=24) - SECOND) == 0
@@ -150,7 +168,9 @@ def test_boundary_reminder_fires_once_and_deadline_escalates(siji):
     assert trace.index(("cancel", "Task_Review")) > i_fired
     assert trace.index(("scheduled", "Task_Escalate")) > i_fired
     tm = timers(siji, iid)
-    assert tm["Event_Deadline"]["status"] == "fired" and ts(tm["Event_Deadline"]["fired_at"]) > ts(tm["Event_Deadline"]["due_at"])
+    assert tm["Event_Deadline"]["status"] == "fired" and ts(tm["Event_Deadline"]["fired_at"]) > ts(
+        tm["Event_Deadline"]["due_at"]
+    )
     assert [e[3]["timer_id"] for e in fired(siji, iid, "Event_Deadline")] == [tm["Event_Deadline"]["id"]]
     assert siji.advance(timedelta(days=30)) == 0
     siji.complete("office", iid, "Task_Escalate", {"opinion": "已督办"})
@@ -220,7 +240,7 @@ def test_cycle_reminder_runs_three_rounds(siji):
     t0 = siji.clock.now()
     iid = siji.start("tm_cycle", "ent_a")["id"]
     task = siji.task_for("bureau", iid, "Task_Review")
-    assert task["due_at"] is None        # a non-interrupting reminder is not a deadline
+    assert task["due_at"] is None  # a non-interrupting reminder is not a deadline
     timer_id = timers(siji, iid)["Event_HourlyReminder"]["id"]
     for k in (1, 2, 3):
         due = t0 + timedelta(hours=k)
@@ -237,14 +257,15 @@ def test_cycle_reminder_runs_three_rounds(siji):
     assert len(fired(siji, iid, "Event_HourlyReminder")) == 3
     siji.complete("bureau", iid, "Task_Review", {})
     assert siji.instance(iid)["status"] == "completed"
-    assert events(siji, iid, "timer_cancelled") == []   # the exhausted cycle was not "cancelled"
+    assert events(siji, iid, "timer_cancelled") == []  # the exhausted cycle was not "cancelled"
 
     # a worker that was down for five hours fires the three rounds once each, in order
     t1 = siji.clock.now()
     iid = siji.start("tm_cycle", "ent_a")["id"]
     assert siji.advance(timedelta(hours=5)) == 3
-    assert [ts(e[3]["due_at"]) for e in fired(siji, iid, "Event_HourlyReminder")] == \
-        [t1 + timedelta(hours=i) for i in (1, 2, 3)]
+    assert [ts(e[3]["due_at"]) for e in fired(siji, iid, "Event_HourlyReminder")] == [
+        t1 + timedelta(hours=i) for i in (1, 2, 3)
+    ]
     assert chain_ok(siji, iid)
 
 
@@ -258,7 +279,7 @@ def test_five_working_days_across_national_day(siji):
     iid = siji.start("tm_workdays", "ent_a")["id"]
     expected = datetime(2025, 10, 11, 23, 59, 59, tzinfo=CHINA)
     tm = timers(siji, iid)["Event_Deadline"]
-    assert ts(tm["due_at"]) == expected and tm["due_at"].endswith(("+00:00", "Z"))   # stored in UTC
+    assert ts(tm["due_at"]) == expected and tm["due_at"].endswith(("+00:00", "Z"))  # stored in UTC
     assert tm["provisional"] is False
     armed = events(siji, iid, "timer_armed")[0][3]
     assert ts(armed["due_at"]) == expected and armed["provisional"] is False
@@ -287,7 +308,7 @@ def test_deadline_in_an_unknown_year_is_provisional_and_recomputed(siji_2026):
     assert siji.post("/api/admin/calendar", "admin", json=bad).status_code == 422
     both = dict(TEST_2027, workdays=["2027-01-01"])
     assert siji.post("/api/admin/calendar", "admin", json=both).status_code == 422
-    assert timers(siji, iid)["Event_Deadline"]["provisional"] is True     # nothing changed
+    assert timers(siji, iid)["Event_Deadline"]["provisional"] is True  # nothing changed
 
     body = siji.ok(siji.post("/api/admin/calendar", "admin", json=TEST_2027))
     assert body == {"year": 2027, "recomputed_timers": 1}
@@ -319,6 +340,7 @@ def test_deadline_in_an_unknown_year_is_provisional_and_recomputed(siji_2026):
 
 def test_calendar_cli_recomputes(siji_2026, tmp_path, monkeypatch):
     from engine.cli import main as cli
+
     siji = siji_2026
     deploy(siji, "tm_workdays")
     iid = siji.start("tm_workdays", "ent_a")["id"]
@@ -335,11 +357,11 @@ def test_calendar_cli_recomputes(siji_2026, tmp_path, monkeypatch):
 def test_other_processes_follow_a_loaded_year(siji_2026):
     """Process A arms a 2027 deadline after process B loaded 2027 but before A saw it; A's timer
     worker reloads the calendar (shared calendar version) and recomputes that deadline."""
+    from engine.clock import FixedClock
     from engine.service.build import build_service
     from engine.service.calendar_years import store_year
     from engine.settings import Settings
     from engine.timers.worker import TimerWorker
-    from engine.clock import FixedClock
 
     siji = siji_2026
     deploy(siji, "tm_workdays")
@@ -348,9 +370,18 @@ def test_other_processes_follow_a_loaded_year(siji_2026):
     b = build_service(Settings(database_url=siji.service.db.url), clock=FixedClock(siji.clock.now()))
     try:
         from datetime import date
-        assert store_year(b, 2027, [date.fromisoformat(d) for d in TEST_2027["holidays"]],
-                          [date.fromisoformat(d) for d in TEST_2027["workdays"]], "admin") == 0
-        iid = siji.start("tm_workdays", "ent_a")["id"]          # A still has the old calendar
+
+        assert (
+            store_year(
+                b,
+                2027,
+                [date.fromisoformat(d) for d in TEST_2027["holidays"]],
+                [date.fromisoformat(d) for d in TEST_2027["workdays"]],
+                "admin",
+            )
+            == 0
+        )
+        iid = siji.start("tm_workdays", "ent_a")["id"]  # A still has the old calendar
         assert timers(siji, iid)["Event_Deadline"]["provisional"] is True
         worker = TimerWorker(a, name="a")
         thread = worker.start_thread()
@@ -379,8 +410,11 @@ def test_timer_list_filters_and_access(siji):
         assert siji.get("/api/timers", user).status_code == 403, user
     for user in ("auditor", "admin"):
         items = siji.ok(siji.get("/api/timers", user))["items"]
-        assert [(t["process_instance_id"], t["activity_id"]) for t in items] == \
-            [(i1, "Event_Reminder"), (i1, "Event_Deadline"), (i2, "Event_NoticePeriodEnds")]   # by due time
+        assert [(t["process_instance_id"], t["activity_id"]) for t in items] == [
+            (i1, "Event_Reminder"),
+            (i1, "Event_Deadline"),
+            (i2, "Event_NoticePeriodEnds"),
+        ]  # by due time
         for t in items:
             assert {"id", "process_instance_id", "activity_id", "due_at", "status"} <= set(t)
             assert t["status"] == "waiting"
@@ -392,26 +426,32 @@ def test_timer_list_filters_and_access(siji):
     q = siji.ok(siji.get(f"/api/timers?process_instance_id={i2}", "admin"))
     assert [t["activity_id"] for t in q["items"]] == ["Event_NoticePeriodEnds"]
     # one case's timers are read whole and paged in the same order
-    pages = [siji.ok(siji.get(f"/api/timers?process_instance_id={i1}&per_page=1&page={p}", "auditor"))
-             for p in (1, 2, 3)]
+    pages = [
+        siji.ok(siji.get(f"/api/timers?process_instance_id={i1}&per_page=1&page={p}", "auditor")) for p in (1, 2, 3)
+    ]
     assert [q["total"] for q in pages] == [2, 2, 2]
     assert [t["activity_id"] for q in pages for t in q["items"]] == ["Event_Reminder", "Event_Deadline"]
     assert siji.get("/api/timers?due_before=not-a-date", "auditor").status_code == 422
     siji.advance(timedelta(days=6))
-    statuses = {(t["process_instance_id"], t["activity_id"]): t["status"]
-                for t in siji.ok(siji.get("/api/timers?per_page=100", "auditor"))["items"]}
-    assert statuses == {(i1, "Event_Reminder"): "fired", (i1, "Event_Deadline"): "fired",
-                        (i2, "Event_NoticePeriodEnds"): "fired"}
+    statuses = {
+        (t["process_instance_id"], t["activity_id"]): t["status"]
+        for t in siji.ok(siji.get("/api/timers?per_page=100", "auditor"))["items"]
+    }
+    assert statuses == {
+        (i1, "Event_Reminder"): "fired",
+        (i1, "Event_Deadline"): "fired",
+        (i2, "Event_NoticePeriodEnds"): "fired",
+    }
     assert siji.ok(siji.get("/api/timers?status=waiting", "auditor"))["total"] == 0
 
 
 def test_inbox_sorted_by_due_and_overdue(siji):
     deploy(siji, "tm_workdays", "tm_boundary", "tm_start")
-    t0 = siji.clock.now()                                   # Friday 26 Sep 2025, 10:00 China
-    late = siji.start("tm_workdays", "ent_a")["id"]         # 5 working days → 10 Oct
-    soon = siji.start("tm_boundary", "ent_a")["id"]         # 3 days → 29 Sep
+    t0 = siji.clock.now()  # Friday 26 Sep 2025, 10:00 China
+    late = siji.start("tm_workdays", "ent_a")["id"]  # 5 working days → 10 Oct
+    soon = siji.start("tm_boundary", "ent_a")["id"]  # 3 days → 29 Sep
     nodue = siji.start("tm_start", "ent_a")["id"]
-    siji.advance(timedelta(days=2) + SECOND)                # Task_Check appears, without a deadline
+    siji.advance(timedelta(days=2) + SECOND)  # Task_Check appears, without a deadline
     inbox = siji.inbox("bureau")
     assert [t["process_instance_id"] for t in inbox] == [soon, late, nodue]
     assert [t["due_at"] is None for t in inbox] == [False, False, True]
@@ -422,7 +462,7 @@ def test_inbox_sorted_by_due_and_overdue(siji):
     assert [(t["process_instance_id"], t["overdue"]) for t in over] == [(soon, True)]
     assert [t["process_instance_id"] for t in siji.inbox("bureau", overdue="false")] == [late, nodue]
     assert [t["process_instance_id"] for t in siji.inbox("auditor", overdue="true")] == [soon]
-    assert siji.worker.run_once() == 1                      # the deadline (the reminder fired on day 1)
+    assert siji.worker.run_once() == 1  # the deadline (the reminder fired on day 1)
     assert siji.inbox("bureau", overdue="true") == []
     assert [t["process_instance_id"] for t in siji.inbox("bureau")] == [late, nodue]
     assert t0 < siji.clock.now()
@@ -458,11 +498,12 @@ def test_clock_control(siji_real, monkeypatch):
     seen = h.ok(h.get("/api/admin/clock", "auditor"))
     assert ts(seen["now"]) - datetime.now(UTC) > timedelta(days=1)
     # stored in the database: another process sees it
-    other = build_service(Settings(database_url=h.url))   # refreshes its clock from the database
+    other = build_service(Settings(database_url=h.url))  # refreshes its clock from the database
     try:
         assert other.clock.offset == timedelta(seconds=86460)
         # audited
         from engine.store.models import AuditEvent
+
         with h.service.db.read() as s:
             ev = s.scalars(select(AuditEvent).where(AuditEvent.transition == "clock_advanced")).all()
         assert [(e.actor, e.data["advance"], e.data["offset_seconds"]) for e in ev] == [("admin", "P1DT1M", 86460)]
@@ -472,11 +513,12 @@ def test_clock_control(siji_real, monkeypatch):
         assert (tm["Event_Reminder"]["status"], tm["Event_Deadline"]["status"]) == ("fired", "waiting")
         # another process moved the clock meanwhile: advances add to the stored offset
         from engine.service.clock_sync import store_offset
+
         with other.db.write() as s:
             store_offset(s, 86460 + 3600)
         body = h.ok(h.post("/api/admin/clock", "admin", json={"advance": "P2D"}))
         assert body["offset_seconds"] == 86460 + 3600 + 2 * 86400
-        assert h.worker.run_once() == 1                     # the 3-day deadline
+        assert h.worker.run_once() == 1  # the 3-day deadline
         assert timers(h, iid)["Event_Deadline"]["status"] == "fired"
     finally:
         other.db.dispose()
@@ -487,12 +529,13 @@ def test_worker_wakes_when_a_command_arms_an_earlier_timer(siji_real, monkeypatc
     """The worker sleeps until the next due time; a command in the same process that arms an
     earlier timer wakes it. With MAX_SLEEP raised to 30 s only that wake-up can fire in time."""
     from engine.timers import worker as timers_mod
+
     monkeypatch.setattr(timers_mod, "MAX_SLEEP", 30.0)
     h = siji_real
     deploy(h, "tm_one")
-    h.start("tm_one", "ent_a", {"delay_seconds": 3600})      # the worker's next due time is an hour away
+    h.start("tm_one", "ent_a", {"delay_seconds": 3600})  # the worker's next due time is an hour away
     thread = h.worker.start_thread()
-    time.sleep(0.3)                                          # let it fall asleep
+    time.sleep(0.3)  # let it fall asleep
     t0 = time.monotonic()
     iid = h.start("tm_one", "ent_a", {"delay_seconds": 1})["id"]
     status = None
@@ -519,12 +562,11 @@ def test_backlog_drains_without_starving_commands(siji):
     ent = Actor(uid, "ent_a", frozenset({"applicant"}))
     n = 200
     ids = [siji.service.start(ent, "tm_one", None, {"delay_seconds": 60}) for _ in range(n)]
-    siji.clock.advance(timedelta(minutes=5))                 # the worker was down
+    siji.clock.advance(timedelta(minutes=5))  # the worker was down
 
     def waiting() -> int:
         with siji.service.db.read() as s:
-            return s.scalar(select(func.count(Timer.id)).where(Timer.instance_id.in_(ids),
-                                                              Timer.status == "waiting"))
+            return s.scalar(select(func.count(Timer.id)).where(Timer.instance_id.in_(ids), Timer.status == "waiting"))
 
     assert waiting() == n
     thread = siji.worker.start_thread()
@@ -549,9 +591,12 @@ def test_backlog_drains_without_starving_commands(siji):
     assert max(latencies) < 5, latencies
     with siji.service.db.read() as s:
         from engine.store.models import AuditEvent
-        per_timer = s.execute(select(AuditEvent.instance_id, func.count()).where(
-            AuditEvent.instance_id.in_(ids), AuditEvent.transition == "timer_fired")
-            .group_by(AuditEvent.instance_id)).all()
+
+        per_timer = s.execute(
+            select(AuditEvent.instance_id, func.count())
+            .where(AuditEvent.instance_id.in_(ids), AuditEvent.transition == "timer_fired")
+            .group_by(AuditEvent.instance_id)
+        ).all()
     assert len(per_timer) == n and {c for _, c in per_timer} == {1}
 
 
@@ -564,14 +609,14 @@ def test_failing_firing_is_retried_with_a_delay_not_in_a_loop(siji):
         return siji.ok(siji.get(f"/api/incidents?process_instance_id={iid}", "auditor"))["total"]
 
     w = siji.worker
-    w.monotonic = lambda: 1000.0     # the back-off's own clock stands still: no race with the test's pace
+    w.monotonic = lambda: 1000.0  # the back-off's own clock stands still: no race with the test's pace
     siji.clock.advance(timedelta(hours=2))
     assert siji.worker.run_once() == 0
     assert incidents() == 1
-    assert timers(siji, iid)["Event_Wait"]["status"] == "waiting"   # the failed firing wrote nothing
+    assert timers(siji, iid)["Event_Wait"]["status"] == "waiting"  # the failed firing wrote nothing
     assert siji.instance(iid) == before
     assert w.run_once(backoff=True) == 0 and incidents() == 2
-    assert w.run_once(backoff=True) == 0 and incidents() == 2       # backing off: not retried at once
-    assert w._sleep_time() >= 0.1                                   # and the loop does not spin on it
-    assert w.run_once() == 0 and incidents() == 3                   # a direct pass still tries
+    assert w.run_once(backoff=True) == 0 and incidents() == 2  # backing off: not retried at once
+    assert w._sleep_time() >= 0.1  # and the loop does not spin on it
+    assert w.run_once() == 0 and incidents() == 3  # a direct pass still tries
     assert events(siji, iid, "timer_fired") == []

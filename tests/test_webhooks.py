@@ -1,14 +1,14 @@
 """Outgoing events reach subscribed webhooks: signed, once each, in order per case; failures are
 retried with a growing back-off (moved by the test's clock), dead-lettered after the last try
 (holding back only that case) and replayed by an admin. Real HTTP receiver on 127.0.0.1."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
-
 from integration_helpers import Receiver, allow_local, subscribe
+from sqlalchemy import select
 from test_api_core import GOOD_START, MINI
 
 SECRET = "s3cret-for-the-test-only"
@@ -17,7 +17,7 @@ SECRET = "s3cret-for-the-test-only"
 @pytest.fixture
 def receiver(siji):
     r = Receiver(SECRET)
-    r.clock = lambda: siji.clock.now().timestamp()     # signatures are stamped with the service clock
+    r.clock = lambda: siji.clock.now().timestamp()  # signatures are stamped with the service clock
     r.start()
     yield r
     r.stop()
@@ -26,12 +26,14 @@ def receiver(siji):
 @pytest.fixture
 def dispatcher(siji):
     from engine.integration.delivery import Dispatcher
+
     allow_local(siji, webhook_max_attempts=3, webhook_timeout=5)
     return Dispatcher(siji.service, name="test")
 
 
 def outbox_ids(siji, iid=None):
     from engine.store.models import OutboxEvent
+
     with siji.service.db.read() as s:
         q = select(OutboxEvent.id, OutboxEvent.instance_id).order_by(OutboxEvent.id)
         return [(i, inst) for i, inst in s.execute(q) if iid is None or inst == iid]
@@ -42,13 +44,15 @@ def test_events_are_signed_delivered_once_and_in_case_order(siji, receiver, disp
     subscribe(siji, receiver)
     a = siji.start("mini", "ent_a", GOOD_START, business_key="ZQ-001")["id"]
     b = siji.start("mini", "ent_b", GOOD_START)["id"]
-    siji.complete("bureau", a, "Task_Review", {"complete": False, "missing_items": "营业执照"})   # → the applicant corrects
-    siji.complete("bureau", b, "Task_Review", {"complete": True})      # → case ends
+    siji.complete(
+        "bureau", a, "Task_Review", {"complete": False, "missing_items": "营业执照"}
+    )  # → the applicant corrects
+    siji.complete("bureau", b, "Task_Review", {"complete": True})  # → case ends
     expected = [i for i, _ in outbox_ids(siji)]
     assert dispatcher.run_once() == len(expected)
     assert receiver.bad_signatures == 0
     assert [r["id"] for r in receiver.received] != [] and sorted(receiver.unique_ids()) == expected
-    assert len(receiver.received) == len(expected)            # once each
+    assert len(receiver.received) == len(expected)  # once each
     for case in (a, b):
         ids = [r["id"] for r in receiver.received if r["process_instance_id"] == case]
         assert ids == sorted(ids) and ids == [i for i, inst in outbox_ids(siji, case)]
@@ -79,21 +83,26 @@ def test_a_wrong_secret_is_refused_by_the_receiver(siji, dispatcher):
 def test_subscriptions_are_admin_only_and_checked(siji, receiver):
     body = {"name": "x", "url": receiver.url, "kinds": ["task_created"]}
     assert siji.post("/api/webhooks/subscriptions", "analyst", json=body).status_code == 403
-    resp = siji.post("/api/webhooks/subscriptions", "admin", json=body)    # no host allowed yet
+    resp = siji.post("/api/webhooks/subscriptions", "admin", json=body)  # no host allowed yet
     assert resp.status_code == 422 and "url" in resp.get_json()["fields"]
     allow_local(siji)
-    for bad, field in (({"url": "http://10.0.0.1/hook"}, "url"), ({"url": "file:///etc/passwd"}, "url"),
-                       ({"url": "http://u:p@127.0.0.1/x"}, "url"), ({"kinds": ["everything"]}, "kinds"),
-                       ({"kinds": []}, "kinds")):
+    for bad, field in (
+        ({"url": "http://10.0.0.1/hook"}, "url"),
+        ({"url": "file:///etc/passwd"}, "url"),
+        ({"url": "http://u:p@127.0.0.1/x"}, "url"),
+        ({"kinds": ["everything"]}, "kinds"),
+        ({"kinds": []}, "kinds"),
+    ):
         resp = siji.post("/api/webhooks/subscriptions", "admin", json={**body, **bad})
         assert resp.status_code == 422 and field in resp.get_json()["fields"], (bad, resp.get_json())
     created = siji.ok(siji.post("/api/webhooks/subscriptions", "admin", json=body), 201)
-    assert len(created["secret"]) >= 32                    # generated, shown once
+    assert len(created["secret"]) >= 32  # generated, shown once
     listed = siji.ok(siji.get("/api/webhooks/subscriptions", "admin"))["items"]
     assert [s["id"] for s in listed] == [created["id"]] and "secret" not in listed[0]
     siji.ok(siji.client.delete(f"/api/webhooks/subscriptions/{created['id']}", headers=siji.headers("admin")))
     assert siji.ok(siji.get("/api/webhooks/subscriptions", "admin"))["items"][0]["active"] is False
     from engine.store.models import AuditEvent
+
     with siji.service.db.read() as s:
         audited = [e.transition for e in s.scalars(select(AuditEvent).where(AuditEvent.instance_id.is_(None)))]
     assert "webhook_subscribed" in audited and "webhook_unsubscribed" in audited
@@ -113,19 +122,19 @@ def test_retries_back_off_then_dead_letter_holds_only_its_case_until_replayed(si
     sub = subscribe(siji, receiver)
     a = siji.start("mini", "ent_a", GOOD_START)["id"]
     receiver.fail_next = 100
-    assert dispatcher.run_once() == 0                        # try 1 fails
+    assert dispatcher.run_once() == 0  # try 1 fails
     assert dispatcher.run_once() == 0 and len(receiver.received) == 0
-    tries = lambda: 100 - receiver.fail_next                 # noqa: E731
-    assert tries() == 1                                      # waiting for its back-off: not tried again
+    tries = lambda: 100 - receiver.fail_next  # noqa: E731
+    assert tries() == 1  # waiting for its back-off: not tried again
     siji.clock.advance(timedelta(seconds=4))
     dispatcher.run_once()
-    assert tries() == 1                                      # 5 s back-off not over yet
+    assert tries() == 1  # 5 s back-off not over yet
     siji.clock.advance(timedelta(seconds=2))
     dispatcher.run_once()
     assert tries() == 2
-    siji.clock.advance(timedelta(seconds=10))                # doubled
+    siji.clock.advance(timedelta(seconds=10))  # doubled
     dispatcher.run_once()
-    assert tries() == 3                                      # the last of 3 tries → dead letter
+    assert tries() == 3  # the last of 3 tries → dead letter
     siji.clock.advance(timedelta(hours=1))
     dispatcher.run_once()
     assert tries() == 3
@@ -140,8 +149,10 @@ def test_retries_back_off_then_dead_letter_holds_only_its_case_until_replayed(si
     assert {r["process_instance_id"] for r in receiver.received} == {b}
     # the admin replays: the case's events arrive, in order, from the one that failed
     assert siji.post("/api/webhooks/dead-letters/replay", "auditor", json={}).status_code == 403
-    assert siji.ok(siji.post("/api/webhooks/dead-letters/replay", "admin",
-                             json={"subscription_id": sub["id"]}))["count"] == 1
+    assert (
+        siji.ok(siji.post("/api/webhooks/dead-letters/replay", "admin", json={"subscription_id": sub["id"]}))["count"]
+        == 1
+    )
     dispatcher.run_once()
     got = [r["id"] for r in receiver.received if r["process_instance_id"] == a]
     assert got == [i for i, _ in outbox_ids(siji, a)]
@@ -158,14 +169,23 @@ def test_rewind_delivers_again_from_an_event(siji, receiver, dispatcher):
     dispatcher.run_once()
     n = len(receiver.received)
     ids_a = [i for i, _ in outbox_ids(siji, a)]
-    assert siji.ok(siji.post(f"/api/webhooks/subscriptions/{sub['id']}/replay", "admin",
-                             json={"from_event_id": ids_a[-1], "process_instance_id": a}))["count"] == 1
+    assert (
+        siji.ok(
+            siji.post(
+                f"/api/webhooks/subscriptions/{sub['id']}/replay",
+                "admin",
+                json={"from_event_id": ids_a[-1], "process_instance_id": a},
+            )
+        )["count"]
+        == 1
+    )
     dispatcher.run_once()
     assert [r["id"] for r in receiver.received[n:]] == [ids_a[-1]]
-    assert siji.post(f"/api/webhooks/subscriptions/{sub['id']}/replay", "admin",
-                     json={"from_event_id": 0}).status_code == 422
-    assert siji.post("/api/webhooks/subscriptions/999/replay", "admin",
-                     json={"from_event_id": 1}).status_code == 404
+    assert (
+        siji.post(f"/api/webhooks/subscriptions/{sub['id']}/replay", "admin", json={"from_event_id": 0}).status_code
+        == 422
+    )
+    assert siji.post("/api/webhooks/subscriptions/999/replay", "admin", json={"from_event_id": 1}).status_code == 404
     # everything again, all cases
     siji.ok(siji.post(f"/api/webhooks/subscriptions/{sub['id']}/replay", "admin", json={"from_event_id": 1}))
     dispatcher.run_once()

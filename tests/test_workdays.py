@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import chinese_calendar
 import pytest
 
 from engine.workdays import CHINA_TZ, DEFAULT_CALENDAR, WorkdayCalendar, end_of_day, workdays_after
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture
@@ -81,9 +81,7 @@ def test_timezone_start_is_china_date(cal):
 
 def test_end_of_day(cal):
     assert cal.end_of_day("2025-09-27T17:00:00Z") == datetime(2025, 9, 28, 15, 59, 59, tzinfo=UTC)
-    assert cal.end_of_day(datetime(2025, 9, 27, 15, 0, tzinfo=UTC)) == datetime(
-        2025, 9, 27, 15, 59, 59, tzinfo=UTC
-    )
+    assert cal.end_of_day(datetime(2025, 9, 27, 15, 0, tzinfo=UTC)) == datetime(2025, 9, 27, 15, 59, 59, tzinfo=UTC)
     assert cal.end_of_day(date(2025, 1, 1)) == china(2025, 1, 1)
     assert end_of_day("2025-01-01") == china(2025, 1, 1)
     with pytest.raises(ValueError):

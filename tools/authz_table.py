@@ -7,6 +7,7 @@
 tests/test_authz_matrix.py runs the check, so a changed matrix fails the suite until the document
 is regenerated.
 """
+
 from __future__ import annotations
 
 import sys
@@ -28,6 +29,7 @@ class _NoService:
 def routes() -> dict[str, tuple[str, str]]:
     """endpoint → (methods, path) of the app's url_map."""
     from api.app import create_app
+
     app = create_app({"TESTING": True}, service=_NoService())
     out = {}
     for rule in app.url_map.iter_rules():
@@ -39,11 +41,14 @@ def routes() -> dict[str, tuple[str, str]]:
 def table() -> str:
     from api import authz
     from engine import roles
+
     paths = routes()
     depts = sorted(authz.DEPARTMENT_ROLES)
     cols = ["applicant", "commissioner", "analyst", "auditor", "admin"]
-    head = ("| 方法 Method | 路径 Path | 端点 Endpoint | 匿名 anonymous | 申请人 applicant | 特派员 commissioner "
-            "| 部门 departments | 分析员 analyst | 审计员 auditor | 管理员 admin | 行级规则 row rule |")
+    head = (
+        "| 方法 Method | 路径 Path | 端点 Endpoint | 匿名 anonymous | 申请人 applicant | 特派员 commissioner "
+        "| 部门 departments | 分析员 analyst | 审计员 auditor | 管理员 admin | 行级规则 row rule |"
+    )
     lines = [head, "|" + "---|" * 11]
 
     def order(ep):
@@ -67,13 +72,15 @@ def table() -> str:
     lines.append("")
     lines.append("部门 departments = " + ", ".join(f"`{d}`（{roles.role_name(d)}）" for d in depts) + ".")
     lines.append("")
-    lines.append("Every endpoint of the application must be in the matrix: one that is not is refused (403) "
-                 "to everyone, and tests/test_authz_matrix.py fails.")
+    lines.append(
+        "Every endpoint of the application must be in the matrix: one that is not is refused (403) "
+        "to everyone, and tests/test_authz_matrix.py fails."
+    )
     return "\n".join(lines)
 
 
 README = ROOT / "README.md"
-DOCS = (DOC, README)   # the README carries the same generated table
+DOCS = (DOC, README)  # the README carries the same generated table
 
 
 def current_doc_table(doc: Path = DOC) -> str | None:
@@ -101,8 +108,11 @@ def main(argv: list[str]) -> int:
     if "--check" in argv:
         stale = [d for d in DOCS if current_doc_table(d) != table()]
         if stale:
-            print(", ".join(str(d.relative_to(ROOT)) for d in stale)
-                  + ": the authorization table is out of date: run tools/authz-table --write", file=sys.stderr)
+            print(
+                ", ".join(str(d.relative_to(ROOT)) for d in stale)
+                + ": the authorization table is out of date: run tools/authz-table --write",
+                file=sys.stderr,
+            )
             return 1
         return 0
     print(table())

@@ -7,6 +7,7 @@ Starts real servers (gunicorn, `siji serve --no-worker`) on a temporary SQLite f
 reachable, on a fresh PostgreSQL schema, and prints each figure with its ratio to the engine limit
 (plain SpiffWorkflow: load + complete one user task + engine steps + save, no HTTP, no database).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,6 +52,7 @@ def engine_limit(rounds: int) -> float:
 
     def prepare(wf):
         from engine.workflow.baseline import set_start_data
+
         set_start_data(wf, json.loads((BENCH / "bench28.settings.json").read_text()))
         run_all_user_tasks(wf, lambda t: {"accepted": True} if t.task_spec.bpmn_id == "Task_Accept" else None)
 
@@ -62,11 +64,12 @@ def simulation_rate(cases: int) -> float:
     """Simulated cases/s of the largest flow (land_to_construction, its bpmn/simulation/ settings file):
     the real engine in process, no HTTP, no database (engine/simulation/, docs/SIMULATION.md)."""
     from engine.simulation.cli import settings_for
-    from engine.simulation.process import compile_process
     from engine.simulation.parallel import simulate_replications
+    from engine.simulation.process import compile_process
+
     compiled = compile_process("land_to_construction")
     settings, _ = settings_for(compiled.key, None)
-    procs = os.cpu_count() or 1   # siji simulate's default: one worker per CPU, a replication each
+    procs = os.cpu_count() or 1  # siji simulate's default: one worker per CPU, a replication each
     t0 = time.perf_counter()
     simulate_replications(compiled, settings, cases, seed=1, processes=procs, replications=procs)
     return cases / (time.perf_counter() - t0)
@@ -81,28 +84,46 @@ class Stack:
         self.proc = None
         from engine.service.build import build_service
         from engine.settings import Settings
+
         self.svc = build_service(Settings(database_url=url), migrate=True)
         from engine.cli.main import collect_files
-        from engine.service.users import system_actor, create_user, issue_token
+        from engine.service.users import create_user, issue_token, system_actor
+
         with self.svc.db.write() as s:
             actor = system_actor(s, self.svc.now())
         self.svc.deploy(collect_files([str(BENCH)]), actor)
         self.tokens = {}
         with self.svc.db.write() as s:
-            for name, roles in [("ent", ["applicant"]), ("bureau", ["approval_bureau"]), ("fire", ["fire_rescue"]),
-                                ("d1", ["natural_resources"]), ("d2", ["housing_construction"]),
-                                ("d3", ["municipal_gardens"]), ("d4", ["urban_management"])]:
+            for name, roles in [
+                ("ent", ["applicant"]),
+                ("bureau", ["approval_bureau"]),
+                ("fire", ["fire_rescue"]),
+                ("d1", ["natural_resources"]),
+                ("d2", ["housing_construction"]),
+                ("d3", ["municipal_gardens"]),
+                ("d4", ["urban_management"]),
+            ]:
                 u = create_user(s, name, roles, self.svc.now())
                 self.tokens[name] = issue_token(s, u, self.svc.now())
 
     def start_server(self, workers: int):
         self.stop_server()
         self.port = free_port()
-        env = dict(os.environ, SIJI_DATABASE_URL=self.url, SIJI_PORT=str(self.port), SIJI_HOST="127.0.0.1",
-                   SIJI_INSTANCE_DIR=str(self.workdir))
-        self.proc = subprocess.Popen([PY, "-m", "engine.cli.main", "serve", "--no-worker", "--workers", str(workers)],
-                                     cwd=str(ROOT), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True)
+        env = dict(
+            os.environ,
+            SIJI_DATABASE_URL=self.url,
+            SIJI_PORT=str(self.port),
+            SIJI_HOST="127.0.0.1",
+            SIJI_INSTANCE_DIR=str(self.workdir),
+        )
+        self.proc = subprocess.Popen(
+            [PY, "-m", "engine.cli.main", "serve", "--no-worker", "--workers", str(workers)],
+            cwd=str(ROOT),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
@@ -135,7 +156,11 @@ class Stack:
         r = conn.getresponse()
         payload = r.read()
         conn.close()
-        return r.status, (json.loads(payload) if payload and r.getheader("Content-Type", "").startswith("application/json") else payload)
+        return r.status, (
+            json.loads(payload)
+            if payload and r.getheader("Content-Type", "").startswith("application/json")
+            else payload
+        )
 
     def close(self):
         self.stop_server()
@@ -201,7 +226,9 @@ def loop_latency(stack: Stack, sizes: list[int], samples: int = 20) -> dict[int,
     for size in sizes:
         while count < size:
             st, inbox = stack.request("GET", f"/api/tasks?process_instance_id={inst['id']}", "bureau")
-            stack.request("POST", f"/api/tasks/{inbox['items'][0]['id']}/complete", "bureau", {"data": {"approved": True}})
+            stack.request(
+                "POST", f"/api/tasks/{inbox['items'][0]['id']}/complete", "bureau", {"data": {"approved": True}}
+            )
             count += 1
         lat = []
         for _ in range(samples):
@@ -219,14 +246,18 @@ def bulk_load(stack: Stack, n_instances: int, role: str = "fire_rescue") -> None
     """Load n instances of bench_one, each with one open task for ``role``, with SQL (not HTTP).
     Each row carries the real saved state of a started instance."""
     from sqlalchemy import insert, select
+
     from engine.store.models import NO_DUE, Instance, Task, User, task_audience
+
     svc = stack.svc
     with svc.db.read() as s:
-        template = s.scalars(select(Instance).where(Instance.process_key == "bench_one")
-                             .order_by(Instance.id.desc()).limit(1)).first()
+        template = s.scalars(
+            select(Instance).where(Instance.process_key == "bench_one").order_by(Instance.id.desc()).limit(1)
+        ).first()
         ent = s.scalar(select(User.id).where(User.username == "ent"))
     if template is None:
         from engine.service.actor import Actor
+
         with svc.db.read() as s:
             uid = s.scalar(select(User.id).where(User.username == "ent"))
         iid = svc.start(Actor(uid, "ent", frozenset({"applicant"})), "bench_one", None, {})
@@ -239,15 +270,46 @@ def bulk_load(stack: Stack, n_instances: int, role: str = "fire_rescue") -> None
         k = min(batch, n_instances - done)
         with svc.db.write() as s:
             start_id = (s.scalar(select(Instance.id).order_by(Instance.id.desc()).limit(1)) or 0) + 1
-            s.execute(insert(Instance), [dict(
-                id=start_id + i, version_id=template.version_id, process_key="bench_one", business_key=None,
-                status="running", starter_id=ent, enterprise_id=ent, created_at=now, updated_at=now,
-                state=template.state, lock_version=1, last_seq=0, last_hash="") for i in range(k)])
-            s.execute(insert(Task.__table__), [dict(
-                id=str(uuid.uuid4()), instance_id=start_id + i, process_key="bench_one", activity_id="Task_Only",
-                name="审查", role=role, state="open", form_key="bench_one/Task_Only", created_at=now,
-                audience=task_audience(None, role), sort_due=NO_DUE)
-                for i in range(k)])
+            s.execute(
+                insert(Instance),
+                [
+                    dict(
+                        id=start_id + i,
+                        version_id=template.version_id,
+                        process_key="bench_one",
+                        business_key=None,
+                        status="running",
+                        starter_id=ent,
+                        enterprise_id=ent,
+                        created_at=now,
+                        updated_at=now,
+                        state=template.state,
+                        lock_version=1,
+                        last_seq=0,
+                        last_hash="",
+                    )
+                    for i in range(k)
+                ],
+            )
+            s.execute(
+                insert(Task.__table__),
+                [
+                    dict(
+                        id=str(uuid.uuid4()),
+                        instance_id=start_id + i,
+                        process_key="bench_one",
+                        activity_id="Task_Only",
+                        name="审查",
+                        role=role,
+                        state="open",
+                        form_key="bench_one/Task_Only",
+                        created_at=now,
+                        audience=task_audience(None, role),
+                        sort_due=NO_DUE,
+                    )
+                    for i in range(k)
+                ],
+            )
         done += k
 
 
@@ -273,18 +335,23 @@ def run(args) -> dict:
     def row(name, value, unit, ratio_kind="time"):
         if ratio_kind == "time":
             ratio = value / limit
-        else:   # throughput: cases/s vs engine completions/s
+        else:  # throughput: cases/s vs engine completions/s
             ratio = value / (1000.0 / limit)
         rows.append((name, value, unit, ratio))
 
     row("engine limit (load+complete+steps+save, in-process)", limit, "ms")
     print("simulation …", file=sys.stderr)
     res["simulated_cases_per_s"] = round(simulation_rate(300 if quick else 2000), 1)
-    row(f"simulated cases/s, land_to_construction ({os.cpu_count()} processes, engine in process, no DB)", res["simulated_cases_per_s"],
-        "cases/s", "rate")
+    row(
+        f"simulated cases/s, land_to_construction ({os.cpu_count()} processes, engine in process, no DB)",
+        res["simulated_cases_per_s"],
+        "cases/s",
+        "rate",
+    )
     if getattr(args, "simulation_only", False):
-        res["rows"] = [{"name": n, "value": round(v, 3), "unit": u, "ratio_to_engine_limit": round(r, 3)}
-                       for n, v, u, r in rows]
+        res["rows"] = [
+            {"name": n, "value": round(v, 3), "unit": u, "ratio_to_engine_limit": round(r, 3)} for n, v, u, r in rows
+        ]
         return res
     work = Path(tempfile.mkdtemp(prefix="siji-bench-"))
     try:
@@ -299,8 +366,11 @@ def run(args) -> dict:
             row("lifecycle, 4 clients (SQLite)", res["lifecycle_per_s_4"], "cases/s", "rate")
             print("completion latency on SQLite …", file=sys.stderr)
             lat = completion_latency(sqlite, 60 if quick else 300)
-            res.update(completion_p50_ms=round(pct(lat, 50), 2), completion_p95_ms=round(pct(lat, 95), 2),
-                       completion_p99_ms=round(pct(lat, 99), 2))
+            res.update(
+                completion_p50_ms=round(pct(lat, 50), 2),
+                completion_p95_ms=round(pct(lat, 95), 2),
+                completion_p99_ms=round(pct(lat, 99), 2),
+            )
             for p in (50, 95, 99):
                 row(f"complete p{p}, 30-node diagram (SQLite)", res[f"completion_p{p}_ms"], "ms")
             small = pct(lat, 50)
@@ -322,7 +392,11 @@ def run(args) -> dict:
             row("instances list by status p95 (department)", res["instances_p95_ms"], "ms")
             inst = timed_gets(sqlite, "/api/process-instances?status=running", "fire", 50)
             res["instances_p95_ms_large_dept"] = round(pct(inst, 95), 2)
-            row(f"instances list by status p95 (department with {n_rows} cases)", res["instances_p95_ms_large_dept"], "ms")
+            row(
+                f"instances list by status p95 (department with {n_rows} cases)",
+                res["instances_p95_ms_large_dept"],
+                "ms",
+            )
             lat2 = completion_latency(sqlite, 60 if quick else 300)
             res["completion_p50_ms_large_db"] = round(pct(lat2, 50), 2)
             res["growth_ratio"] = round(pct(lat2, 50) / small, 3)
@@ -343,7 +417,12 @@ def run(args) -> dict:
                         print(f"PostgreSQL lifecycle with {w} gunicorn worker(s) …", file=sys.stderr)
                         pg.start_server(workers=w)
                         by_workers[str(w)] = round(lifecycle(pg, max(2, w), secs), 1)
-                        row(f"lifecycle, {w} gunicorn worker(s), {max(2, w)} clients (PostgreSQL)", by_workers[str(w)], "cases/s", "rate")
+                        row(
+                            f"lifecycle, {w} gunicorn worker(s), {max(2, w)} clients (PostgreSQL)",
+                            by_workers[str(w)],
+                            "cases/s",
+                            "rate",
+                        )
                     res["pg_lifecycle_per_s_by_workers"] = by_workers
                     pg.start_server(workers=2)
                     res["pg_lifecycle_per_s_1"] = round(lifecycle(pg, 1, secs), 1)
@@ -356,14 +435,16 @@ def run(args) -> dict:
                     drop_schema(args.postgres, url)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    res["rows"] = [{"name": n, "value": round(v, 3), "unit": u, "ratio_to_engine_limit": round(r, 3)}
-                   for n, v, u, r in rows]
+    res["rows"] = [
+        {"name": n, "value": round(v, 3), "unit": u, "ratio_to_engine_limit": round(r, 3)} for n, v, u, r in rows
+    ]
     return res
 
 
 def pg_schema(base: str) -> str | None:
     try:
         import psycopg
+
         schema = "bench_" + uuid.uuid4().hex[:10]
         with psycopg.connect(base, autocommit=True, connect_timeout=3) as c:
             c.execute(f"CREATE SCHEMA {schema}")
@@ -375,6 +456,7 @@ def pg_schema(base: str) -> str | None:
 
 def drop_schema(base: str, url: str) -> None:
     import psycopg
+
     schema = url.split("search_path%3D")[1]
     with psycopg.connect(base, autocommit=True) as c:
         c.execute(f"DROP SCHEMA {schema} CASCADE")
@@ -384,11 +466,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1 and 4 clients, 10,000 rows instead of 100,000")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
-    ap.add_argument("--postgres", default=os.environ.get("SIJI_BENCH_POSTGRES_URL",
-                                                         "postgresql://postgres@127.0.0.1:5432/test"))
+    ap.add_argument(
+        "--postgres", default=os.environ.get("SIJI_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    )
     ap.add_argument("--skip-postgres", action="store_true")
-    ap.add_argument("--simulation-only", action="store_true",
-                    help="only the engine limit and the simulation rate (no servers)")
+    ap.add_argument(
+        "--simulation-only", action="store_true", help="only the engine limit and the simulation rate (no servers)"
+    )
     args = ap.parse_args()
     res = run(args)
     if args.json:

@@ -11,6 +11,7 @@ complete is in the database, every audit chain verifies (`siji verify-trace`), n
 twice, no case is stuck (a running case has an open task or a waiting timer, no timer is overdue,
 open task rows equal the engine's ready tasks), and no request answered 500.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.process import children, cmdline  # noqa: E402
+
 FLOW = ROOT / "tests" / "data" / "timers" / "tm_boundary"
 APP_NAME = "siji_chaos"
 
@@ -50,11 +52,22 @@ class Service:
         self.starts = 0
 
     def start(self) -> None:
-        env = {**os.environ, "SIJI_DATABASE_URL": self.url, "SIJI_PORT": str(self.port), "SIJI_HOST": "127.0.0.1",
-               "SIJI_TIMER_WORKERS": "2", "SIJI_DB_POOL": "3"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "engine.cli.main", "serve", "--workers", str(self.workers)],
-                                     cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        env = {
+            **os.environ,
+            "SIJI_DATABASE_URL": self.url,
+            "SIJI_PORT": str(self.port),
+            "SIJI_HOST": "127.0.0.1",
+            "SIJI_TIMER_WORKERS": "2",
+            "SIJI_DB_POOL": "3",
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "engine.cli.main", "serve", "--workers", str(self.workers)],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.starts += 1
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -120,7 +133,7 @@ class Load:
         self.lock = threading.Lock()
         self.status = Counter()
         self.started: set[int] = set()
-        self.completed: dict[str, int] = {}     # acknowledged: task id -> instance id
+        self.completed: dict[str, int] = {}  # acknowledged: task id -> instance id
         self.cancelled_before_complete = 0
         self.cases = 0
 
@@ -129,7 +142,7 @@ class Load:
         try:
             status, data = request(self.port, method, path, body, headers)
         except (OSError, http.client.HTTPException):
-            status, data = 0, None          # connection refused/reset: the server was killed
+            status, data = 0, None  # connection refused/reset: the server was killed
         with self.lock:
             self.status[status] += 1
         return status, data
@@ -148,7 +161,7 @@ class Load:
             iid = data["id"]
             with self.lock:
                 self.started.add(iid)
-            if rnd.random() < 0.3:   # some reviews wait past the reminder (2 s), some past the deadline (5 s)
+            if rnd.random() < 0.3:  # some reviews wait past the reminder (2 s), some past the deadline (5 s)
                 time.sleep(rnd.uniform(1.5, 6))
             task = None
             while task is None and time.monotonic() < self.until + 30:
@@ -164,13 +177,18 @@ class Load:
                 continue
             key = uuid.uuid4().hex
             while time.monotonic() < self.until + 30:
-                status, data = self.call("POST", f"/api/tasks/{task}/complete", {"data": {"opinion": "同意"}},
-                                         "bureau", {"Idempotency-Key": key})
+                status, data = self.call(
+                    "POST",
+                    f"/api/tasks/{task}/complete",
+                    {"data": {"opinion": "同意"}},
+                    "bureau",
+                    {"Idempotency-Key": key},
+                )
                 if status == 200:
                     with self.lock:
                         self.completed[task] = iid
                     break
-                if status == 409:   # the deadline may have cancelled the review first
+                if status == 409:  # the deadline may have cancelled the review first
                     st, d = self.call("GET", f"/api/tasks/{task}", None, "bureau")
                     if st == 200 and d.get("state") == "cancelled":
                         with self.lock:
@@ -181,9 +199,11 @@ class Load:
 
 def cut_connections(admin_url: str) -> int:
     import psycopg
+
     with psycopg.connect(admin_url, autocommit=True) as c:
-        rows = c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-                         (APP_NAME,)).fetchall()
+        rows = c.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", (APP_NAME,)
+        ).fetchall()
     return len(rows)
 
 
@@ -203,13 +223,19 @@ def check(url: str, load: Load, log) -> dict:
             lost = 0
             for task_id in load.completed:
                 t = s.get(Task, task_id)
-                ev = s.scalar(select(func.count()).select_from(AuditEvent).where(
-                    AuditEvent.task_id == task_id, AuditEvent.transition == "complete"))
+                ev = s.scalar(
+                    select(func.count())
+                    .select_from(AuditEvent)
+                    .where(AuditEvent.task_id == task_id, AuditEvent.transition == "complete")
+                )
                 if t is None or t.state != "completed" or ev != 1:
                     lost += 1
             out["lost_completes"] = lost
-            fired = s.execute(select(AuditEvent.task_id, func.count()).where(AuditEvent.transition == "timer_fired")
-                              .group_by(AuditEvent.task_id)).all()
+            fired = s.execute(
+                select(AuditEvent.task_id, func.count())
+                .where(AuditEvent.transition == "timer_fired")
+                .group_by(AuditEvent.task_id)
+            ).all()
             out["timer_fired_events"] = sum(n for _t, n in fired)
             out["double_fires"] = sum(1 for _t, n in fired if n > 1)
             fired_rows = s.scalar(select(func.count()).select_from(Timer).where(Timer.status == "fired"))
@@ -217,7 +243,9 @@ def check(url: str, load: Load, log) -> dict:
             now = svc.now()
             stuck = 0
             for inst in s.scalars(select(Instance).where(Instance.status == "running")):
-                open_rows = {t.id for t in s.scalars(select(Task).where(Task.instance_id == inst.id, Task.state == "open"))}
+                open_rows = {
+                    t.id for t in s.scalars(select(Task).where(Task.instance_id == inst.id, Task.state == "open"))
+                }
                 waiting = s.scalars(select(Timer).where(Timer.instance_id == inst.id, Timer.status == "waiting")).all()
                 snap = svc.engine.snapshot(svc.version(s, inst.version_id), inst.state)
                 overdue = [t for t in waiting if (now - t.due_at).total_seconds() > 30]
@@ -225,13 +253,15 @@ def check(url: str, load: Load, log) -> dict:
                     stuck += 1
             out["stuck_cases"] = stuck
             out["cases"] = len(ids)
-            out["completed_cases"] = s.scalar(select(func.count()).select_from(Instance)
-                                              .where(Instance.status == "completed"))
+            out["completed_cases"] = s.scalar(
+                select(func.count()).select_from(Instance).where(Instance.status == "completed")
+            )
     finally:
         svc.db.dispose()
     env = {**os.environ, "SIJI_DATABASE_URL": url}
-    vt = subprocess.run([sys.executable, "-m", "engine.cli.main", "verify-trace"], cwd=ROOT, env=env,
-                        capture_output=True, text=True)
+    vt = subprocess.run(
+        [sys.executable, "-m", "engine.cli.main", "verify-trace"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     log.write(vt.stdout.encode() + vt.stderr.encode())
     out["verify_trace"] = vt.stdout.strip().splitlines()[-1] if vt.stdout.strip() else f"rc {vt.returncode}"
     out["verify_trace_rc"] = vt.returncode
@@ -240,7 +270,9 @@ def check(url: str, load: Load, log) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="tools/chaos", description=__doc__.split("\n\n")[0])
-    p.add_argument("--postgres", default=os.environ.get("SIJI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    p.add_argument(
+        "--postgres", default=os.environ.get("SIJI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    )
     p.add_argument("--seconds", type=float, default=120, help="load duration (default 120)")
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--max-cases", type=int, default=5000, help="stop starting cases after this many")
@@ -249,10 +281,11 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--keep", action="store_true", help="keep the schema afterwards")
     args = p.parse_args(argv)
-    args.seconds = min(args.seconds, 1800)        # bounded whatever is asked
+    args.seconds = min(args.seconds, 1800)  # bounded whatever is asked
     rnd = random.Random(args.seed)
 
     import psycopg
+
     admin = args.postgres.replace("postgresql+psycopg://", "postgresql://")
     schema = "chaos_" + uuid.uuid4().hex[:10]
     with psycopg.connect(admin, autocommit=True) as c:
@@ -269,11 +302,16 @@ def main(argv=None) -> int:
     from engine.service.users import create_user, issue_token, system_actor
     from engine.settings import Settings
     from engine.workflow.deploy import UploadedFile
+
     svc = build_service(Settings(database_url=url), migrate=True)
     files = [f for f in collect_files([str(FLOW)]) if not f.name.endswith(".settings.json")]
     # due within seconds instead of a day and three days
-    files.append(UploadedFile("tm_boundary.settings.json",
-                              json.dumps({"reminder_hours": 2 / 3600, "review_days": 5 / 86400, "reminders": 0}).encode()))
+    files.append(
+        UploadedFile(
+            "tm_boundary.settings.json",
+            json.dumps({"reminder_hours": 2 / 3600, "review_days": 5 / 86400, "reminders": 0}).encode(),
+        )
+    )
     with svc.db.write() as s:
         actor = system_actor(s, svc.now())
     svc.deploy(files, actor)
@@ -287,8 +325,9 @@ def main(argv=None) -> int:
     service.start()
     t0 = time.monotonic()
     load = Load(service.port, tokens, t0 + args.seconds, args.max_cases)
-    threads = [threading.Thread(target=load.client, args=(args.seed * 100 + i,), daemon=True)
-               for i in range(args.clients)]
+    threads = [
+        threading.Thread(target=load.client, args=(args.seed * 100 + i,), daemon=True) for i in range(args.clients)
+    ]
     for t in threads:
         t.start()
 
@@ -308,7 +347,7 @@ def main(argv=None) -> int:
                     os.kill(rnd.choice(service.timer_workers()), signal.SIGKILL)
                 elif kind == "master" and service.master():
                     os.kill(service.master(), signal.SIGKILL)
-                    service.proc.wait(timeout=30)     # `siji serve` follows its master out
+                    service.proc.wait(timeout=30)  # `siji serve` follows its master out
                     service.start()
                     restarts += 1
                 elif kind == "db_cut":
@@ -328,10 +367,14 @@ def main(argv=None) -> int:
             status, _ = request(service.port, "GET", "/api/health", None, {})
             time.sleep(1)
             from sqlalchemy import create_engine, text
+
             eng = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
             with eng.connect() as c:
-                due = c.execute(text("SELECT count(*) FROM timers WHERE status = 'waiting' "
-                                     "AND due_at < now() - interval '1 second'")).scalar_one()
+                due = c.execute(
+                    text(
+                        "SELECT count(*) FROM timers WHERE status = 'waiting' AND due_at < now() - interval '1 second'"
+                    )
+                ).scalar_one()
                 waiting = c.execute(text("SELECT count(*) FROM timers WHERE status = 'waiting'")).scalar_one()
             eng.dispose()
             if due == 0 and waiting == 0:
@@ -346,17 +389,30 @@ def main(argv=None) -> int:
             c.execute(f"DROP SCHEMA {schema} CASCADE")
 
     requests = sum(load.status.values())
-    ok = (results["lost_starts"] == 0 and results["lost_completes"] == 0 and results["double_fires"] == 0
-          and results["stuck_cases"] == 0 and results["verify_trace_rc"] == 0 and load.status[500] == 0)
+    ok = (
+        results["lost_starts"] == 0
+        and results["lost_completes"] == 0
+        and results["double_fires"] == 0
+        and results["stuck_cases"] == 0
+        and results["verify_trace_rc"] == 0
+        and load.status[500] == 0
+    )
     print(f"duration {elapsed:.0f} s, {args.clients} clients, {args.workers} HTTP workers, 2 timer workers")
-    print(f"requests {requests}: " + ", ".join(f"{k or 'conn-refused/reset'}: {v}" for k, v in sorted(load.status.items())))
-    print(f"faults: " + ", ".join(f"{k} {v}" for k, v in sorted(faults.items())) + f"; siji serve restarts {restarts}")
-    print(f"cases {results['cases']} (completed {results['completed_cases']}); acknowledged starts {len(load.started)}, "
-          f"lost {results['lost_starts']}; acknowledged completes {len(load.completed)}, lost {results['lost_completes']}; "
-          f"reviews cancelled by their deadline first {load.cancelled_before_complete}")
-    print(f"timers fired {results['timer_fired_events']} (rows {results['fired_timer_rows']}), "
-          f"fired twice {results['double_fires']}; stuck cases {results['stuck_cases']}; "
-          f"verify-trace: {results['verify_trace']}; 500 answers {load.status[500]}")
+    print(
+        f"requests {requests}: "
+        + ", ".join(f"{k or 'conn-refused/reset'}: {v}" for k, v in sorted(load.status.items()))
+    )
+    print("faults: " + ", ".join(f"{k} {v}" for k, v in sorted(faults.items())) + f"; siji serve restarts {restarts}")
+    print(
+        f"cases {results['cases']} (completed {results['completed_cases']}); acknowledged starts {len(load.started)}, "
+        f"lost {results['lost_starts']}; acknowledged completes {len(load.completed)}, lost {results['lost_completes']}; "
+        f"reviews cancelled by their deadline first {load.cancelled_before_complete}"
+    )
+    print(
+        f"timers fired {results['timer_fired_events']} (rows {results['fired_timer_rows']}), "
+        f"fired twice {results['double_fires']}; stuck cases {results['stuck_cases']}; "
+        f"verify-trace: {results['verify_trace']}; 500 answers {load.status[500]}"
+    )
     print("RESULT: " + ("ok" if ok else "FAILED"))
     return 0 if ok else 1
 

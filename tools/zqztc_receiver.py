@@ -9,6 +9,7 @@ The tests use the same class as their real HTTP receiver (tests/test_webhooks.py
 signature (``X-Siji-Signature``), keeps each event once by its id (deliveries are at least once),
 and can be told to fail or to answer slowly.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,18 +50,19 @@ def notification(ev: dict) -> str | None:
 
 
 class Receiver:
-    def __init__(self, secret: str | None = None, host: str = "127.0.0.1", port: int = 0, path: str = "/hook",
-                 echo: bool = False):
+    def __init__(
+        self, secret: str | None = None, host: str = "127.0.0.1", port: int = 0, path: str = "/hook", echo: bool = False
+    ):
         self.secret = secret
         self.path = path
         self.echo = echo
         self.lock = threading.Lock()
-        self.received: list[dict] = []        # every delivery, repeats included
+        self.received: list[dict] = []  # every delivery, repeats included
         self.bad_signatures = 0
         self.notifications: list[str] = []
-        self.fail_next = 0                    # answer 503 to this many deliveries
-        self.delay = 0.0                      # seconds to wait before answering
-        self.clock = time.time                # for the signature's freshness check
+        self.fail_next = 0  # answer 503 to this many deliveries
+        self.delay = 0.0  # seconds to wait before answering
+        self.clock = time.time  # for the signature's freshness check
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -88,8 +90,9 @@ class Receiver:
         if path != self.path:
             return 404
         lower = {k.lower(): v for k, v in headers.items()}
-        if self.secret is not None and not verify_signature(self.secret, lower.get("x-siji-signature", ""), body,
-                                                            self.clock()):
+        if self.secret is not None and not verify_signature(
+            self.secret, lower.get("x-siji-signature", ""), body, self.clock()
+        ):
             with self.lock:
                 self.bad_signatures += 1
             return 401
@@ -98,7 +101,7 @@ class Receiver:
                 self.fail_next -= 1
                 return 503
             ev = json.loads(body)
-            ev["_sender"] = lower.get("x-siji-sender")     # which dispatcher (tests check the sharing)
+            ev["_sender"] = lower.get("x-siji-sender")  # which dispatcher (tests check the sharing)
             first = all(r["id"] != ev["id"] for r in self.received)
             self.received.append(ev)
             if first:
@@ -113,7 +116,7 @@ class Receiver:
         with self.lock:
             return list(dict.fromkeys(r["id"] for r in self.received))
 
-    def start(self) -> "Receiver":
+    def start(self) -> Receiver:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         return self

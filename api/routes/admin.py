@@ -7,18 +7,32 @@ from flask import current_app
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from api.routes.common import actor, service
+from api.schemas import (
+    AdvanceClockSchema,
+    CalendarResultSchema,
+    CalendarYearSchema,
+    ClockSchema,
+    NewUserResultSchema,
+    NewUserSchema,
+    RevokeSchema,
+    UserListSchema,
+    UserSchema,
+    UserUpdateSchema,
+)
 from engine import roles
-from engine.service.calendar_years import store_year
 from engine.service import clock_sync
+from engine.service.calendar_years import store_year
 from engine.service.errors import Forbidden, Invalid
 from engine.service.users import add_user, revoke_tokens, update_user, user_json
 from engine.store.models import User
-from api.schemas import (AdvanceClockSchema, CalendarResultSchema, CalendarYearSchema, ClockSchema, NewUserResultSchema,
-                       NewUserSchema, RevokeSchema, UserListSchema, UserSchema, UserUpdateSchema)
-from api.routes.common import actor, service
 
-blp = Blueprint("admin", __name__, url_prefix="/api/admin",
-                description="管理：用户、令牌、服务时钟、节假日 / admin: users, tokens, clock, holidays")
+blp = Blueprint(
+    "admin",
+    __name__,
+    url_prefix="/api/admin",
+    description="管理：用户、令牌、服务时钟、节假日 / admin: users, tokens, clock, holidays",
+)
 
 _DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 
@@ -26,11 +40,15 @@ _DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\
 def parse_duration(text: str) -> timedelta:
     m = _DURATION.match(text.strip().upper())
     if not m or text.strip().upper() in ("P", "PT") or text.strip().upper().endswith("T"):
-        raise Invalid("时长须为 ISO 8601 格式，如 P7D、PT2H", "advance must be an ISO 8601 duration such as P7D or PT2H",
-                      {"advance": ["无效的时长 / invalid duration"]})
+        raise Invalid(
+            "时长须为 ISO 8601 格式，如 P7D、PT2H",
+            "advance must be an ISO 8601 duration such as P7D or PT2H",
+            {"advance": ["无效的时长 / invalid duration"]},
+        )
     w, d, h, mi, s = m.groups()
-    delta = timedelta(weeks=int(w or 0), days=int(d or 0), hours=int(h or 0), minutes=int(mi or 0),
-                      seconds=float(s or 0))
+    delta = timedelta(
+        weeks=int(w or 0), days=int(d or 0), hours=int(h or 0), minutes=int(mi or 0), seconds=float(s or 0)
+    )
     if delta > timedelta(days=3660):
         raise Invalid("时长过大", "duration too large", {"advance": ["不超过十年 / at most ten years"]})
     return delta
@@ -65,8 +83,12 @@ def list_users():
     password; and the roles that can be given."""
     with service().db.read() as s:
         items = [user_json(s, u) for u in s.scalars(select(User).order_by(User.username))]
-    return {"items": items, "roles": [{"code": r.code, "name": r.name_zh, "name_en": r.name_en,
-                                       "department": r.department} for r in roles.ROLES]}
+    return {
+        "items": items,
+        "roles": [
+            {"code": r.code, "name": r.name_zh, "name_en": r.name_en, "department": r.department} for r in roles.ROLES
+        ],
+    }
 
 
 @blp.route("/users", methods=["POST"])
@@ -74,8 +96,15 @@ def list_users():
 @blp.response(201, NewUserResultSchema)
 def create_user_endpoint(body):
     """新建用户并签发令牌（令牌只显示这一次）/ Create a user and issue a token (shown only once)."""
-    user, token = add_user(service(), body["username"], body["roles"], body.get("display_name", ""),
-                           body.get("enterprise_name"), body.get("paired_with") or [], body.get("password"))
+    user, token = add_user(
+        service(),
+        body["username"],
+        body["roles"],
+        body.get("display_name", ""),
+        body.get("enterprise_name"),
+        body.get("paired_with") or [],
+        body.get("password"),
+    )
     return {"username": user.username, "roles": sorted(body["roles"]), "token": token}
 
 
@@ -88,8 +117,15 @@ create_user_endpoint.__name__ = "create_user"
 def update_user_endpoint(body, username):
     """修改用户：显示名、角色（全集）、启用、密码；记入审计 / Change a user's display name, roles
     (the whole set), active flag or password; audited (never the password)."""
-    return update_user(service(), actor(), username, body.get("display_name"), body.get("roles"),
-                       body.get("active"), body.get("password"))
+    return update_user(
+        service(),
+        actor(),
+        username,
+        body.get("display_name"),
+        body.get("roles"),
+        body.get("active"),
+        body.get("password"),
+    )
 
 
 @blp.route("/tokens/revoke", methods=["POST"])

@@ -1,4 +1,5 @@
 """Helpers shared by the blueprints: the caller, pagination and row → JSON."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -6,9 +7,8 @@ from datetime import datetime, timedelta
 from flask import g
 from sqlalchemy import bindparam, func, select
 
-from engine import roles
-
 from api.app import service
+from engine import roles
 from engine.service.actor import Actor
 from engine.store.models import Instance, ProcessVersionRow, Task, User
 
@@ -25,13 +25,16 @@ COUNT_CAP = 10_000
 def capped_count(session, ids_query, params: dict | None = None) -> tuple[int, bool]:
     """(count, exact) of the rows ``ids_query`` (a select of one id column) yields. The cap is
     a parameter (``cap``) of the statement, so a cached statement serves any cap."""
-    n = session.scalar(select(func.count()).select_from(ids_query.limit(bindparam("cap")).subquery()),
-                       dict(params or {}, cap=COUNT_CAP + 1))
+    n = session.scalar(
+        select(func.count()).select_from(ids_query.limit(bindparam("cap")).subquery()),
+        dict(params or {}, cap=COUNT_CAP + 1),
+    )
     return (n, True) if n <= COUNT_CAP else (COUNT_CAP, False)
 
 
-def page_total(session, n_on_page: int, offset: int, per_page: int, ids_query,
-               params: dict | None = None) -> tuple[int, bool]:
+def page_total(
+    session, n_on_page: int, offset: int, per_page: int, ids_query, params: dict | None = None
+) -> tuple[int, bool]:
     """(total, exact) of a list whose page held ``n_on_page`` rows. A page that is not full, and
     not past the end, already tells the total; only a full or empty page runs the capped count
     (one statement fewer for nearly every inbox read, and the total then comes from the same
@@ -50,7 +53,7 @@ def page_of_few(rows, key, offset: int, per_page: int) -> tuple[list, int]:
     timers). Asked to ORDER BY as well, SQLite's planner prefers an index that yields the order
     and walks every open task or waiting timer of the database to find the case's few."""
     rows = sorted(rows, key=key)
-    return rows[offset:offset + per_page], len(rows)
+    return rows[offset : offset + per_page], len(rows)
 
 
 def paginate(session, query, page: int, per_page: int, count_query=None):
@@ -58,8 +61,9 @@ def paginate(session, query, page: int, per_page: int, count_query=None):
     rows = session.execute(query.limit(per_page).offset(offset)).all()
     if _ends_list(len(rows), offset, per_page):
         return rows, offset + len(rows)
-    total = session.scalar(count_query if count_query is not None
-                           else select(func.count()).select_from(query.order_by(None).subquery()))
+    total = session.scalar(
+        count_query if count_query is not None else select(func.count()).select_from(query.order_by(None).subquery())
+    )
     return rows, total
 
 
@@ -73,8 +77,14 @@ def usernames(session, ids) -> dict[int, str]:
     return dict(session.execute(_USERNAMES, {"ids": sorted(ids)}).all())
 
 
-DEADLINE_NAMES = {"none": "无时限", "on_track": "未到期", "due_soon": "即将到期", "overdue": "已逾期",
-                  "completed_on_time": "按时办结", "completed_late": "逾期办结"}
+DEADLINE_NAMES = {
+    "none": "无时限",
+    "on_track": "未到期",
+    "due_soon": "即将到期",
+    "overdue": "已逾期",
+    "completed_on_time": "按时办结",
+    "completed_late": "逾期办结",
+}
 
 
 def deadline_status(t: Task, now) -> str:
@@ -90,9 +100,11 @@ def deadline_status(t: Task, now) -> str:
     return "due_soon" if now >= soon else "on_track"
 
 
-_CASE_LABELS = (select(Instance.id, Instance.business_key, Instance.display_name, ProcessVersionRow.name)
-                .join(ProcessVersionRow, ProcessVersionRow.id == Instance.version_id)
-                .where(Instance.id.in_(bindparam("ids", expanding=True))))
+_CASE_LABELS = (
+    select(Instance.id, Instance.business_key, Instance.display_name, ProcessVersionRow.name)
+    .join(ProcessVersionRow, ProcessVersionRow.id == Instance.version_id)
+    .where(Instance.id.in_(bindparam("ids", expanding=True)))
+)
 
 
 def case_labels(session, instance_ids) -> dict[int, dict]:
@@ -101,21 +113,33 @@ def case_labels(session, instance_ids) -> dict[int, dict]:
     ids = sorted({i for i in instance_ids if i is not None})
     if not ids:
         return {}
-    return {i: {"business_key": bk, "display_name": dn, "process_name": pn}
-            for i, bk, dn, pn in session.execute(_CASE_LABELS, {"ids": ids})}
+    return {
+        i: {"business_key": bk, "display_name": dn, "process_name": pn}
+        for i, bk, dn, pn in session.execute(_CASE_LABELS, {"ids": ids})
+    }
 
 
 def task_json(t: Task, names: dict[int, str], now, case: dict | None = None) -> dict:
     status = deadline_status(t, now)
     body = {
-        "id": t.id, "name": t.name, "activity_id": t.activity_id, "role": t.role,
-        "role_name": roles.role_name(t.role), "state": t.state,
+        "id": t.id,
+        "name": t.name,
+        "activity_id": t.activity_id,
+        "role": t.role,
+        "role_name": roles.role_name(t.role),
+        "state": t.state,
         "assignee": names.get(t.assignee_id) if t.assignee_id else None,
-        "process_instance_id": t.instance_id, "process_key": t.process_key, "due_at": t.due_at,
+        "process_instance_id": t.instance_id,
+        "process_key": t.process_key,
+        "due_at": t.due_at,
         "overdue": bool(t.due_at and t.state == "open" and t.due_at < now),
-        "deadline_status": status, "deadline_status_name": DEADLINE_NAMES[status],
-        "remind_at": t.remind_at, "escalated_at": t.escalated_at,
-        "created_at": t.created_at, "claimed_at": t.claimed_at, "completed_at": t.completed_at,
+        "deadline_status": status,
+        "deadline_status_name": DEADLINE_NAMES[status],
+        "remind_at": t.remind_at,
+        "escalated_at": t.escalated_at,
+        "created_at": t.created_at,
+        "claimed_at": t.claimed_at,
+        "completed_at": t.completed_at,
         "completed_by": names.get(t.completed_by) if t.completed_by else None,
     }
     if case is not None:
@@ -128,5 +152,16 @@ def plain(row: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
 
 
-__all__ = ["plain", "capped_count", "page_total", "page_of_few", "actor", "paginate", "usernames", "task_json", "service",
-           "case_labels", "deadline_status"]
+__all__ = [
+    "plain",
+    "capped_count",
+    "page_total",
+    "page_of_few",
+    "actor",
+    "paginate",
+    "usernames",
+    "task_json",
+    "service",
+    "case_labels",
+    "deadline_status",
+]

@@ -4,24 +4,35 @@ from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from api.routes.common import actor, service
+from api.schemas import CarryOverQuery, DefinitionListSchema, DefinitionSchema, VersionQuery
 from engine import roles
 from engine.forms.compile import walk_components
-
 from engine.service import carry_over
 from engine.service.errors import Invalid, NotFound
 from engine.store.models import ProcessVersionRow
-from api.schemas import CarryOverQuery, DefinitionListSchema, DefinitionSchema, VersionQuery
-from api.routes.common import actor, service
 
-blp = Blueprint("definitions", __name__, url_prefix="/api/process-definitions",
-                description="流程定义及其版本 / process definitions and versions")
+blp = Blueprint(
+    "definitions",
+    __name__,
+    url_prefix="/api/process-definitions",
+    description="流程定义及其版本 / process definitions and versions",
+)
 
 
 def _versions(session, key: str):
-    return session.execute(select(ProcessVersionRow.id, ProcessVersionRow.version, ProcessVersionRow.name,
-                                  ProcessVersionRow.deployment_id, ProcessVersionRow.created_at,
-                                  ProcessVersionRow.starter_roles)
-                           .where(ProcessVersionRow.key == key).order_by(ProcessVersionRow.version)).all()
+    return session.execute(
+        select(
+            ProcessVersionRow.id,
+            ProcessVersionRow.version,
+            ProcessVersionRow.name,
+            ProcessVersionRow.deployment_id,
+            ProcessVersionRow.created_at,
+            ProcessVersionRow.starter_roles,
+        )
+        .where(ProcessVersionRow.key == key)
+        .order_by(ProcessVersionRow.version)
+    ).all()
 
 
 @blp.route("")
@@ -29,9 +40,14 @@ def _versions(session, key: str):
 def list_definitions():
     """已部署的流程（每个流程的最新版本）/ Deployed processes, latest version of each."""
     with service().db.read() as s:
-        rows = s.execute(select(ProcessVersionRow.key, ProcessVersionRow.version, ProcessVersionRow.name,
-                                ProcessVersionRow.starter_roles)
-                         .order_by(ProcessVersionRow.key, ProcessVersionRow.version)).all()
+        rows = s.execute(
+            select(
+                ProcessVersionRow.key,
+                ProcessVersionRow.version,
+                ProcessVersionRow.name,
+                ProcessVersionRow.starter_roles,
+            ).order_by(ProcessVersionRow.key, ProcessVersionRow.version)
+        ).all()
     by_key: dict[str, dict] = {}
     for key, version, name, starters in rows:
         d = by_key.setdefault(key, {"key": key, "versions": []})
@@ -67,15 +83,38 @@ def get_definition(query, key):
             if vk in options:
                 start_form_data[vk] = options[vk]
     return {
-        "key": row.key, "name": row.name, "version": row.version, "latest_version": versions[-1].version,
-        "versions": [v.version for v in versions], "starter_roles": row.starter_roles,
-        "start_form": row.start_form, "start_form_data": start_form_data,
+        "key": row.key,
+        "name": row.name,
+        "version": row.version,
+        "latest_version": versions[-1].version,
+        "versions": [v.version for v in versions],
+        "starter_roles": row.starter_roles,
+        "start_form": row.start_form,
+        "start_form_data": start_form_data,
         # role_from: the case variable that names the department of a data-assigned task
-        "tasks": [{"activity_id": a, "name": t["name"], "role": t["role"] or None,
-                   "role_name": roles.role_name(t["role"]) if t["role"] else None, "role_from": t.get("role_var"),
-                   "lane": t.get("lane"), "form_key": t["form_key"]} for a, t in row.tasks.items()],
-        "version_list": [{"id": v.id, "key": key, "version": v.version, "name": v.name,
-                          "deployment_id": v.deployment_id, "created_at": v.created_at} for v in versions],
+        "tasks": [
+            {
+                "activity_id": a,
+                "name": t["name"],
+                "role": t["role"] or None,
+                "role_name": roles.role_name(t["role"]) if t["role"] else None,
+                "role_from": t.get("role_var"),
+                "lane": t.get("lane"),
+                "form_key": t["form_key"],
+            }
+            for a, t in row.tasks.items()
+        ],
+        "version_list": [
+            {
+                "id": v.id,
+                "key": key,
+                "version": v.version,
+                "name": v.name,
+                "deployment_id": v.deployment_id,
+                "created_at": v.created_at,
+            }
+            for v in versions
+        ],
     }
 
 
@@ -87,8 +126,11 @@ def get_xml(query, key):
     with service().db.read() as s:
         row = _row(s, key, query.get("version"))
         xml = row.bpmn_xml
-    return Response(xml, mimetype="application/xml",
-                    headers={"Content-Disposition": f'inline; filename="{key}.v{row.version}.bpmn"'})
+    return Response(
+        xml,
+        mimetype="application/xml",
+        headers={"Content-Disposition": f'inline; filename="{key}.v{row.version}.bpmn"'},
+    )
 
 
 @blp.route("/<string:key>/resources")
@@ -113,15 +155,25 @@ def get_carry_over(query, key):
     me = actor()
     named = {k: query[k] for k in ("from_instance", "from_business_key", "match") if query.get(k) is not None}
     if len(named) != 1:
-        raise Invalid("须且只能指明一个来源案件", "name exactly one source case",
-                      {"from_instance": ["from_instance、from_business_key、match 三选一 / one of the three"]})
+        raise Invalid(
+            "须且只能指明一个来源案件",
+            "name exactly one source case",
+            {"from_instance": ["from_instance、from_business_key、match 三选一 / one of the three"]},
+        )
     with svc.db.read() as s:
         row = svc.latest_version(s, key)
         if row is None:
             raise NotFound("没有该流程", f"no process '{key}'")
         settings = svc.version(s, row.id).resources.get("settings")
         source, data = carry_over.take(svc, s, me, settings, carry_over.target_roles(s, key), **named)
-        return {"process_key": key, "data": data,
-                "source": {"id": source.id, "process_key": source.process_key, "business_key": source.business_key,
-                           "display_name": source.display_name,
-                           "outcome": {"id": source.outcome_id, "name": source.outcome_name}}}
+        return {
+            "process_key": key,
+            "data": data,
+            "source": {
+                "id": source.id,
+                "process_key": source.process_key,
+                "business_key": source.business_key,
+                "display_name": source.display_name,
+                "outcome": {"id": source.outcome_id, "name": source.outcome_name},
+            },
+        }

@@ -3,8 +3,8 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
-from api.schemas import HealthSchema
 from api.routes.common import service
+from api.schemas import HealthSchema
 
 blp = Blueprint("health", __name__, url_prefix="/api", description="服务状态 / service health")
 
@@ -25,7 +25,6 @@ def health():
     if db != "ok":
         # a 503 is documented as the error body: error and message alongside the health fields
         from api.errors import error
+
         return error(503, "unavailable", "数据库暂不可用，请稍后重试", "database unavailable; retry later", **body)
     return body
-
-

@@ -3,6 +3,7 @@ business key or enterprise name, by flow, by due window (overdue / due soon / la
 claimant (me / nobody), newest or latest-due first. A plain statement with the caller's row rule;
 the indexed fast path in tasks.py stays for the default inbox, which is what nearly every read is.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -32,8 +33,10 @@ def wants_filters(query: dict) -> bool:
 
 
 def _soon_from(now):
-    return or_(and_(Task.remind_at.is_not(None), Task.remind_at <= now),
-               and_(Task.remind_at.is_(None), Task.due_at < now + DUE_SOON))
+    return or_(
+        and_(Task.remind_at.is_not(None), Task.remind_at <= now),
+        and_(Task.remind_at.is_(None), Task.due_at < now + DUE_SOON),
+    )
 
 
 def filtered_tasks_query(me, query: dict, now):
@@ -54,7 +57,7 @@ def filtered_tasks_query(me, query: dict, now):
     elif assignee == "none":
         conds.append(Task.assignee_id.is_(None))
     due = query.get("due")
-    if due is None and query.get("overdue") is not None:   # the older boolean filter
+    if due is None and query.get("overdue") is not None:  # the older boolean filter
         due = "overdue" if query["overdue"] else "not_overdue"
     if due == "not_overdue":
         conds.append(Task.due_at.is_(None) | (Task.due_at >= now))
@@ -69,10 +72,17 @@ def filtered_tasks_query(me, query: dict, now):
     q = (query.get("q") or "").strip()
     if q:
         ent = User
-        conds.append(exists().where(
-            Instance.id == Task.instance_id,
-            or_(Instance.business_key.icontains(q, autoescape=True),
-                exists().where(ent.id == Instance.enterprise_id,
-                               func.coalesce(ent.enterprise_name, ent.display_name).icontains(q, autoescape=True)),
-               Instance.display_name.icontains(q, autoescape=True))))
+        conds.append(
+            exists().where(
+                Instance.id == Task.instance_id,
+                or_(
+                    Instance.business_key.icontains(q, autoescape=True),
+                    exists().where(
+                        ent.id == Instance.enterprise_id,
+                        func.coalesce(ent.enterprise_name, ent.display_name).icontains(q, autoescape=True),
+                    ),
+                    Instance.display_name.icontains(q, autoescape=True),
+                ),
+            )
+        )
     return select(Task).where(*conds).order_by(*SORTS[query.get("sort") or "due"])

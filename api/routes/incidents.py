@@ -3,13 +3,14 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from engine.store.models import Incident
-from api.schemas import IncidentPageSchema, IncidentQuery
 from api.routes.common import actor, paginate, service
+from api.schemas import IncidentPageSchema, IncidentQuery
 from api.schemas_integration import IncidentRetrySchema
+from engine.store.models import Incident
 
-blp = Blueprint("incidents", __name__, url_prefix="/api/incidents",
-                description="引擎故障记录 / incidents (failed engine steps)")
+blp = Blueprint(
+    "incidents", __name__, url_prefix="/api/incidents", description="引擎故障记录 / incidents (failed engine steps)"
+)
 
 
 @blp.route("")
@@ -21,12 +22,32 @@ def list_incidents(query):
     if query.get("process_instance_id"):
         conds.append(Incident.instance_id == query["process_instance_id"])
     with service().db.read() as s:
-        rows, total = paginate(s, select(Incident).where(*conds).order_by(Incident.id.desc()), query["page"],
-                               query["per_page"], select(func.count(Incident.id)).where(*conds))
-    return {"items": [{"id": i.id, "process_instance_id": i.instance_id, "process_key": i.process_key,
-                       "activity_id": i.activity_id, "activity_name": i.activity_name, "command": i.command,
-                       "message": i.message, "actor": i.actor, "created_at": i.created_at} for (i,) in rows],
-            "page": query["page"], "per_page": query["per_page"], "total": total}
+        rows, total = paginate(
+            s,
+            select(Incident).where(*conds).order_by(Incident.id.desc()),
+            query["page"],
+            query["per_page"],
+            select(func.count(Incident.id)).where(*conds),
+        )
+    return {
+        "items": [
+            {
+                "id": i.id,
+                "process_instance_id": i.instance_id,
+                "process_key": i.process_key,
+                "activity_id": i.activity_id,
+                "activity_name": i.activity_name,
+                "command": i.command,
+                "message": i.message,
+                "actor": i.actor,
+                "created_at": i.created_at,
+            }
+            for (i,) in rows
+        ],
+        "page": query["page"],
+        "per_page": query["per_page"],
+        "total": total,
+    }
 
 
 @blp.route("/<int:incident_id>/retry", methods=["POST"])
@@ -35,4 +56,5 @@ def retry_incident(incident_id):
     """重试失败的连接器调用 / Retry a connector call that failed after its retries (the case waits at
     its service task; the connector worker calls again)."""
     from engine.integration.jobs import retry_incident as retry
+
     return retry(service(), actor(), incident_id)

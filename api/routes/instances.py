@@ -1,25 +1,36 @@
 from __future__ import annotations
 
-from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy import bindparam, select
 
-from engine.service.visibility import instance_filter, sees_all_cases, visible_instance_ids
-from engine.service.errors import Invalid, NotFound
-from engine.store.models import AuditEvent, Instance, ProcessVersionRow, Task, Timer, User
-from api.schemas import InstanceDetailSchema, InstancePageSchema, InstanceQuery, StartSchema
 from api.routes.common import actor, page_total, service, task_json, usernames
+from api.schemas import InstanceDetailSchema, InstancePageSchema, InstanceQuery, StartSchema
+from engine.service.errors import Invalid, NotFound
+from engine.service.visibility import instance_filter, sees_all_cases, visible_instance_ids
+from engine.store.models import AuditEvent, Instance, ProcessVersionRow, Task, Timer
 
-blp = Blueprint("instances", __name__, url_prefix="/api/process-instances",
-                description="流程实例（案件）/ process instances (cases)")
+blp = Blueprint(
+    "instances",
+    __name__,
+    url_prefix="/api/process-instances",
+    description="流程实例（案件）/ process instances (cases)",
+)
 
 
 def _summary(inst: Instance, version: int, names: dict[int, str]) -> dict:
-    return {"id": inst.id, "process_key": inst.process_key, "version": version, "business_key": inst.business_key,
-            "display_name": inst.display_name,
-            "status": inst.status, "starter": names.get(inst.starter_id), "enterprise": names.get(inst.enterprise_id),
-            "created_at": inst.created_at, "ended_at": inst.ended_at,
-            "outcome": {"id": inst.outcome_id, "name": inst.outcome_name} if inst.outcome_id else None}
+    return {
+        "id": inst.id,
+        "process_key": inst.process_key,
+        "version": version,
+        "business_key": inst.business_key,
+        "display_name": inst.display_name,
+        "status": inst.status,
+        "starter": names.get(inst.starter_id),
+        "enterprise": names.get(inst.enterprise_id),
+        "created_at": inst.created_at,
+        "ended_at": inst.ended_at,
+        "outcome": {"id": inst.outcome_id, "name": inst.outcome_name} if inst.outcome_id else None,
+    }
 
 
 @blp.route("", methods=["POST"])
@@ -34,12 +45,25 @@ def start(body):
     sources = [k for k in ("from_instance", "from_business_key", "from_match") if body.get(k) is not None]
     if len(sources) > 1:
         raise Invalid("只能指明一个来源案件", "name one source case", {k: ["只能选一个 / only one"] for k in sources})
-    started = service().start_with_result(actor(), body["process_key"], body.get("business_key"),
-                                          body.get("variables") or {}, body.get("on_behalf_of"), named or None)
+    started = service().start_with_result(
+        actor(),
+        body["process_key"],
+        body.get("business_key"),
+        body.get("variables") or {},
+        body.get("on_behalf_of"),
+        named or None,
+    )
     # The command wrote every row of the new case: answer from them instead of reading them back.
-    return _render(started.instance, started.version, sorted(started.tasks, key=lambda t: (t.created_at, t.id)),
-                   started.timers, [(e["transition"], e["activity_id"], e["data"]) for e in started.events],
-                   started.names, started.process_version, started.result)
+    return _render(
+        started.instance,
+        started.version,
+        sorted(started.tasks, key=lambda t: (t.created_at, t.id)),
+        started.timers,
+        [(e["transition"], e["activity_id"], e["data"]) for e in started.events],
+        started.names,
+        started.process_version,
+        started.result,
+    )
 
 
 @blp.route("")
@@ -51,21 +75,29 @@ def list_instances(query):
     me = actor()
     filters = {f: query[f] for f in ("process_key", "status", "business_key") if query.get(f)}
     page, per_page = query["page"], query["per_page"]
-    q = select(Instance, ProcessVersionRow.version).join(ProcessVersionRow,
-                                                         ProcessVersionRow.id == Instance.version_id)
+    q = select(Instance, ProcessVersionRow.version).join(ProcessVersionRow, ProcessVersionRow.id == Instance.version_id)
     with svc.db.read() as s:
         if sees_all_cases(me):
-            rows = s.execute(q.where(*[getattr(Instance, k) == v for k, v in filters.items()])
-                             .order_by(Instance.id.desc()).limit(per_page).offset((page - 1) * per_page)).all()
+            rows = s.execute(
+                q.where(*[getattr(Instance, k) == v for k, v in filters.items()])
+                .order_by(Instance.id.desc())
+                .limit(per_page)
+                .offset((page - 1) * per_page)
+            ).all()
             ids = select(Instance.id).where(*[getattr(Instance, k) == v for k, v in filters.items()])
         else:
-            page_ids = s.scalars(visible_instance_ids(me, filters, page * per_page)).all()[(page - 1) * per_page:]
+            page_ids = s.scalars(visible_instance_ids(me, filters, page * per_page)).all()[(page - 1) * per_page :]
             rows = s.execute(q.where(Instance.id.in_(page_ids)).order_by(Instance.id.desc())).all() if page_ids else []
             ids = visible_instance_ids(me, filters, bindparam("cap"))
         total, exact = page_total(s, len(rows), (page - 1) * per_page, per_page, ids)
         names = usernames(s, [r[0].starter_id for r in rows] + [r[0].enterprise_id for r in rows])
-    return {"items": [_summary(i, v, names) for i, v in rows], "page": query["page"],
-            "per_page": query["per_page"], "total": total, "total_exact": exact}
+    return {
+        "items": [_summary(i, v, names) for i, v in rows],
+        "page": query["page"],
+        "per_page": query["per_page"],
+        "total": total,
+        "total_exact": exact,
+    }
 
 
 @blp.route("/<int:instance_id>")
@@ -78,8 +110,11 @@ def get_instance(instance_id):
 
 _TASKS = select(Task).where(Task.instance_id == bindparam("iid")).order_by(Task.created_at, Task.id)
 _TIMERS = select(Timer).where(Timer.instance_id == bindparam("iid")).order_by(Timer.id)
-_EVENTS = (select(AuditEvent.transition, AuditEvent.activity_id, AuditEvent.data)
-           .where(AuditEvent.instance_id == bindparam("iid")).order_by(AuditEvent.seq))
+_EVENTS = (
+    select(AuditEvent.transition, AuditEvent.activity_id, AuditEvent.data)
+    .where(AuditEvent.instance_id == bindparam("iid"))
+    .order_by(AuditEvent.seq)
+)
 
 
 def _detail(instance_id: int) -> dict:
@@ -87,8 +122,11 @@ def _detail(instance_id: int) -> dict:
     svc = service()
     me = actor()
     with svc.db.read() as s:
-        q = select(Instance, ProcessVersionRow.version).join(
-            ProcessVersionRow, ProcessVersionRow.id == Instance.version_id).where(Instance.id == instance_id)
+        q = (
+            select(Instance, ProcessVersionRow.version)
+            .join(ProcessVersionRow, ProcessVersionRow.id == Instance.version_id)
+            .where(Instance.id == instance_id)
+        )
         cond = instance_filter(me)
         if cond is not True:
             q = q.where(cond)
@@ -99,8 +137,9 @@ def _detail(instance_id: int) -> dict:
         tasks = s.scalars(_TASKS, {"iid": inst.id}).all()
         timers = s.scalars(_TIMERS, {"iid": inst.id}).all()
         events = s.execute(_EVENTS, {"iid": inst.id}).all()
-        names = usernames(s, [inst.starter_id, inst.enterprise_id] + [t.assignee_id for t in tasks]
-                          + [t.completed_by for t in tasks])
+        names = usernames(
+            s, [inst.starter_id, inst.enterprise_id] + [t.assignee_id for t in tasks] + [t.completed_by for t in tasks]
+        )
         pv = svc.version(s, inst.version_id)
     return _render(inst, version, tasks, timers, events, names, pv, None)
 
@@ -121,24 +160,39 @@ def _render(inst: Instance, version: int, tasks, timers, events, names: dict[int
     snap = result if result is not None else svc.engine.snapshot(pv, state)
     if inst.status == "completed":
         data = snap.data
-    else:   # a running case: what its open tasks hold, parallel branches merged
+    else:  # a running case: what its open tasks hold, parallel branches merged
         data = {}
         for ut in snap.user_tasks:
             data.update(ut.data)
     body = _summary(inst, version, names)
     body.update(
         active_activities=[{"id": t.activity_id, "name": t.name} for t in tasks if t.state == "open"]
-        + [{"id": t.activity_id, "name": pv.element_name(t.activity_id)} for t in timers if t.status == "waiting"
-           and not t.attached_task_id],
+        + [
+            {"id": t.activity_id, "name": pv.element_name(t.activity_id)}
+            for t in timers
+            if t.status == "waiting" and not t.attached_task_id
+        ],
         tasks=[task_json(t, names, now) for t in tasks],
-        timers=[{"id": t.id, "activity_id": t.activity_id, "activity_name": pv.element_name(t.activity_id),
-                 "due_at": t.due_at.isoformat(), "status": t.status, "provisional": t.provisional,
-                 "fired_at": t.fired_at.isoformat() if t.fired_at else None} for t in timers],
-        completed_activities=completed, taken_flows=flows, data=_jsonable(data),
+        timers=[
+            {
+                "id": t.id,
+                "activity_id": t.activity_id,
+                "activity_name": pv.element_name(t.activity_id),
+                "due_at": t.due_at.isoformat(),
+                "status": t.status,
+                "provisional": t.provisional,
+                "fired_at": t.fired_at.isoformat() if t.fired_at else None,
+            }
+            for t in timers
+        ],
+        completed_activities=completed,
+        taken_flows=flows,
+        data=_jsonable(data),
     )
     return body
 
 
 def _jsonable(data):
     import json
+
     return json.loads(json.dumps(data, default=str))

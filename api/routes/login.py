@@ -1,5 +1,6 @@
 """Login with a username and password for the pages (a session token, label "session", 12 hours),
 and logout. API clients keep using the long-lived tokens an admin issues."""
+
 from __future__ import annotations
 
 from flask import request
@@ -10,8 +11,12 @@ from api.routes.common import service
 from api.schemas import LoginResultSchema, LoginSchema
 from engine.service.users import LoginRefused, end_session, password_login, user_json
 
-blp = Blueprint("login", __name__, url_prefix="/api",
-                description="用户名密码登录（网页）/ login with a username and password (the pages)")
+blp = Blueprint(
+    "login",
+    __name__,
+    url_prefix="/api",
+    description="用户名密码登录（网页）/ login with a username and password (the pages)",
+)
 
 
 @blp.route("/login", methods=["POST"])
@@ -28,13 +33,24 @@ def login(body):
         token, user, expires = password_login(svc, body["username"], body["password"], request.remote_addr)
     except LoginRefused as e:
         if e.locked_until is not None:
-            return error(429, "login_locked", "连续登录失败次数过多，请稍后再试",
-                         "too many failed logins; try again later", locked_until=e.locked_until.isoformat())
+            return error(
+                429,
+                "login_locked",
+                "连续登录失败次数过多，请稍后再试",
+                "too many failed logins; try again later",
+                locked_until=e.locked_until.isoformat(),
+            )
         return error(401, "login_failed", "用户名或密码错误", "wrong username or password")
     with svc.db.read() as s:
         info = user_json(s, user)
-    return {"token": token, "token_type": "Bearer", "expires_at": expires, "username": user.username,
-            "display_name": info["display_name"], "roles": info["roles"]}
+    return {
+        "token": token,
+        "token_type": "Bearer",
+        "expires_at": expires,
+        "username": user.username,
+        "display_name": info["display_name"],
+        "roles": info["roles"],
+    }
 
 
 @blp.route("/logout", methods=["POST"])

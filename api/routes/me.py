@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from engine import roles
-
-from api.schemas import WhoAmISchema
 from api.routes.common import actor, service
+from api.schemas import WhoAmISchema
+from engine import roles
 from engine.service.users import display_names
 
 blp = Blueprint("me", __name__, url_prefix="/api/me", description="当前用户 / the caller")
@@ -20,6 +19,10 @@ def whoami():
     me = actor()
     with service().db.read() as s:
         name = display_names(s, [me.id]).get(me.id) or me.username
-    return {"username": me.username, "display_name": name, "roles": sorted(me.roles),
-            "role_names": {r: roles.role_name(r) for r in me.roles},
-            "notifications": bool(me.roles & roles.TASK_ROLES)}
+    return {
+        "username": me.username,
+        "display_name": name,
+        "roles": sorted(me.roles),
+        "role_names": {r: roles.role_name(r) for r in me.roles},
+        "notifications": bool(me.roles & roles.TASK_ROLES),
+    }

@@ -1,4 +1,5 @@
 """Messages to waiting cases from other systems (core: engine/integration/messages.py)."""
+
 from __future__ import annotations
 
 from flask_smorest import Blueprint
@@ -20,8 +21,18 @@ def send_message(body):
     for it, correlated by business key and/or case variables. No waiting case: kept for
     SIJI_MESSAGE_TTL seconds (202) or refused (404)."""
     if not body.get("business_key") and not body["correlation"]:
-        raise Invalid("须指明关联条件", "give a business_key or correlation values",
-                      {"business_key": ["业务号或关联变量必填其一 / business_key or correlation required"]})
-    out = messages.send(service(), actor().username, body["name"], body.get("business_key"), body["correlation"],
-                        body["payload"], body.get("result_variable"))
+        raise Invalid(
+            "须指明关联条件",
+            "give a business_key or correlation values",
+            {"business_key": ["业务号或关联变量必填其一 / business_key or correlation required"]},
+        )
+    out = messages.send(
+        service(),
+        actor().username,
+        body["name"],
+        body.get("business_key"),
+        body["correlation"],
+        body["payload"],
+        body.get("result_variable"),
+    )
     return out, (202 if out["status"] == "kept" else 200)

@@ -1,4 +1,5 @@
 """``/metrics`` in the Prometheus text format (engine/integration/metrics.py)."""
+
 from __future__ import annotations
 
 from flask import Response
@@ -15,5 +16,6 @@ blp = Blueprint("metrics", __name__, url_prefix="/metrics", description="Prometh
 def metrics():
     """Prometheus 指标（需令牌：Prometheus 的 authorization 配置）/ Prometheus metrics (bearer token,
     see Prometheus' `authorization` scrape setting)."""
-    return Response(render(service()), mimetype=CONTENT_TYPE_LATEST.split(";")[0],
-                    headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return Response(
+        render(service()), mimetype=CONTENT_TYPE_LATEST.split(";")[0], headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )

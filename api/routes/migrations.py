@@ -1,4 +1,5 @@
 """Moving running cases to another version of their process (core: engine/integration/migration.py)."""
+
 from __future__ import annotations
 
 from flask_smorest import Blueprint
@@ -7,8 +8,12 @@ from api.routes.common import actor, service
 from api.schemas_integration import MigrationPlanSchema, MigrationRequestSchema, MigrationResultsSchema
 from engine.integration import migration
 
-blp = Blueprint("migrations", __name__, url_prefix="/api/process-definitions",
-                description="运行中案件迁移到新版本 / moving running cases to a new version")
+blp = Blueprint(
+    "migrations",
+    __name__,
+    url_prefix="/api/process-definitions",
+    description="运行中案件迁移到新版本 / moving running cases to a new version",
+)
 
 
 @blp.route("/<string:key>/migrations/dry-run", methods=["POST"])
@@ -27,5 +32,6 @@ def migrate_cases(body, key):
     """迁移所选案件（每个案件一个事务，记入案件轨迹）/ Move the selected cases, one transaction per
     case, each recorded in the case's trace with both versions; a case that cannot move is left as
     it was and listed with its reasons."""
-    return migration.migrate_cases(service(), actor(), key[:100], body.get("to_version"),
-                                   body.get("process_instance_ids") or [])
+    return migration.migrate_cases(
+        service(), actor(), key[:100], body.get("to_version"), body.get("process_instance_ids") or []
+    )

@@ -1,27 +1,35 @@
 """Supervision (督导检查): department and flow performance, and the problem register (工作台账)."""
+
 from __future__ import annotations
 
 from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
+from api.routes.common import service
+from api.schemas import QuerySchema
 from engine.audit import export
-from engine.service.errors import Invalid
 from engine.reports.figures import departments_report, flows_report, ledger_report
 from engine.reports.overdue import overdue_tasks
-from api.schemas import QuerySchema
-from api.routes.common import service
+from engine.service.errors import Invalid
 
-blp = Blueprint("reports", __name__, url_prefix="/api",
-                description="督导检查与工作台账 / supervision reports and the work ledger")
+blp = Blueprint(
+    "reports", __name__, url_prefix="/api", description="督导检查与工作台账 / supervision reports and the work ledger"
+)
 
 
 class WindowQuery(QuerySchema):
-    from_ = fields.String(data_key="from", validate=validate.Length(max=40),
-                          metadata={"description": "下限 / from: YYYY-MM-DD (China day) or ISO datetime"})
-    to = fields.String(validate=validate.Length(max=40),
-                       metadata={"description": "上限（含当日）/ to: YYYY-MM-DD (whole China day) or ISO datetime"})
-    process_key = fields.String(validate=validate.Length(min=1, max=100),
-                                metadata={"description": "只统计该流程 / one flow only"})
+    from_ = fields.String(
+        data_key="from",
+        validate=validate.Length(max=40),
+        metadata={"description": "下限 / from: YYYY-MM-DD (China day) or ISO datetime"},
+    )
+    to = fields.String(
+        validate=validate.Length(max=40),
+        metadata={"description": "上限（含当日）/ to: YYYY-MM-DD (whole China day) or ISO datetime"},
+    )
+    process_key = fields.String(
+        validate=validate.Length(min=1, max=100), metadata={"description": "只统计该流程 / one flow only"}
+    )
 
 
 class OverdueQuery(QuerySchema):
@@ -42,8 +50,7 @@ def _window(query):
     try:
         return export.parse_bound(query.get("from_")), export.parse_bound(query.get("to"), end=True)
     except export.FilterError as e:
-        raise Invalid("日期格式有误", "not a date or datetime", {"from/to": [f"{e}: YYYY-MM-DD 或 ISO 8601"]}) \
-            from None
+        raise Invalid("日期格式有误", "not a date or datetime", {"from/to": [f"{e}: YYYY-MM-DD 或 ISO 8601"]}) from None
 
 
 @blp.route("/reports/departments")
@@ -73,15 +80,16 @@ def flows(query):
 
 
 @blp.route("/reports/overdue")
-@blp.arguments(OverdueQuery, location="query", unknown=RAISE)   # (webargs excludes unknown query keys by default)
+@blp.arguments(OverdueQuery, location="query", unknown=RAISE)  # (webargs excludes unknown query keys by default)
 def overdue(query):
     """逾期待办（督办清单）：所有部门已过期限仍未办结的任务，逾期最久在前 / The overdue list:
     every department's open tasks past their deadline, most overdue first, with the case's
     business key and enterprise."""
     svc = service()
     with svc.db.read(snapshot=True) as s:
-        return overdue_tasks(s, svc.now(), query.get("process_key"), query.get("role"), query["page"],
-                             query["per_page"])
+        return overdue_tasks(
+            s, svc.now(), query.get("process_key"), query.get("role"), query["page"], query["per_page"]
+        )
 
 
 @blp.route("/ledger")
@@ -91,5 +99,4 @@ def ledger(query):
     handling unit, responsible person, time limit, status, closed on time or not."""
     svc = service()
     with svc.db.read(snapshot=True) as s:
-        return ledger_report(s, svc.now(), query["process_key"], query["page"], query["per_page"],
-                             query.get("status"))
+        return ledger_report(s, svc.now(), query["process_key"], query["page"], query["per_page"], query.get("status"))

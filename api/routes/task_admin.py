@@ -1,5 +1,6 @@
 """A department's handling of claimed tasks (reassign, release, delegate — each with a reason in
 the case's trace) and comments on a case. The rules are the core's (engine/service/task_admin.py)."""
+
 from __future__ import annotations
 
 from flask_smorest import Blueprint
@@ -14,19 +15,28 @@ from engine.service.errors import NotFound
 from engine.service.visibility import can_see_instance, can_see_task
 from engine.store.models import AuditEvent, Instance, Task, User, UserRole
 
-blp = Blueprint("task_admin", __name__, url_prefix="/api",
-                description="改派、收回、委托任务；案件留言 / reassign, release, delegate tasks; case comments")
+blp = Blueprint(
+    "task_admin",
+    __name__,
+    url_prefix="/api",
+    description="改派、收回、委托任务；案件留言 / reassign, release, delegate tasks; case comments",
+)
 
 _TEXT = validate.Length(min=1, max=task_admin.MAX_TEXT)
 
 
 class ReasonSchema(StrictSchema):
-    reason = fields.String(required=True, validate=_TEXT, metadata={"description": "理由（记入轨迹）/ reason, in the trace"})
+    reason = fields.String(
+        required=True, validate=_TEXT, metadata={"description": "理由（记入轨迹）/ reason, in the trace"}
+    )
 
 
 class HandOverSchema(ReasonSchema):
-    to = fields.String(required=True, validate=validate.Length(min=1, max=80),
-                       metadata={"description": "接收人用户名 / the receiving user's username"})
+    to = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=80),
+        metadata={"description": "接收人用户名 / the receiving user's username"},
+    )
 
 
 class CommentSchema(StrictSchema):
@@ -91,8 +101,12 @@ def candidates(task_id):
         task = s.get(Task, task_id[:36])
         if task is None or not can_see_task(s, me, task):
             raise NotFound("任务不存在", "no such task")
-        rows = s.execute(select(User.username, User.display_name).join(UserRole, UserRole.user_id == User.id)
-                         .where(UserRole.role == task.role, User.active.is_(True)).order_by(User.username)).all()
+        rows = s.execute(
+            select(User.username, User.display_name)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == task.role, User.active.is_(True))
+            .order_by(User.username)
+        ).all()
     return {"items": [{"username": u, "display_name": d or u} for u, d in rows]}
 
 
@@ -114,9 +128,21 @@ def list_comments(instance_id):
         inst = s.get(Instance, instance_id)
         if inst is None or not can_see_instance(s, me, inst):
             raise NotFound("案件不存在", "no such case")
-        rows = s.execute(select(AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.data, User.display_name)
-                         .outerjoin(User, User.username == AuditEvent.actor)
-                         .where(AuditEvent.instance_id == instance_id, AuditEvent.transition == "comment")
-                         .order_by(AuditEvent.seq)).all()
-    return {"items": [{"seq": r.seq, "at": r.at, "actor": r.actor, "actor_name": r.display_name or r.actor,
-                       "text": (r.data or {}).get("text", "")} for r in rows]}
+        rows = s.execute(
+            select(AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.data, User.display_name)
+            .outerjoin(User, User.username == AuditEvent.actor)
+            .where(AuditEvent.instance_id == instance_id, AuditEvent.transition == "comment")
+            .order_by(AuditEvent.seq)
+        ).all()
+    return {
+        "items": [
+            {
+                "seq": r.seq,
+                "at": r.at,
+                "actor": r.actor,
+                "actor_name": r.display_name or r.actor,
+                "text": (r.data or {}).get("text", ""),
+            }
+            for r in rows
+        ]
+    }

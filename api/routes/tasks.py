@@ -7,21 +7,34 @@ from flask import jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import bindparam, select, union_all
 
+from api.routes.common import (
+    actor,
+    case_labels,
+    deadline_status,
+    page_of_few,
+    page_total,
+    plain,
+    service,
+    task_json,
+    usernames,
+)
+from api.routes.inbox_filters import filtered_tasks_query, wants_filters
+from api.routes.task_context import task_context
+from api.schemas import CompleteResultSchema, CompleteSchema, TaskDetailSchema, TaskPageSchema, TaskQuery
 from engine.forms import case_file
 from engine.forms.case_file import without_empty_readonly
 from engine.forms.compile import walk_components
+from engine.service.errors import Invalid, NotFound
+from engine.service.visibility import can_see_task, task_audiences
+from engine.store.models import Instance, ProcessVersionRow, Task
 from engine.workflow import flow_settings
 
-from engine.service.visibility import can_see_task, task_audiences
-from engine.service.errors import Invalid, NotFound
-from engine.store.models import Instance, ProcessVersionRow, Task
-from api.schemas import CompleteResultSchema, CompleteSchema, TaskDetailSchema, TaskPageSchema, TaskQuery
-from api.routes.common import actor, case_labels, deadline_status, page_of_few, page_total, plain, service, task_json, usernames
-from api.routes.inbox_filters import filtered_tasks_query, wants_filters
-from api.routes.task_context import task_context
-
-blp = Blueprint("tasks", __name__, url_prefix="/api/tasks",
-                description="待办任务：认领、释放、办理 / the task inbox: claim, unclaim, complete")
+blp = Blueprint(
+    "tasks",
+    __name__,
+    url_prefix="/api/tasks",
+    description="待办任务：认领、释放、办理 / the task inbox: claim, unclaim, complete",
+)
 
 
 @blp.route("")
@@ -35,17 +48,30 @@ def list_tasks(query):
     svc = service()
     me = actor()
     now = svc.now()
-    params = {"now": now, "me": me.id, "state": query["state"], "role": query.get("role"),
-              "iid": query.get("process_instance_id"), "per_page": query["per_page"],
-              "off": (query["page"] - 1) * query["per_page"], "need": query["page"] * query["per_page"]}
-    shape = (query["state"] != "all", bool(query.get("role")), query.get("assignee") == "me",
-             bool(query.get("process_instance_id")), query.get("overdue"))
+    params = {
+        "now": now,
+        "me": me.id,
+        "state": query["state"],
+        "role": query.get("role"),
+        "iid": query.get("process_instance_id"),
+        "per_page": query["per_page"],
+        "off": (query["page"] - 1) * query["per_page"],
+        "need": query["page"] * query["per_page"],
+    }
+    shape = (
+        query["state"] != "all",
+        bool(query.get("role")),
+        query.get("assignee") == "me",
+        bool(query.get("process_instance_id")),
+        query.get("overdue"),
+    )
     with svc.db.read() as s:
         if wants_filters(query):
             stmt = filtered_tasks_query(me, query, now)
             tasks = s.scalars(stmt.limit(query["per_page"]).offset(params["off"])).all()
-            total, exact = page_total(s, len(tasks), params["off"], query["per_page"],
-                                      stmt.with_only_columns(Task.id).order_by(None))
+            total, exact = page_total(
+                s, len(tasks), params["off"], query["per_page"], stmt.with_only_columns(Task.id).order_by(None)
+            )
         else:
             tasks, total, exact = _default_page(s, me, query, params, shape)
         names = usernames(s, [t.assignee_id for t in tasks] + [t.completed_by for t in tasks])
@@ -53,10 +79,13 @@ def list_tasks(query):
         context = task_context(s, tasks)
     # The inbox is the most read page: answer with plain JSON (same shape as TaskPageSchema,
     # which documents it) instead of a marshmallow dump of every row.
-    items = [plain({**task_json(t, names, now, labels.get(t.instance_id)), **context[t.id],
-                    "due_soon": _due_soon(t, now)}) for t in tasks]
-    return jsonify({"items": items, "page": query["page"],
-                    "per_page": query["per_page"], "total": total, "total_exact": exact})
+    items = [
+        plain({**task_json(t, names, now, labels.get(t.instance_id)), **context[t.id], "due_soon": _due_soon(t, now)})
+        for t in tasks
+    ]
+    return jsonify(
+        {"items": items, "page": query["page"], "per_page": query["per_page"], "total": total, "total_exact": exact}
+    )
 
 
 def _default_page(s, me, query: dict, params: dict, shape: tuple):
@@ -71,8 +100,12 @@ def _default_page(s, me, query: dict, params: dict, shape: tuple):
         params.update({f"a{i}": a for i, a in enumerate(audiences)})
         count_q, page_q = _inbox_statements(shape, len(audiences))
     if count_q is None:
-        tasks, total = page_of_few(s.scalars(page_q, params).all(), lambda t: (t.sort_due, t.created_at, t.id),
-                                   params["off"], query["per_page"])
+        tasks, total = page_of_few(
+            s.scalars(page_q, params).all(),
+            lambda t: (t.sort_due, t.created_at, t.id),
+            params["off"],
+            query["per_page"],
+        )
         return tasks, total, True
     tasks = s.scalars(page_q, params).all()
     total, exact = page_total(s, len(tasks), params["off"], query["per_page"], count_q, params)
@@ -83,15 +116,26 @@ def _due_soon(t: Task, now) -> bool:
     return deadline_status(t, now) == "due_soon"
 
 
-_TASK_WITH_STATE = (select(Task, Instance.version_id, Instance.state, Instance.business_key, Instance.display_name,
-                           ProcessVersionRow.name, ProcessVersionRow.start_form)
-                    .join(Instance, Instance.id == Task.instance_id)
-                    .join(ProcessVersionRow, ProcessVersionRow.id == Instance.version_id)
-                    .where(Task.id == bindparam("id")))
+_TASK_WITH_STATE = (
+    select(
+        Task,
+        Instance.version_id,
+        Instance.state,
+        Instance.business_key,
+        Instance.display_name,
+        ProcessVersionRow.name,
+        ProcessVersionRow.start_form,
+    )
+    .join(Instance, Instance.id == Task.instance_id)
+    .join(ProcessVersionRow, ProcessVersionRow.id == Instance.version_id)
+    .where(Task.id == bindparam("id"))
+)
 # the steps done before, in order: the case file's sections
-_DONE = (select(Task.activity_id, Task.name, Task.form_key)
-         .where(Task.instance_id == bindparam("iid"), Task.state == "completed")
-         .order_by(Task.completed_at, Task.id))
+_DONE = (
+    select(Task.activity_id, Task.name, Task.form_key)
+    .where(Task.instance_id == bindparam("iid"), Task.state == "completed")
+    .order_by(Task.completed_at, Task.id)
+)
 
 
 @functools.lru_cache(maxsize=256)
@@ -123,14 +167,25 @@ def _inbox_statements(shape: tuple, n_audiences: int | None):
     if mine or n_audiences is None:
         # Everything the caller may read, or the caller's own claimed tasks: one ordered range
         # of one index (per-audience branches would each walk the department's inbox index).
-        return count_ids, (select(Task).where(*where).order_by(*order)
-                           .limit(bindparam("per_page")).offset(bindparam("off")))
-    branches = [select(Task.id, Task.sort_due, Task.created_at)
-                .where(Task.audience == a, *conds).order_by(*order).limit(bindparam("need")).subquery()
-                for a in audience]
+        return count_ids, (
+            select(Task).where(*where).order_by(*order).limit(bindparam("per_page")).offset(bindparam("off"))
+        )
+    branches = [
+        select(Task.id, Task.sort_due, Task.created_at)
+        .where(Task.audience == a, *conds)
+        .order_by(*order)
+        .limit(bindparam("need"))
+        .subquery()
+        for a in audience
+    ]
     merged = union_all(*[select(b) for b in branches]).subquery()
-    ids = (select(merged).order_by(merged.c.sort_due, merged.c.created_at, merged.c.id)
-           .limit(bindparam("per_page")).offset(bindparam("off")).subquery())
+    ids = (
+        select(merged)
+        .order_by(merged.c.sort_due, merged.c.created_at, merged.c.id)
+        .limit(bindparam("per_page"))
+        .offset(bindparam("off"))
+        .subquery()
+    )
     # the page's rows in the same statement that picks them
     return count_ids, select(Task).join(ids, Task.id == ids.c.id).order_by(ids.c.sort_due, ids.c.created_at, ids.c.id)
 
@@ -151,12 +206,20 @@ def get_task(task_id):
         names = usernames(s, [task.assignee_id, task.completed_by])
         context = task_context(s, [task])[task.id]
         form = (pv.resources.get("forms") or {}).get(task.form_key)
-        values_keys = [c["valuesKey"] for c in walk_components((form or {}).get("components", []))
-                       if c.get("valuesKey")]
+        values_keys = [
+            c["valuesKey"] for c in walk_components((form or {}).get("components", [])) if c.get("valuesKey")
+        ]
         options = svc.options(s, pv) if values_keys else {}
         done = s.execute(_DONE, {"iid": task.instance_id}).all() if task.state == "open" else []
-    body = {**task_json(task, names, svc.now(), {"business_key": business_key, "display_name": display_name,
-                                                 "process_name": process_name}), **context}
+    body = {
+        **task_json(
+            task,
+            names,
+            svc.now(),
+            {"business_key": business_key, "display_name": display_name, "process_name": process_name},
+        ),
+        **context,
+    }
     data, case_file = {}, None
     if task.state == "open":
         ready = svc.engine.ready_task_data(state, task.id)
@@ -167,8 +230,11 @@ def get_task(task_id):
     for vk in values_keys:
         if vk in options:
             data[vk] = options[vk]
-    body.update(form=form, data=json.loads(json.dumps(data, default=str)),
-                case_file=json.loads(json.dumps(case_file, default=str)) if case_file else None)
+    body.update(
+        form=form,
+        data=json.loads(json.dumps(data, default=str)),
+        case_file=json.loads(json.dumps(case_file, default=str)) if case_file else None,
+    )
     return body
 
 
@@ -176,7 +242,7 @@ def _case_file(pv, start_form, done, form, ready: dict) -> dict | None:
     """The application and every earlier step's fields, read-only, from what the task holds."""
     forms = pv.resources.get("forms") or {}
     last = {}
-    for activity_id, name, form_key in done:   # a repeated step: its latest round, in that place
+    for activity_id, name, form_key in done:  # a repeated step: its latest round, in that place
         last.pop(activity_id, None)
         last[activity_id] = (name, forms.get(form_key))
     sections = [("申请 / application", start_form)] + list(last.values())
@@ -223,6 +289,9 @@ def complete(body, task_id):
     (422 names every bad field). Send an `Idempotency-Key` header to make a retry safe."""
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (0 < len(key) <= 200):
-        raise Invalid("幂等键长度须为 1–200", "Idempotency-Key must be 1-200 characters",
-                      {"Idempotency-Key": ["长度无效 / bad length"]})
+        raise Invalid(
+            "幂等键长度须为 1–200",
+            "Idempotency-Key must be 1-200 characters",
+            {"Idempotency-Key": ["长度无效 / bad length"]},
+        )
     return service().complete(actor(), task_id, body.get("data"), key)

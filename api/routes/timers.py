@@ -1,16 +1,17 @@
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from engine.store.models import Instance, Timer
-from api.schemas import TimerPageSchema, TimerQuery
 from api.routes.common import page_of_few, paginate, service
+from api.schemas import TimerPageSchema, TimerQuery
+from engine.store.models import Instance, Timer
 
-blp = Blueprint("timers", __name__, url_prefix="/api/timers",
-                description="定时器（法定期限）/ timers (legal deadlines)")
+blp = Blueprint(
+    "timers", __name__, url_prefix="/api/timers", description="定时器（法定期限）/ timers (legal deadlines)"
+)
 
 
 @blp.route("")
@@ -25,7 +26,7 @@ def list_timers(query):
     if query.get("due_before"):
         due = query["due_before"]
         if due.tzinfo is None:
-            due = due.replace(tzinfo=timezone.utc)
+            due = due.replace(tzinfo=UTC)
         conds.append(Timer.due_at < due)
     if query.get("process_instance_id"):
         conds.append(Timer.instance_id == query["process_instance_id"])
@@ -35,16 +36,34 @@ def list_timers(query):
     q = select(Timer, Instance.version_id).join(Instance, Instance.id == Timer.instance_id).where(*conds)
     with svc.db.read() as s:
         if query.get("process_instance_id"):
-            rows, total = page_of_few(s.execute(q).all(), lambda r: (r[0].due_at, r[0].id),
-                                      (query["page"] - 1) * query["per_page"], query["per_page"])
+            rows, total = page_of_few(
+                s.execute(q).all(),
+                lambda r: (r[0].due_at, r[0].id),
+                (query["page"] - 1) * query["per_page"],
+                query["per_page"],
+            )
         else:
-            rows, total = paginate(s, q.order_by(Timer.due_at, Timer.id), query["page"], query["per_page"],
-                                   select(func.count(Timer.id)).where(*conds))
+            rows, total = paginate(
+                s,
+                q.order_by(Timer.due_at, Timer.id),
+                query["page"],
+                query["per_page"],
+                select(func.count(Timer.id)).where(*conds),
+            )
         items = []
         for t, version_id in rows:
             pv = svc.version(s, version_id)
-            items.append({"id": t.id, "process_instance_id": t.instance_id, "activity_id": t.activity_id,
-                          "activity_name": pv.element_name(t.activity_id), "task_id": t.task_id,
-                          "due_at": t.due_at, "status": t.status, "provisional": t.provisional,
-                          "fired_at": t.fired_at})
+            items.append(
+                {
+                    "id": t.id,
+                    "process_instance_id": t.instance_id,
+                    "activity_id": t.activity_id,
+                    "activity_name": pv.element_name(t.activity_id),
+                    "task_id": t.task_id,
+                    "due_at": t.due_at,
+                    "status": t.status,
+                    "provisional": t.provisional,
+                    "fired_at": t.fired_at,
+                }
+            )
     return {"items": items, "page": query["page"], "per_page": query["per_page"], "total": total}

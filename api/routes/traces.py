@@ -1,5 +1,6 @@
 """Audit traces: one case's trace (JSON, CSV, XES), its hash-chain check, and streamed exports of
 many cases (JSON, CSV, XES, OCEL 2.0) for process-mining tools."""
+
 from __future__ import annotations
 
 import re
@@ -9,33 +10,53 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from api.routes.common import actor, service
+from api.schemas import QuerySchema
 from engine.audit import export
 from engine.audit.chain import verify_instance
-from engine.service.visibility import instance_filter
 from engine.service.errors import Invalid, NotFound
+from engine.service.visibility import instance_filter
 from engine.store.models import Instance
-from api.schemas import QuerySchema
-from api.routes.common import actor, service
 
-blp = Blueprint("traces", __name__, url_prefix="/api",
-                description="审计轨迹与导出 / audit traces and exports (JSON, CSV, XES, OCEL 2.0)")
+blp = Blueprint(
+    "traces",
+    __name__,
+    url_prefix="/api",
+    description="审计轨迹与导出 / audit traces and exports (JSON, CSV, XES, OCEL 2.0)",
+)
+
 
 class TraceFormatQuery(QuerySchema):
-    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xes"]),
-                           metadata={"description": "json | csv | xes"})
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(["json", "csv", "xes"]),
+        metadata={"description": "json | csv | xes"},
+    )
 
 
 class ExportQuery(QuerySchema):
     process_key = fields.String(validate=validate.Length(max=100))
-    from_ = fields.String(data_key="from", validate=validate.Length(max=40),
-                          metadata={"description": "案件发起时间下限 / cases started at or after: YYYY-MM-DD "
-                                                   "(China day) or an ISO datetime (UTC when no zone)"})
-    to = fields.String(validate=validate.Length(max=40),
-                       metadata={"description": "案件发起时间上限（含当日）/ cases started before the end of "
-                                                "this China day, or before this ISO datetime"})
+    from_ = fields.String(
+        data_key="from",
+        validate=validate.Length(max=40),
+        metadata={
+            "description": "案件发起时间下限 / cases started at or after: YYYY-MM-DD "
+            "(China day) or an ISO datetime (UTC when no zone)"
+        },
+    )
+    to = fields.String(
+        validate=validate.Length(max=40),
+        metadata={
+            "description": "案件发起时间上限（含当日）/ cases started before the end of "
+            "this China day, or before this ISO datetime"
+        },
+    )
     status = fields.String(validate=validate.OneOf(["running", "completed", "terminated"]))
-    format = fields.String(load_default="json", validate=validate.OneOf(list(export.FORMATS)),
-                           metadata={"description": "json | csv | xes | ocel"})
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(list(export.FORMATS)),
+        metadata={"description": "json | csv | xes | ocel"},
+    )
 
 
 class VerifySchema(Schema):
@@ -85,6 +106,7 @@ def verify_trace(instance_id):
     from sqlalchemy import func
 
     from engine.store.models import AuditEvent
+
     with svc.db.read() as s:
         inst = s.get(Instance, instance_id)
         if inst is None:
@@ -104,13 +126,14 @@ def export_traces(query):
     svc = service()
     me = actor()
     try:
-        flt = export.TraceFilter(process_key=query.get("process_key"),
-                                 start=export.parse_bound(query.get("from_")),
-                                 end=export.parse_bound(query.get("to"), end=True),
-                                 status=query.get("status"))
+        flt = export.TraceFilter(
+            process_key=query.get("process_key"),
+            start=export.parse_bound(query.get("from_")),
+            end=export.parse_bound(query.get("to"), end=True),
+            status=query.get("status"),
+        )
     except export.FilterError as e:
-        raise Invalid("日期格式有误", "not a date or datetime", {"from/to": [f"{e}: YYYY-MM-DD 或 ISO 8601"]}) \
-            from None
+        raise Invalid("日期格式有误", "not a date or datetime", {"from/to": [f"{e}: YYYY-MM-DD 或 ISO 8601"]}) from None
     visible = instance_filter(me)
     fmt = query["format"]
     meta = dict(flt.as_dict(), exported_at=export.utc_iso(svc.now()), exported_by=me.username)

@@ -1,15 +1,28 @@
 """Webhook subscriptions, dead letters and replays (admin). The core is engine/integration."""
+
 from __future__ import annotations
 
 from flask_smorest import Blueprint
 
 from api.routes.common import actor, service
-from api.schemas_integration import (CountSchema, DeadLetterListSchema, DeadLetterQuery, ReplayDeadSchema,
-                                     RewindSchema, SubscriptionListSchema, SubscriptionNewSchema, SubscriptionSchema)
+from api.schemas_integration import (
+    CountSchema,
+    DeadLetterListSchema,
+    DeadLetterQuery,
+    ReplayDeadSchema,
+    RewindSchema,
+    SubscriptionListSchema,
+    SubscriptionNewSchema,
+    SubscriptionSchema,
+)
 from engine.integration import subscriptions
 
-blp = Blueprint("webhooks", __name__, url_prefix="/api/webhooks",
-                description="对外事件推送（订阅、死信、重放）/ outgoing events: subscriptions, dead letters, replay")
+blp = Blueprint(
+    "webhooks",
+    __name__,
+    url_prefix="/api/webhooks",
+    description="对外事件推送（订阅、死信、重放）/ outgoing events: subscriptions, dead letters, replay",
+)
 
 
 @blp.route("/subscriptions")
@@ -41,8 +54,11 @@ def delete_subscription(subscription_id):
 @blp.response(200, CountSchema)
 def rewind_subscription(body, subscription_id):
     """从某事件起重新推送（全部案件或一个案件）/ Deliver again from an event id on (all cases, or one)."""
-    return {"count": subscriptions.rewind(service(), actor(), subscription_id, body["from_event_id"],
-                                          body.get("process_instance_id"))}
+    return {
+        "count": subscriptions.rewind(
+            service(), actor(), subscription_id, body["from_event_id"], body.get("process_instance_id")
+        )
+    }
 
 
 @blp.route("/dead-letters")

@@ -1,4 +1,5 @@
 """The ``siji`` command: serve, worker, migrate, deploy, user, demo, verify-trace, export, calendar."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,6 +27,7 @@ def _service(migrate: bool = True):
     """The service on the configured database; commands that write migrate first."""
     from engine.service.build import build_service
     from engine.settings import Settings
+
     return build_service(Settings.from_env(), migrate=migrate)
 
 
@@ -34,6 +36,7 @@ def collect_files(paths: list[str]) -> list:
     catalogue.json and every .form below it (forms/<process>/<task>.form); subfolders hold other
     material (bpmn/simulation/ for the simulator) and are not deployed."""
     from engine.workflow.deploy import UploadedFile
+
     out = []
     for p in paths:
         path = Path(p)
@@ -45,21 +48,23 @@ def collect_files(paths: list[str]) -> list:
                     rel = f.relative_to(path.parent if path.name == "forms" else path)
                     name = str(rel) if str(rel).startswith("forms/") else "forms/" + str(rel)
                     out.append(UploadedFile(name, f.read_bytes()))
-                elif f.parent == path and (f.suffix in (".bpmn", ".dmn") or f.name.endswith(".settings.json")
-                                           or f.name == "catalogue.json"):
+                elif f.parent == path and (
+                    f.suffix in (".bpmn", ".dmn") or f.name.endswith(".settings.json") or f.name == "catalogue.json"
+                ):
                     out.append(UploadedFile(f.name, f.read_bytes()))
         elif path.is_file():
-            out.append(UploadedFile(path.name if path.suffix != ".form" else
-                                    "/".join(path.parts[-2:]), path.read_bytes()))
+            out.append(
+                UploadedFile(path.name if path.suffix != ".form" else "/".join(path.parts[-2:]), path.read_bytes())
+            )
         else:
             raise SystemExit(f"no such file or folder: {p}")
     return out
 
 
 def cmd_deploy(args) -> int:
+    from engine.service.users import system_actor
     from engine.workflow.deploy import DeploymentRefused
 
-    from engine.service.users import system_actor
     svc = _service()
     files = collect_files(args.paths)
     with svc.db.write() as s:
@@ -76,17 +81,21 @@ def cmd_deploy(args) -> int:
         elif d.version == 1:
             print(f"deployed {d.key} version 1 ({d.name})")
         else:
-            print(f"deployed {d.key} version {d.version} ({d.name}): changed since version {d.version - 1}: "
-                  f"{', '.join(d.changed)}")
+            print(
+                f"deployed {d.key} version {d.version} ({d.name}): changed since version {d.version - 1}: "
+                f"{', '.join(d.changed)}"
+            )
     return 0
 
 
 def cmd_user_add(args) -> int:
     from engine.service.errors import CommandError
     from engine.service.users import add_user
+
     try:
-        _user, token = add_user(_service(), args.name, args.role, args.display_name or "", args.enterprise,
-                                args.pair or [])
+        _user, token = add_user(
+            _service(), args.name, args.role, args.display_name or "", args.enterprise, args.pair or []
+        )
     except CommandError as e:
         print(f"error: {e.message_en}", file=sys.stderr)
         return 2
@@ -101,9 +110,9 @@ def demo_users(svc, password: str | None = None) -> list[tuple[str, list[str], s
     from sqlalchemy import select
 
     from engine import roles as rolemod
-
     from engine.service.users import create_user, hash_password, issue_token, pair
     from engine.store.models import Pairing, User
+
     hashed = hash_password(password) if password else None
     wanted = list(DEMO_USERS)
     for r in rolemod.ROLES:
@@ -129,6 +138,7 @@ def demo_users(svc, password: str | None = None) -> list[tuple[str, list[str], s
 
 def cmd_demo(args) -> int:
     from engine.service.errors import CommandError
+
     svc = _service()
     try:
         users = demo_users(svc, args.password)
@@ -151,8 +161,10 @@ def cmd_migrate(args) -> int:
 def cmd_serve(args) -> int:
     from engine.cli.serve import serve
     from engine.settings import Settings
+
     settings = Settings.from_env()
     from engine.process import exit_now
+
     timer_workers = 0 if args.no_worker else args.timer_workers
     exit_now(serve(settings, workers=args.workers, timer_workers=timer_workers))
 
@@ -160,11 +172,12 @@ def cmd_serve(args) -> int:
 def cmd_worker(args) -> int:
     import signal
 
-    from engine.timers.worker import TimerWorker
     from engine import logctx
     from engine.settings import Settings
+    from engine.timers.worker import TimerWorker
+
     logctx.configure(Settings.from_env())
-    svc = _service(migrate=False)   # `siji migrate` or `siji serve` migrates, once
+    svc = _service(migrate=False)  # `siji migrate` or `siji serve` migrates, once
     worker = TimerWorker(svc, name=f"worker-{os.getpid()}")
     # SIGTERM (from `siji serve` stopping): leave after the current transaction.
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
@@ -174,6 +187,7 @@ def cmd_worker(args) -> int:
         worker.stop()
     svc.db.dispose()
     from engine.process import exit_now
+
     exit_now(0)
 
 
@@ -185,11 +199,13 @@ def cmd_dispatch(args) -> int:
     from engine.integration.delivery import Dispatcher
     from engine.integration.jobs import ConnectorWorker
     from engine.settings import Settings
+
     logctx.configure(Settings.from_env())
-    svc = _service(migrate=False)   # `siji migrate` or `siji serve` migrates, once
+    svc = _service(migrate=False)  # `siji migrate` or `siji serve` migrates, once
     dispatcher = Dispatcher(svc, name=f"dispatch-{os.getpid()}")
     dispatcher.companions.append(ConnectorWorker(svc, name=f"connect-{os.getpid()}"))
     from engine.integration.messages import MessageRouter
+
     dispatcher.companions.append(MessageRouter(svc))
     try:
         dispatcher.run_forever()
@@ -203,16 +219,21 @@ def cmd_migrate_cases(args) -> int:
     from engine.integration import migration
     from engine.service.errors import CommandError
     from engine.service.users import system_actor
+
     svc = _service()
     try:
         plan = migration.dry_run(svc, args.process_key, args.to_version, args.instance or None)
         if not args.apply:
             for c in plan["cases"]:
                 why = "; ".join(r["reason_en"] for r in c["reasons"])
-                print(f"case {c['process_instance_id']} v{c['from_version']} -> v{plan['to_version']}: "
-                      f"{'can move' if c['can_move'] else 'cannot move: ' + why}")
-            print(f"{sum(c['can_move'] for c in plan['cases'])} of {len(plan['cases'])} case(s) can move "
-                  f"(dry run; --apply moves them)")
+                print(
+                    f"case {c['process_instance_id']} v{c['from_version']} -> v{plan['to_version']}: "
+                    f"{'can move' if c['can_move'] else 'cannot move: ' + why}"
+                )
+            print(
+                f"{sum(c['can_move'] for c in plan['cases'])} of {len(plan['cases'])} case(s) can move "
+                f"(dry run; --apply moves them)"
+            )
             return 0
         ids = args.instance or [c["process_instance_id"] for c in plan["cases"] if c["can_move"]]
         with svc.db.write() as s:
@@ -232,6 +253,7 @@ def cmd_verify_trace(args) -> int:
 
     from engine.audit.chain import verify_instance
     from engine.store.models import Instance
+
     svc = _service()
     bad = 0
     with svc.db.read(snapshot=True) as s:
@@ -250,19 +272,23 @@ def cmd_verify_trace(args) -> int:
 
 def cmd_calendar_load(args) -> int:
     from engine.service.calendar_years import store_year
+
     data = json.loads(Path(args.file).read_text(encoding="utf-8"))
     holidays = [date.fromisoformat(d) for d in data.get("holidays", [])]
     workdays = [date.fromisoformat(d) for d in data.get("workdays", [])]
     year = int(data.get("year") or args.year)
     svc = _service()
     n = store_year(svc, year, holidays, workdays, "cli")
-    print(f"loaded {year}: {len(holidays)} holidays, {len(workdays)} make-up working days; "
-          f"{n} provisional deadline(s) recomputed")
+    print(
+        f"loaded {year}: {len(holidays)} holidays, {len(workdays)} make-up working days; "
+        f"{n} provisional deadline(s) recomputed"
+    )
     return 0
 
 
 def cmd_export(args) -> int:
     from engine.audit.export import export_cli
+
     return export_cli(_service(), args)
 
 
@@ -273,8 +299,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("serve", help="serve the API (gunicorn) and run the timer workers, supervised")
     p.add_argument("--no-worker", action="store_true", help="start no timer worker (same as --timer-workers 0)")
     p.add_argument("--workers", type=int, default=None, help="HTTP worker processes (default SIJI_WORKERS, 2)")
-    p.add_argument("--timer-workers", type=int, default=None,
-                   help="timer worker processes (default SIJI_TIMER_WORKERS, 1; 0: none)")
+    p.add_argument(
+        "--timer-workers",
+        type=int,
+        default=None,
+        help="timer worker processes (default SIJI_TIMER_WORKERS, 1; 0: none)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("migrate", help="create or upgrade the database schema")
@@ -293,8 +323,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--apply", action="store_true", help="move the cases (one transaction each)")
     p.set_defaults(func=cmd_migrate_cases)
 
-    p = sub.add_parser("deploy", help="deploy .bpmn, .dmn and form files or folders (a process whose "
-                                      "files equal its latest version gets no new version)")
+    p = sub.add_parser(
+        "deploy",
+        help="deploy .bpmn, .dmn and form files or folders (a process whose "
+        "files equal its latest version gets no new version)",
+    )
 
     p.add_argument("paths", nargs="+")
     p.add_argument("--always", action="store_true", help="make a new version even when nothing changed")
@@ -321,8 +354,10 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("calendar", help="working-day calendar data")
     csub = p.add_subparsers(dest="cal_cmd", required=True)
-    pc = csub.add_parser("load", help="load a year's holidays and make-up days from JSON "
-                                      '{"year": 2027, "holidays": [...], "workdays": [...]}')
+    pc = csub.add_parser(
+        "load",
+        help='load a year\'s holidays and make-up days from JSON {"year": 2027, "holidays": [...], "workdays": [...]}',
+    )
     pc.add_argument("file")
     pc.add_argument("--year", type=int)
     pc.set_defaults(func=cmd_calendar_load)
@@ -336,7 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-o", "--output", default="-")
     p.set_defaults(func=cmd_export)
 
-    from engine.simulation import cli as simulation_cli   # siji simulate (issue 18)
+    from engine.simulation import cli as simulation_cli  # siji simulate (issue 18)
+
     simulation_cli.add_parser(sub)
 
     args = parser.parse_args(argv)

@@ -15,6 +15,7 @@
 Every child gets a parent-death signal, so killing this process (even with SIGKILL) takes the
 service down instead of leaving orphans holding the port.
 """
+
 from __future__ import annotations
 
 import errno
@@ -29,10 +30,10 @@ from dataclasses import dataclass, field
 from engine.process import set_parent_death_signal
 from engine.settings import Settings
 
-RESTART_FIRST = 0.5       # seconds before restarting a timer worker that died
+RESTART_FIRST = 0.5  # seconds before restarting a timer worker that died
 RESTART_MAX = 30.0
-RESTART_RESET = 60.0      # a worker that ran this long starts the back-off afresh
-STOP_WAIT = 15.0          # seconds children get to stop after SIGTERM before SIGKILL
+RESTART_RESET = 60.0  # a worker that ran this long starts the back-off afresh
+STOP_WAIT = 15.0  # seconds children get to stop after SIGTERM before SIGKILL
 POLL = 0.1
 
 
@@ -54,9 +55,11 @@ def port_problem(host: str, port: int) -> str | None:
             s.bind(addr)
         except OSError as e:
             if e.errno == errno.EADDRINUSE:
-                return (f"{host}:{port} is already in use — another `siji serve` (or an orphaned worker of "
-                        f"an earlier one) or another program listens there. Stop it, or choose another "
-                        f"port with SIJI_PORT.")
+                return (
+                    f"{host}:{port} is already in use — another `siji serve` (or an orphaned worker of "
+                    f"an earlier one) or another program listens there. Stop it, or choose another "
+                    f"port with SIJI_PORT."
+                )
             return f"cannot listen on {host}:{port}: {e.strerror or e}"
     return None
 
@@ -64,6 +67,7 @@ def port_problem(host: str, port: int) -> str | None:
 def _child(argv: list[str], death_signal: int, pass_fds: tuple[int, ...] = ()) -> subprocess.Popen:
     def preexec():
         set_parent_death_signal(death_signal)
+
     return subprocess.Popen(argv, preexec_fn=preexec, pass_fds=pass_fds)
 
 
@@ -72,6 +76,7 @@ def migrate(settings: Settings) -> None:
     engine into this small process."""
     from engine.store.db import Database
     from engine.store.migrate import upgrade
+
     db = Database(settings.db_url, pool_size=1)
     try:
         upgrade(db)
@@ -96,15 +101,30 @@ class Supervisor:
     timer_workers: int
     http: subprocess.Popen | None = None
     timers: list[TimerSlot] = field(default_factory=list)
-    stopping: int | None = None      # the signal that asked us to stop
+    stopping: int | None = None  # the signal that asked us to stop
 
     # ------------------------------------------------------------------ children
     def start_http(self, go_fd: int) -> None:
         bind = f"{self.settings.host}:{self.settings.port}"
-        self.http = _child([sys.executable, "-m", "api.server", "--bind", bind, "--workers", str(self.workers),
-                            "--wait-fd", str(go_fd)], signal.SIGTERM, pass_fds=(go_fd,))
-        _say(f"gunicorn master pid {self.http.pid} loading; it listens on http://{bind} with {self.workers} "
-             f"HTTP worker(s) once the schema is migrated")
+        self.http = _child(
+            [
+                sys.executable,
+                "-m",
+                "api.server",
+                "--bind",
+                bind,
+                "--workers",
+                str(self.workers),
+                "--wait-fd",
+                str(go_fd),
+            ],
+            signal.SIGTERM,
+            pass_fds=(go_fd,),
+        )
+        _say(
+            f"gunicorn master pid {self.http.pid} loading; it listens on http://{bind} with {self.workers} "
+            f"HTTP worker(s) once the schema is migrated"
+        )
 
     def start_timer(self, slot: TimerSlot) -> None:
         slot.proc = _child([sys.executable, "-m", "engine.cli.main", "worker"], signal.SIGTERM)
@@ -198,6 +218,9 @@ def serve(settings: Settings, workers: int | None = None, timer_workers: int | N
     if problem:
         _say(problem)
         return 1
-    sup = Supervisor(settings, workers if workers is not None else settings.workers,
-                     settings.timer_workers if timer_workers is None else timer_workers)
+    sup = Supervisor(
+        settings,
+        workers if workers is not None else settings.workers,
+        settings.timer_workers if timer_workers is None else timer_workers,
+    )
     return sup.run()

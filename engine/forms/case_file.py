@@ -6,6 +6,7 @@ filled from the data the task holds. A field with no value is left out (no empty
 is a key the task's own form shows. A form's own ``readonly: true`` fields work the same way:
 the server serves their values with the task's data and leaves out those that have none.
 """
+
 from __future__ import annotations
 
 import copy
@@ -52,12 +53,12 @@ def build(sections: list[tuple[str, dict | None]], data: dict, own_keys: set[str
             values[key] = copy.deepcopy(data[key])
             comps.append(_readonly(c))
         if comps:
-            groups.append({"type": "group", "id": f"CaseFile_{i}", "label": title, "showOutline": True,
-                           "components": comps})
+            groups.append(
+                {"type": "group", "id": f"CaseFile_{i}", "label": title, "showOutline": True, "components": comps}
+            )
     if not groups:
         return None
-    return {"form": {"type": "default", "id": "CaseFile", "schemaVersion": 16, "components": groups},
-            "data": values}
+    return {"form": {"type": "default", "id": "CaseFile", "schemaVersion": 16, "components": groups}, "data": values}
 
 
 def without_empty_readonly(form: dict | None, data: dict) -> dict | None:

@@ -26,6 +26,7 @@ Decisions worth knowing (also in the report of the change that added this module
 * Dynamic lists accept at most ``properties.maxItems`` rows (default 500), at least
   ``properties.minItems``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -34,12 +35,12 @@ import json
 import threading
 from collections import OrderedDict
 from typing import Any
+
 from marshmallow import ValidationError
-from engine.forms.messages import FormDefinitionError, FormValidationError, MAX_ERRORS, NOT_OBJECT, TOO_MANY_ERRORS
-from engine.forms.tree import FieldInfo, _Compiler, _Leaf, _Obj
+
 from engine.forms.fields import _CTX, _build_schema, _flatten
-
-
+from engine.forms.messages import MAX_ERRORS, NOT_OBJECT, TOO_MANY_ERRORS, FormDefinitionError, FormValidationError
+from engine.forms.tree import FieldInfo, _Compiler, _Leaf, _Obj
 
 
 class CompiledForm:

@@ -1,4 +1,5 @@
 """The tree as dynamically built marshmallow schemas: one field class per kind of leaf, with its checks."""
+
 from __future__ import annotations
 
 import contextvars
@@ -7,12 +8,55 @@ import re
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
 from marshmallow import RAISE, Schema, ValidationError, fields, missing
-from engine.forms.messages import BAD_DATE, BAD_DATETIME, BAD_EMAIL, BAD_PHONE, BAD_TIME, BAD_USCC, CONTROL_CHARS, DEFAULT_MAX_LENGTH, DUPLICATE, MAX_SAFE_NUMBER, NOT_ALLOWED, NOT_BOOL, NOT_FINITE, NOT_LIST, NOT_NUMBER, NOT_OBJECT, NOT_STRING, NO_OPTIONS, OUT_OF_RANGE, REQUIRED, UNKNOWN, _decimals, _increment, _max, _max_items, _min, _min_items, _pattern, _too_long, _too_short
-from engine.forms.values import _DATETIME_RE, _DATE_RE, _EMAIL, _PHONE, _TIME_RE, _fmt, _has_bad_chars, _is_empty, _option_key, _same, uscc_valid
+
+from engine.forms.messages import (
+    BAD_DATE,
+    BAD_DATETIME,
+    BAD_EMAIL,
+    BAD_PHONE,
+    BAD_TIME,
+    BAD_USCC,
+    CONTROL_CHARS,
+    DEFAULT_MAX_LENGTH,
+    DUPLICATE,
+    MAX_SAFE_NUMBER,
+    NO_OPTIONS,
+    NOT_ALLOWED,
+    NOT_BOOL,
+    NOT_FINITE,
+    NOT_LIST,
+    NOT_NUMBER,
+    NOT_OBJECT,
+    NOT_STRING,
+    OUT_OF_RANGE,
+    REQUIRED,
+    UNKNOWN,
+    _decimals,
+    _increment,
+    _max,
+    _max_items,
+    _min,
+    _min_items,
+    _pattern,
+    _too_long,
+    _too_short,
+)
 from engine.forms.tree import _Leaf, _List, _Obj
-
-
+from engine.forms.values import (
+    _DATE_RE,
+    _DATETIME_RE,
+    _EMAIL,
+    _PHONE,
+    _TIME_RE,
+    _fmt,
+    _has_bad_chars,
+    _is_empty,
+    _option_key,
+    _same,
+    uscc_valid,
+)
 
 # Per-call context: the whole submission (for requiredWhen paths) and the valuesKey options.
 _CTX: contextvars.ContextVar[tuple[dict, dict]] = contextvars.ContextVar("form_ctx")
@@ -199,9 +243,7 @@ def _check_datetime(leaf: _Leaf, value):
                 raise ValueError
             datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationError(
-            {"date": BAD_DATE, "time": BAD_TIME, "datetime": BAD_DATETIME}[leaf.subtype]
-        ) from None
+        raise ValidationError({"date": BAD_DATE, "time": BAD_TIME, "datetime": BAD_DATETIME}[leaf.subtype]) from None
     return value
 
 

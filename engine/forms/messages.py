@@ -1,8 +1,8 @@
 """What form-js forms may contain, the messages users read (中文 / English), and the form errors."""
+
 from __future__ import annotations
 
 import re
-
 
 ALLOWED_VALUES_KEYS = frozenset({"commissioner_options", "catalogue_options", "department_options"})
 
@@ -77,8 +77,6 @@ def _min_items(n):
 
 def _max_items(n):
     return f"不得超过 {n} 行 / must have at most {n} rows"
-
-
 
 
 class FormError(Exception):

@@ -1,14 +1,14 @@
 """A form-js schema compiled into a tree of leaves, objects and lists (FormDefinitionError for a broken form)."""
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from engine.forms.messages import DEFAULT_MAX_ITEMS, DISPLAY_TYPES, FormDefinitionError, INPUT_TYPES, _SEGMENT
+
+from engine.forms.messages import _SEGMENT, DEFAULT_MAX_ITEMS, DISPLAY_TYPES, INPUT_TYPES, FormDefinitionError
 from engine.forms.values import _as_int, _as_number, _option_key
-
-
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,10 @@ class _List:
             if not isinstance(rw, str) or "=" not in rw:
                 raise FormDefinitionError(f"requiredWhen must look like 'field=value', got {rw!r}", jpath)
             name, _, literal = rw.partition("=")
-            self.required_when = (_split_path(name.strip(), "requiredWhen field", jpath)[0],
-                                  _parse_literal(literal.strip()))
+            self.required_when = (
+                _split_path(name.strip(), "requiredWhen field", jpath)[0],
+                _parse_literal(literal.strip()),
+            )
 
 
 def _split_path(text: Any, what: str, jpath: str) -> list[str]:
@@ -88,8 +90,7 @@ def _split_path(text: Any, what: str, jpath: str) -> list[str]:
     for seg in segments:
         if not _SEGMENT.match(seg):
             raise FormDefinitionError(
-                f"bad {what} {text!r}: each part must start with a letter and use only "
-                "letters, digits, '_' and '-'",
+                f"bad {what} {text!r}: each part must start with a letter and use only letters, digits, '_' and '-'",
                 jpath,
             )
     return segments

@@ -1,14 +1,15 @@
 """Value checks shared by the compiler and the fields: USCC (GB 32100-2015), e-mail, phone, dates, kinds."""
+
 from __future__ import annotations
 
 import math
 import re
 import unicodedata
 from typing import Any
+
 from marshmallow import missing
+
 from engine.forms.messages import FormDefinitionError
-
-
 
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_INDEX = {c: i for i, c in enumerate(_USCC_CHARS)}
@@ -25,7 +26,6 @@ def uscc_valid(code: Any) -> bool:
         return False
     check = 31 - sum(v * w for v, w in zip(values, _USCC_WEIGHTS)) % 31
     return values[17] == (0 if check == 31 else check)
-
 
 
 _EMAIL = re.compile(

@@ -21,6 +21,7 @@ replays it. Other cases are not held back.
 The body is the event as JSON; ``X-Siji-Signature: t=<unix time>,v1=<hex>`` carries
 HMAC-SHA256(secret, "<unix time>." + body), so a receiver can check origin and freshness.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,7 +31,6 @@ import logging
 import os
 import socket
 import threading
-import time
 from datetime import timedelta
 
 import requests
@@ -46,9 +46,9 @@ from engine.store.models import Instance, OutboxEvent, WebhookCursor, WebhookSub
 
 log = logging.getLogger("siji.dispatch")
 
-BATCH = 50                 # cursors leased at once
-EVENTS_PER_CASE = 50       # events sent per case before the lease is given back
-BACKOFF_FIRST = 5.0        # seconds before the second try; doubles up to BACKOFF_MAX
+BATCH = 50  # cursors leased at once
+EVENTS_PER_CASE = 50  # events sent per case before the lease is given back
+BACKOFF_FIRST = 5.0  # seconds before the second try; doubles up to BACKOFF_MAX
 BACKOFF_MAX = 3600.0
 IDLE_SLEEP = 0.5
 
@@ -73,11 +73,21 @@ def verify_signature(secret: str, header: str, body: bytes, now: float, toleranc
 
 def event_body(ev: OutboxEvent, business_key: str | None) -> bytes:
     p = ev.payload or {}
-    doc = {"id": ev.id, "kind": ev.kind, "process_instance_id": ev.instance_id, "process_key": ev.process_key,
-           "business_key": business_key, "task_id": ev.task_id, "role": ev.role,
-           "created_at": ev.created_at.isoformat(), "activity_id": p.get("activity_id"),
-           "activity_name": p.get("activity_name"), "actor": p.get("actor"), "seq": p.get("seq"),
-           "data": p.get("data") or {}}
+    doc = {
+        "id": ev.id,
+        "kind": ev.kind,
+        "process_instance_id": ev.instance_id,
+        "process_key": ev.process_key,
+        "business_key": business_key,
+        "task_id": ev.task_id,
+        "role": ev.role,
+        "created_at": ev.created_at.isoformat(),
+        "activity_id": p.get("activity_id"),
+        "activity_name": p.get("activity_name"),
+        "actor": p.get("actor"),
+        "seq": p.get("seq"),
+        "data": p.get("data") or {},
+    }
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, default=str).encode()
 
 
@@ -106,8 +116,9 @@ class Dispatcher:
         """Deliver what is due now. Returns how many events were delivered."""
         delivered = 0
         with self.service.db.read() as s:
-            subs = s.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True))
-                             .order_by(WebhookSubscription.id)).all()
+            subs = s.scalars(
+                select(WebhookSubscription).where(WebhookSubscription.active.is_(True)).order_by(WebhookSubscription.id)
+            ).all()
         for sub in subs:
             if self._stop.is_set():
                 break
@@ -121,15 +132,28 @@ class Dispatcher:
         now = self.service.now()
         c = WebhookCursor
         e = OutboxEvent
-        q = (select(e.instance_id)
-             .select_from(e)
-             .outerjoin(c, and_(c.subscription_id == sub.id, c.instance_id == e.instance_id))
-             .where(e.id > sub.start_after_id, e.instance_id.is_not(None), e.kind.in_(sub.kinds),
-                    or_(c.id.is_(None),
-                        and_(e.id > c.last_event_id, c.status == "active",
-                             or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now),
-                             or_(c.lease_until.is_(None), c.lease_until < now))))
-             .group_by(e.instance_id).order_by(func.min(e.id)).limit(BATCH))
+        q = (
+            select(e.instance_id)
+            .select_from(e)
+            .outerjoin(c, and_(c.subscription_id == sub.id, c.instance_id == e.instance_id))
+            .where(
+                e.id > sub.start_after_id,
+                e.instance_id.is_not(None),
+                e.kind.in_(sub.kinds),
+                or_(
+                    c.id.is_(None),
+                    and_(
+                        e.id > c.last_event_id,
+                        c.status == "active",
+                        or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now),
+                        or_(c.lease_until.is_(None), c.lease_until < now),
+                    ),
+                ),
+            )
+            .group_by(e.instance_id)
+            .order_by(func.min(e.id))
+            .limit(BATCH)
+        )
         with self.service.db.read() as s:
             return [r[0] for r in s.execute(q)]
 
@@ -140,16 +164,34 @@ class Dispatcher:
         now = self.service.now()
         insert = pg_insert if db.is_postgres else sqlite_insert
         with db.write() as s:
-            s.execute(insert(WebhookCursor.__table__).values([
-                dict(subscription_id=sub.id, instance_id=iid, last_event_id=sub.start_after_id, status="active",
-                     attempts=0, delivered=0) for iid in instance_ids]).on_conflict_do_nothing(
-                index_elements=["subscription_id", "instance_id"]))
-            q = (select(WebhookCursor).where(
-                WebhookCursor.subscription_id == sub.id, WebhookCursor.instance_id.in_(instance_ids),
-                WebhookCursor.status == "active",
-                or_(WebhookCursor.next_attempt_at.is_(None), WebhookCursor.next_attempt_at <= now),
-                or_(WebhookCursor.lease_until.is_(None), WebhookCursor.lease_until < now))
-                .order_by(WebhookCursor.id))
+            s.execute(
+                insert(WebhookCursor.__table__)
+                .values(
+                    [
+                        dict(
+                            subscription_id=sub.id,
+                            instance_id=iid,
+                            last_event_id=sub.start_after_id,
+                            status="active",
+                            attempts=0,
+                            delivered=0,
+                        )
+                        for iid in instance_ids
+                    ]
+                )
+                .on_conflict_do_nothing(index_elements=["subscription_id", "instance_id"])
+            )
+            q = (
+                select(WebhookCursor)
+                .where(
+                    WebhookCursor.subscription_id == sub.id,
+                    WebhookCursor.instance_id.in_(instance_ids),
+                    WebhookCursor.status == "active",
+                    or_(WebhookCursor.next_attempt_at.is_(None), WebhookCursor.next_attempt_at <= now),
+                    or_(WebhookCursor.lease_until.is_(None), WebhookCursor.lease_until < now),
+                )
+                .order_by(WebhookCursor.id)
+            )
             if db.is_postgres:
                 q = q.with_for_update(skip_locked=True)
             cursors = s.scalars(q).all()
@@ -162,21 +204,24 @@ class Dispatcher:
         logctx.bind_case(cur.instance_id)
         db = self.service.db
         with db.read() as s:
-            events = s.scalars(select(OutboxEvent).where(OutboxEvent.instance_id == cur.instance_id,
-                                                         OutboxEvent.id > cur.last_event_id)
-                               .order_by(OutboxEvent.id).limit(EVENTS_PER_CASE)).all()
+            events = s.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.instance_id == cur.instance_id, OutboxEvent.id > cur.last_event_id)
+                .order_by(OutboxEvent.id)
+                .limit(EVENTS_PER_CASE)
+            ).all()
             business_key = s.scalar(select(Instance.business_key).where(Instance.id == cur.instance_id))
         position, attempts, sent = cur.last_event_id, cur.attempts, 0
         for ev in events:
             if self._stop.is_set():
                 break
             if ev.kind not in sub.kinds:
-                continue        # skipped; the cursor moves past it with the next delivered event
+                continue  # skipped; the cursor moves past it with the next delivered event
             error = self._post(sub, ev, business_key, attempts + 1)
             if error is None:
                 WEBHOOK_DELIVERIES.labels("delivered").inc()
                 if not self._move(cur.id, position, ev.id, delivered=1):
-                    return sent     # an admin rewound the case meanwhile: it is someone else's now
+                    return sent  # an admin rewound the case meanwhile: it is someone else's now
                 position, attempts, sent = ev.id, 0, sent + 1
                 continue
             attempts += 1
@@ -193,13 +238,19 @@ class Dispatcher:
     def _post(self, sub: WebhookSubscription, ev: OutboxEvent, business_key, attempt: int) -> str | None:
         body = event_body(ev, business_key)
         ts = int(self.service.now().timestamp())
-        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "siji-webhook/1",
-                   "X-Siji-Event-Id": str(ev.id), "X-Siji-Event-Kind": ev.kind,
-                   "X-Siji-Delivery-Attempt": str(attempt), "X-Siji-Sender": self.name,
-                   "X-Siji-Signature": signature(sub.secret, ts, body)}
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "siji-webhook/1",
+            "X-Siji-Event-Id": str(ev.id),
+            "X-Siji-Event-Kind": ev.kind,
+            "X-Siji-Delivery-Attempt": str(attempt),
+            "X-Siji-Sender": self.name,
+            "X-Siji-Signature": signature(sub.secret, ts, body),
+        }
         try:
-            resp = outbound.send("POST", sub.url, self.service.settings.webhook_hosts, body=body, headers=headers,
-                                 timeout=self.timeout)
+            resp = outbound.send(
+                "POST", sub.url, self.service.settings.webhook_hosts, body=body, headers=headers, timeout=self.timeout
+            )
         except requests.RequestException as e:
             return f"{e.__class__.__name__}: {str(e)[:300]}"
         except Invalid as e:
@@ -211,24 +262,46 @@ class Dispatcher:
     def _move(self, cursor_id: int, expected: int, to: int, delivered: int, release: bool = False) -> bool:
         """Move the cursor from ``expected`` to ``to`` if this dispatcher still holds it."""
         now = self.service.now()
-        values = dict(last_event_id=to, attempts=0, next_attempt_at=None, last_error=None,
-                      delivered=WebhookCursor.delivered + delivered)
+        values = dict(
+            last_event_id=to,
+            attempts=0,
+            next_attempt_at=None,
+            last_error=None,
+            delivered=WebhookCursor.delivered + delivered,
+        )
         values.update(lease_owner=None, lease_until=None) if release else values.update(lease_until=now + self.lease)
         with self.service.db.write() as s:
-            n = s.execute(update(WebhookCursor).where(
-                WebhookCursor.id == cursor_id, WebhookCursor.lease_owner == self.name,
-                WebhookCursor.last_event_id == expected).values(**values)).rowcount
+            n = s.execute(
+                update(WebhookCursor)
+                .where(
+                    WebhookCursor.id == cursor_id,
+                    WebhookCursor.lease_owner == self.name,
+                    WebhookCursor.last_event_id == expected,
+                )
+                .values(**values)
+            ).rowcount
         return n == 1
 
     def _fail(self, cursor_id: int, expected: int, to: int, attempts: int, dead: bool, error: str) -> None:
         now = self.service.now()
         with self.service.db.write() as s:
-            s.execute(update(WebhookCursor).where(
-                WebhookCursor.id == cursor_id, WebhookCursor.lease_owner == self.name,
-                WebhookCursor.last_event_id == expected).values(
-                last_event_id=max(expected, to), attempts=attempts, status="dead" if dead else "active",
-                next_attempt_at=None if dead else now + timedelta(seconds=backoff(attempts)),
-                last_error=error[:2000], lease_owner=None, lease_until=None))
+            s.execute(
+                update(WebhookCursor)
+                .where(
+                    WebhookCursor.id == cursor_id,
+                    WebhookCursor.lease_owner == self.name,
+                    WebhookCursor.last_event_id == expected,
+                )
+                .values(
+                    last_event_id=max(expected, to),
+                    attempts=attempts,
+                    status="dead" if dead else "active",
+                    next_attempt_at=None if dead else now + timedelta(seconds=backoff(attempts)),
+                    last_error=error[:2000],
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
 
     # ------------------------------------------------------------------ the loop
     def run_forever(self) -> None:

@@ -10,6 +10,7 @@ left exactly as it was: a call that still fails after its retries (or an answer 
 output) records an incident and parks the job as ``failed`` until an admin retries it
 (``POST /api/incidents/<id>/retry``). It runs in ``siji dispatch`` next to the webhook dispatcher.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,8 +67,15 @@ def call(connector: Connector, inputs: dict, sleep=time.sleep) -> tuple[dict, di
         if attempt:
             sleep(connector.backoff * 2 ** (attempt - 1))
         try:
-            resp = outbound.send(connector.method, url, connector.allowed_hosts, body=body, headers=headers,
-                                 params=None if body is not None else rest, timeout=connector.timeout)
+            resp = outbound.send(
+                connector.method,
+                url,
+                connector.allowed_hosts,
+                body=body,
+                headers=headers,
+                params=None if body is not None else rest,
+                timeout=connector.timeout,
+            )
         except requests.RequestException as e:
             error = f"{e.__class__.__name__}: {str(e)[:300]}"
             continue
@@ -78,13 +86,18 @@ def call(connector: Connector, inputs: dict, sleep=time.sleep) -> tuple[dict, di
                 answer = resp.json() if resp.content else {}
             except ValueError:
                 raise CallFailed(f"HTTP {resp.status_code}: the answer is not JSON") from None
-            summary = {"connector": connector.name, "method": connector.method, "url": url.split("?")[0],
-                       "status": resp.status_code, "attempts": attempt + 1,
-                       "duration_ms": round((time.perf_counter() - t0) * 1000)}
+            summary = {
+                "connector": connector.name,
+                "method": connector.method,
+                "url": url.split("?")[0],
+                "status": resp.status_code,
+                "attempts": attempt + 1,
+                "duration_ms": round((time.perf_counter() - t0) * 1000),
+            }
             return answer if isinstance(answer, dict) else {"value": answer}, summary
         error = f"HTTP {resp.status_code}: {resp.text[:300]}"
         if 400 <= resp.status_code < 500 and resp.status_code not in (408, 429):
-            break       # the request is wrong: trying again cannot help
+            break  # the request is wrong: trying again cannot help
     raise CallFailed(f"{connector.name}: {error} (after {attempt + 1} tries)")
 
 
@@ -104,11 +117,19 @@ class ConnectorWorker:
     def _waiting(self) -> list[tuple[str, int, str]]:
         now = self.service.now()
         j = ConnectorJob
-        q = (select(Task.id, Task.instance_id, Task.activity_id).outerjoin(j, j.task_id == Task.id)
-             .where(Task.state == "open", Task.role == CONNECTOR_ROLE,
-                    or_(j.task_id.is_(None), and_(j.status == "pending",
-                                                  or_(j.lease_until.is_(None), j.lease_until < now))))
-             .order_by(Task.created_at).limit(BATCH))
+        q = (
+            select(Task.id, Task.instance_id, Task.activity_id)
+            .outerjoin(j, j.task_id == Task.id)
+            .where(
+                Task.state == "open",
+                Task.role == CONNECTOR_ROLE,
+                or_(
+                    j.task_id.is_(None), and_(j.status == "pending", or_(j.lease_until.is_(None), j.lease_until < now))
+                ),
+            )
+            .order_by(Task.created_at)
+            .limit(BATCH)
+        )
         with self.service.db.read() as s:
             return [tuple(r) for r in s.execute(q)]
 
@@ -123,18 +144,27 @@ class ConnectorWorker:
                 inst = s.get(Instance, iid)
                 st = (self.service.version(s, inst.version_id).resources.get("service_tasks") or {}).get(aid) or {}
                 names[tid] = st.get("connector", "?")
-            s.execute(insert(ConnectorJob.__table__).values([
-                dict(task_id=tid, instance_id=iid, connector=names[tid], status="pending", attempts=0)
-                for tid, iid, _aid in waiting]).on_conflict_do_nothing(index_elements=["task_id"]))
-            q = select(ConnectorJob).where(ConnectorJob.task_id.in_([w[0] for w in waiting]),
-                                           ConnectorJob.status == "pending",
-                                           or_(ConnectorJob.lease_until.is_(None), ConnectorJob.lease_until < now))
+            s.execute(
+                insert(ConnectorJob.__table__)
+                .values(
+                    [
+                        dict(task_id=tid, instance_id=iid, connector=names[tid], status="pending", attempts=0)
+                        for tid, iid, _aid in waiting
+                    ]
+                )
+                .on_conflict_do_nothing(index_elements=["task_id"])
+            )
+            q = select(ConnectorJob).where(
+                ConnectorJob.task_id.in_([w[0] for w in waiting]),
+                ConnectorJob.status == "pending",
+                or_(ConnectorJob.lease_until.is_(None), ConnectorJob.lease_until < now),
+            )
             if db.is_postgres:
                 q = q.with_for_update(skip_locked=True)
             jobs = s.scalars(q).all()
             for job in jobs:
                 conn = self.service.connectors.get(job.connector)
-                budget = (conn.timeout * (conn.retries + 1) + conn.backoff * 2 ** conn.retries) if conn else 0
+                budget = (conn.timeout * (conn.retries + 1) + conn.backoff * 2**conn.retries) if conn else 0
                 job.lease_owner, job.lease_until = self.name, now + timedelta(seconds=budget + 30)
             return jobs
 
@@ -171,7 +201,7 @@ class ConnectorWorker:
         CONNECTOR_CALLS.labels(job.connector, "ok").inc()
         try:
             moved = complete_connector_task(svc, job.task_id, outputs, dict(summary, outputs=sorted(outputs)))
-        except StepFailed:          # the step after the call failed: an incident is recorded
+        except StepFailed:  # the step after the call failed: an incident is recorded
             self._park(job, "the engine step after the call failed", self._latest_incident(job.instance_id))
             return 0
         self._forget(job)
@@ -185,15 +215,24 @@ class ConnectorWorker:
 
     def _latest_incident(self, instance_id: int) -> int | None:
         with self.service.db.read() as s:
-            return s.scalar(select(Incident.id).where(Incident.instance_id == instance_id)
-                            .order_by(Incident.id.desc()).limit(1))
+            return s.scalar(
+                select(Incident.id).where(Incident.instance_id == instance_id).order_by(Incident.id.desc()).limit(1)
+            )
 
     def _park(self, job: ConnectorJob, message: str, incident_id: int | None) -> None:
         with self.service.db.write() as s:
-            s.execute(update(ConnectorJob).where(ConnectorJob.task_id == job.task_id,
-                                                 ConnectorJob.lease_owner == self.name).values(
-                status="failed", attempts=ConnectorJob.attempts + 1, last_error=message[:2000],
-                incident_id=incident_id, lease_owner=None, lease_until=None))
+            s.execute(
+                update(ConnectorJob)
+                .where(ConnectorJob.task_id == job.task_id, ConnectorJob.lease_owner == self.name)
+                .values(
+                    status="failed",
+                    attempts=ConnectorJob.attempts + 1,
+                    last_error=message[:2000],
+                    incident_id=incident_id,
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
 
     def _forget(self, job: ConnectorJob) -> None:
         with self.service.db.write() as s:
@@ -208,10 +247,27 @@ def retry_incident(service, actor: Actor, incident_id: int) -> dict:
             raise NotFound("没有该故障记录", "no such incident")
         job = s.scalar(select(ConnectorJob).where(ConnectorJob.incident_id == incident_id))
         if job is None or job.status != "failed":
-            raise Conflict("该故障不是可重试的连接器调用", "this incident is not a failed connector call waiting for a retry")
+            raise Conflict(
+                "该故障不是可重试的连接器调用", "this incident is not a failed connector call waiting for a retry"
+            )
         job.status, job.lease_owner, job.lease_until = "pending", None, None
-        record_standalone(s, now, "connector_retried", actor.username, None,
-                          {"incident_id": incident_id, "task_id": job.task_id, "connector": job.connector,
-                           "process_instance_id": job.instance_id})
-        return {"incident_id": incident_id, "task_id": job.task_id, "process_instance_id": job.instance_id,
-                "connector": job.connector, "status": job.status}
+        record_standalone(
+            s,
+            now,
+            "connector_retried",
+            actor.username,
+            None,
+            {
+                "incident_id": incident_id,
+                "task_id": job.task_id,
+                "connector": job.connector,
+                "process_instance_id": job.instance_id,
+            },
+        )
+        return {
+            "incident_id": incident_id,
+            "task_id": job.task_id,
+            "process_instance_id": job.instance_id,
+            "connector": job.connector,
+            "status": job.status,
+        }

@@ -8,6 +8,7 @@ matches no waiting case is kept for ``SIJI_MESSAGE_TTL`` seconds and delivered w
 waiting for it (the router in ``siji dispatch``), or, with the TTL 0, refused (404). A message a
 case threw is always tried at least once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,8 +43,16 @@ def candidates(service, name: str, business_key: str | None) -> list[int]:
         return [i for (i,) in s.execute(q.order_by(Instance.id))]
 
 
-def deliver(service, name: str, business_key: str | None, correlation: dict, payload: dict,
-            result_var: str | None, sender: str, exclude: int | None = None) -> list[int]:
+def deliver(
+    service,
+    name: str,
+    business_key: str | None,
+    correlation: dict,
+    payload: dict,
+    result_var: str | None,
+    sender: str,
+    exclude: int | None = None,
+) -> list[int]:
     out = []
     for iid in candidates(service, name, business_key):
         if iid != exclude and deliver_to_case(service, iid, name, payload, result_var, correlation, sender):
@@ -51,21 +60,34 @@ def deliver(service, name: str, business_key: str | None, correlation: dict, pay
     return out
 
 
-def send(service, sender: str, name: str, business_key: str | None, correlation: dict, payload: dict,
-         result_var: str | None) -> dict:
+def send(
+    service, sender: str, name: str, business_key: str | None, correlation: dict, payload: dict, result_var: str | None
+) -> dict:
     """Deliver now; else keep (TTL) or refuse."""
     delivered = deliver(service, name, business_key, correlation, payload, result_var, sender)
     if delivered:
         return {"status": "delivered", "delivered_to": delivered}
     ttl = service.settings.message_ttl
     if ttl <= 0:
-        raise NotFound("没有等待该消息的案件", f"no running case waits for message '{name}' with that correlation",
-                       {"name": ["无匹配的等待案件 / no waiting case matches"]})
+        raise NotFound(
+            "没有等待该消息的案件",
+            f"no running case waits for message '{name}' with that correlation",
+            {"name": ["无匹配的等待案件 / no waiting case matches"]},
+        )
     now = service.now()
     with service.db.write() as s:
-        row = PendingMessage(name=name, business_key=business_key, correlation=correlation, payload=payload,
-                             result_var=result_var, source_instance_id=None, status="pending", tries=1,
-                             delivered_to=None, created_at=now)
+        row = PendingMessage(
+            name=name,
+            business_key=business_key,
+            correlation=correlation,
+            payload=payload,
+            result_var=result_var,
+            source_instance_id=None,
+            status="pending",
+            tries=1,
+            delivered_to=None,
+            created_at=now,
+        )
         s.add(row)
         s.flush()
         return {"status": "kept", "message_id": row.id, "expires_at": (now + timedelta(seconds=ttl)).isoformat()}
@@ -81,18 +103,33 @@ class MessageRouter:
         svc = self.service
         now, ttl = svc.now(), timedelta(seconds=svc.settings.message_ttl)
         with svc.db.read() as s:
-            rows = s.scalars(select(PendingMessage).where(PendingMessage.status == "pending")
-                             .order_by(PendingMessage.id).limit(BATCH)).all()
+            rows = s.scalars(
+                select(PendingMessage)
+                .where(PendingMessage.status == "pending")
+                .order_by(PendingMessage.id)
+                .limit(BATCH)
+            ).all()
         done = 0
         for m in rows:
-            delivered = deliver(svc, m.name, m.business_key, m.correlation or {}, m.payload or {}, m.result_var,
-                                "message", exclude=m.source_instance_id)
+            delivered = deliver(
+                svc,
+                m.name,
+                m.business_key,
+                m.correlation or {},
+                m.payload or {},
+                m.result_var,
+                "message",
+                exclude=m.source_instance_id,
+            )
             expired = not delivered and m.tries >= 1 and m.created_at + ttl <= now
             status = "delivered" if delivered else ("expired" if expired else "pending")
             with svc.db.write() as s:
                 # the status condition: two routers racing deliver a message at most once more
-                s.execute(update(PendingMessage).where(PendingMessage.id == m.id, PendingMessage.status == "pending")
-                          .values(status=status, tries=PendingMessage.tries + 1, delivered_to=delivered or None))
+                s.execute(
+                    update(PendingMessage)
+                    .where(PendingMessage.id == m.id, PendingMessage.status == "pending")
+                    .values(status=status, tries=PendingMessage.tries + 1, delivered_to=delivered or None)
+                )
             if delivered:
                 done += 1
                 log.info("message %s (%s) delivered to %s", m.id, m.name, delivered)

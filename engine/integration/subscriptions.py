@@ -1,5 +1,6 @@
 """Webhook subscriptions, dead letters and replays: the admin's side of outgoing events. Every
 change is audited (an event outside any case chain, without the secret)."""
+
 from __future__ import annotations
 
 import secrets
@@ -17,8 +18,16 @@ ALL_KINDS = tuple(dict.fromkeys(KINDS.values()))
 
 
 def subscription_json(sub: WebhookSubscription) -> dict:
-    return {"id": sub.id, "name": sub.name, "url": sub.url, "kinds": sub.kinds, "active": sub.active,
-            "start_after_id": sub.start_after_id, "created_at": sub.created_at, "created_by": sub.created_by}
+    return {
+        "id": sub.id,
+        "name": sub.name,
+        "url": sub.url,
+        "kinds": sub.kinds,
+        "active": sub.active,
+        "start_after_id": sub.start_after_id,
+        "created_at": sub.created_at,
+        "created_by": sub.created_by,
+    }
 
 
 def create(service, actor: Actor, name: str, url: str, kinds: list[str], secret: str | None) -> tuple[dict, str]:
@@ -32,23 +41,49 @@ def create(service, actor: Actor, name: str, url: str, kinds: list[str], secret:
     now = service.now()
     with service.db.write() as s:
         start = s.scalar(select(func.max(OutboxEvent.id))) or 0
-        sub = WebhookSubscription(name=name, url=url, kinds=list(dict.fromkeys(kinds)), secret=secret, active=True,
-                                  start_after_id=start, created_at=now, created_by=actor.username)
+        sub = WebhookSubscription(
+            name=name,
+            url=url,
+            kinds=list(dict.fromkeys(kinds)),
+            secret=secret,
+            active=True,
+            start_after_id=start,
+            created_at=now,
+            created_by=actor.username,
+        )
         s.add(sub)
         s.flush()
-        record_standalone(s, now, "webhook_subscribed", actor.username, None,
-                          {"subscription_id": sub.id, "name": name, "url": url, "kinds": sub.kinds})
+        record_standalone(
+            s,
+            now,
+            "webhook_subscribed",
+            actor.username,
+            None,
+            {"subscription_id": sub.id, "name": name, "url": url, "kinds": sub.kinds},
+        )
         return subscription_json(sub), secret
 
 
 def listing(service) -> list[dict]:
     with service.db.read() as s:
-        dead = dict(s.execute(select(WebhookCursor.subscription_id, func.count())
-                              .where(WebhookCursor.status == "dead").group_by(WebhookCursor.subscription_id)).all())
-        delivered = dict(s.execute(select(WebhookCursor.subscription_id, func.sum(WebhookCursor.delivered))
-                                   .group_by(WebhookCursor.subscription_id)).all())
-        return [dict(subscription_json(sub), dead_letters=dead.get(sub.id, 0), delivered=int(delivered.get(sub.id) or 0))
-                for sub in s.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id))]
+        dead = dict(
+            s.execute(
+                select(WebhookCursor.subscription_id, func.count())
+                .where(WebhookCursor.status == "dead")
+                .group_by(WebhookCursor.subscription_id)
+            ).all()
+        )
+        delivered = dict(
+            s.execute(
+                select(WebhookCursor.subscription_id, func.sum(WebhookCursor.delivered)).group_by(
+                    WebhookCursor.subscription_id
+                )
+            ).all()
+        )
+        return [
+            dict(subscription_json(sub), dead_letters=dead.get(sub.id, 0), delivered=int(delivered.get(sub.id) or 0))
+            for sub in s.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id))
+        ]
 
 
 def deactivate(service, actor: Actor, sub_id: int) -> dict:
@@ -68,11 +103,23 @@ def dead_letters(service, subscription_id: int | None = None) -> list[dict]:
             q = q.where(WebhookCursor.subscription_id == subscription_id)
         out = []
         for c in s.scalars(q.order_by(WebhookCursor.id).limit(1000)):
-            ev = s.scalar(select(OutboxEvent).where(OutboxEvent.instance_id == c.instance_id,
-                                                    OutboxEvent.id > c.last_event_id).order_by(OutboxEvent.id).limit(1))
-            out.append({"id": c.id, "subscription_id": c.subscription_id, "process_instance_id": c.instance_id,
-                        "event_id": ev.id if ev else None, "kind": ev.kind if ev else None,
-                        "attempts": c.attempts, "last_error": c.last_error})
+            ev = s.scalar(
+                select(OutboxEvent)
+                .where(OutboxEvent.instance_id == c.instance_id, OutboxEvent.id > c.last_event_id)
+                .order_by(OutboxEvent.id)
+                .limit(1)
+            )
+            out.append(
+                {
+                    "id": c.id,
+                    "subscription_id": c.subscription_id,
+                    "process_instance_id": c.instance_id,
+                    "event_id": ev.id if ev else None,
+                    "kind": ev.kind if ev else None,
+                    "attempts": c.attempts,
+                    "last_error": c.last_error,
+                }
+            )
         return out
 
 
@@ -85,10 +132,17 @@ def replay_dead(service, actor: Actor, cursor_ids: list[int] | None, subscriptio
             q = q.where(WebhookCursor.id.in_(cursor_ids))
         if subscription_id:
             q = q.where(WebhookCursor.subscription_id == subscription_id)
-        n = s.execute(q.values(status="active", attempts=0, next_attempt_at=None, lease_owner=None,
-                               lease_until=None)).rowcount
-        record_standalone(s, now, "webhook_replayed", actor.username, None,
-                          {"dead_letters": n, "cursor_ids": cursor_ids or [], "subscription_id": subscription_id})
+        n = s.execute(
+            q.values(status="active", attempts=0, next_attempt_at=None, lease_owner=None, lease_until=None)
+        ).rowcount
+        record_standalone(
+            s,
+            now,
+            "webhook_replayed",
+            actor.username,
+            None,
+            {"dead_letters": n, "cursor_ids": cursor_ids or [], "subscription_id": subscription_id},
+        )
         return n
 
 
@@ -104,14 +158,33 @@ def rewind(service, actor: Actor, sub_id: int, from_event_id: int, instance_id: 
             conds.append(WebhookCursor.instance_id == instance_id)
         # Clearing the lease stops a dispatcher delivering this case right now: its next cursor
         # update checks the lease and the position it started from.
-        n = s.execute(update(WebhookCursor).where(*conds).values(
-            last_event_id=back, status="active", attempts=0, next_attempt_at=None, lease_owner=None,
-            lease_until=None)).rowcount
+        n = s.execute(
+            update(WebhookCursor)
+            .where(*conds)
+            .values(
+                last_event_id=back,
+                status="active",
+                attempts=0,
+                next_attempt_at=None,
+                lease_owner=None,
+                lease_until=None,
+            )
+        ).rowcount
         if instance_id is None and sub.start_after_id > back:
             sub.start_after_id = max(back, 0)
-        record_standalone(s, now, "webhook_rewound", actor.username, None,
-                          {"subscription_id": sub.id, "from_event_id": from_event_id,
-                           "process_instance_id": instance_id, "cursors": n})
+        record_standalone(
+            s,
+            now,
+            "webhook_rewound",
+            actor.username,
+            None,
+            {
+                "subscription_id": sub.id,
+                "from_event_id": from_event_id,
+                "process_instance_id": instance_id,
+                "cursors": n,
+            },
+        )
         return n
 
 

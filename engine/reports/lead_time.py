@@ -10,13 +10,14 @@ compared figure by figure.
 * cancelled tasks (a boundary timer, an ended case) are counted, not timed.
 * medians and 90th percentiles interpolate between the closest ranks (``percentile_cont``).
 """
+
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
 
 TASK_TRANSITIONS = ("scheduled", "claim", "unclaim", "complete", "cancel")
 
@@ -34,15 +35,22 @@ def percentile(values: list[float], q: float) -> float | None:
 def stats(values: list[float], digits: int = 3) -> dict:
     def r(v):
         return None if v is None else round(v, digits)
-    return {"count": len(values), "mean": r(sum(values) / len(values)) if values else None,
-            "median": r(percentile(values, 0.5)), "p90": r(percentile(values, 0.9)),
-            "min": r(min(values)) if values else None, "max": r(max(values)) if values else None}
+
+    return {
+        "count": len(values),
+        "mean": r(sum(values) / len(values)) if values else None,
+        "median": r(percentile(values, 0.5)),
+        "p90": r(percentile(values, 0.9)),
+        "min": r(min(values)) if values else None,
+        "max": r(max(values)) if values else None,
+    }
 
 
 @dataclass
 class ActivityTimes:
     """What one task did, in epoch seconds: ready, started (None: never claimed), ended (None:
     still open), cancelled."""
+
     activity_id: str
     name: str
     role: str
@@ -58,8 +66,10 @@ def activity_figures(activities: Iterable[ActivityTimes]) -> list[dict]:
     acts: dict[str, dict] = {}
     waits, works = defaultdict(list), defaultdict(list)
     for a in activities:
-        st = acts.setdefault(a.activity_id, {"activity_id": a.activity_id, "name": a.name, "role": a.role,
-                                             "completed": 0, "cancelled": 0})
+        st = acts.setdefault(
+            a.activity_id,
+            {"activity_id": a.activity_id, "name": a.name, "role": a.role, "completed": 0, "cancelled": 0},
+        )
         if a.cancelled:
             st["cancelled"] += 1
             continue
@@ -73,10 +83,15 @@ def activity_figures(activities: Iterable[ActivityTimes]) -> list[dict]:
     for aid, st in acts.items():
         w, k = waits[aid], works[aid]
         total = sum(w) + sum(k)
-        out.append({**st, "waiting_hours": stats(w), "working_hours": stats(k),
-                    "waiting_share": round(sum(w) / total, 4) if total > 0 else None})
-    out.sort(key=lambda a: (-((a["waiting_hours"]["mean"] or 0) + (a["working_hours"]["mean"] or 0)),
-                            a["activity_id"]))
+        out.append(
+            {
+                **st,
+                "waiting_hours": stats(w),
+                "working_hours": stats(k),
+                "waiting_share": round(sum(w) / total, 4) if total > 0 else None,
+            }
+        )
+    out.sort(key=lambda a: (-((a["waiting_hours"]["mean"] or 0) + (a["working_hours"]["mean"] or 0)), a["activity_id"]))
     return out
 
 
@@ -98,8 +113,9 @@ def spans_from_events(events: Iterable[dict]) -> list[ActivityTimes]:
         s = spans.get(tid)
         if t == "scheduled":
             if s is None:
-                spans[tid] = ActivityTimes(e.get("activity_id") or "", e.get("activity_name") or "",
-                                           e.get("role") or "", at, None, None)
+                spans[tid] = ActivityTimes(
+                    e.get("activity_id") or "", e.get("activity_name") or "", e.get("role") or "", at, None, None
+                )
             continue
         if s is None or s.end is not None:
             continue
@@ -118,20 +134,32 @@ def observed_activities(session, start: datetime | None = None, end: datetime | 
     """Per flow, waiting vs working per activity over the cases started in the window, from the
     audit trail (not the tasks table: the trail keeps every claim and release)."""
     from sqlalchemy import select
+
     from engine.store.models import AuditEvent, Instance, Task
+
     conds = []
     if start is not None:
         conds.append(Instance.created_at >= start)
     if end is not None:
         conds.append(Instance.created_at < end)
     rows = session.execute(
-        select(AuditEvent.instance_id, Instance.process_key, AuditEvent.at, AuditEvent.activity_id,
-               AuditEvent.activity_name, AuditEvent.transition, Task.role, AuditEvent.task_id)
+        select(
+            AuditEvent.instance_id,
+            Instance.process_key,
+            AuditEvent.at,
+            AuditEvent.activity_id,
+            AuditEvent.activity_name,
+            AuditEvent.transition,
+            Task.role,
+            AuditEvent.task_id,
+        )
         .join(Instance, Instance.id == AuditEvent.instance_id)
         # an event's own role is the actor's; the task's role (its lane) is on the task row
         .outerjoin(Task, Task.id == AuditEvent.task_id)
         .where(AuditEvent.transition.in_(TASK_TRANSITIONS), *conds)
-        .order_by(AuditEvent.instance_id, AuditEvent.seq).execution_options(yield_per=1000))
+        .order_by(AuditEvent.instance_id, AuditEvent.seq)
+        .execution_options(yield_per=1000)
+    )
     per_flow: dict[str, list[ActivityTimes]] = defaultdict(list)
     case, key, events = None, None, []
     for r in rows:
@@ -139,8 +167,16 @@ def observed_activities(session, start: datetime | None = None, end: datetime | 
             if events:
                 per_flow[key].extend(spans_from_events(events))
             case, key, events = r.instance_id, r.process_key, []
-        events.append({"transition": r.transition, "task_id": r.task_id, "activity_id": r.activity_id,
-                       "activity_name": r.activity_name, "role": r.role, "at": r.at})
+        events.append(
+            {
+                "transition": r.transition,
+                "task_id": r.task_id,
+                "activity_id": r.activity_id,
+                "activity_name": r.activity_name,
+                "role": r.role,
+                "at": r.at,
+            }
+        )
     if events:
         per_flow[key].extend(spans_from_events(events))
     return {k: activity_figures(v) for k, v in per_flow.items()}

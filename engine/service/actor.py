@@ -1,4 +1,5 @@
 """Who is acting: the authenticated user and the roles a command checks."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,5 +1,6 @@
 """The one place that builds the service: used by the app factory, the CLI, the timer worker,
 the benchmarks and the tests."""
+
 from __future__ import annotations
 
 from engine.clock import Clock, SystemClock
@@ -12,8 +13,9 @@ from engine.workdays import WorkdayCalendar
 from engine.workflow.runtime import Engine
 
 
-def build_service(settings: Settings, clock: Clock | None = None, migrate: bool = False,
-                  shared_clock: bool | None = None) -> Service:
+def build_service(
+    settings: Settings, clock: Clock | None = None, migrate: bool = False, shared_clock: bool | None = None
+) -> Service:
     """A service on ``settings``' database.
 
     ``migrate``: create or upgrade the schema first (``siji migrate``, ``siji serve`` before any
@@ -23,7 +25,8 @@ def build_service(settings: Settings, clock: Clock | None = None, migrate: bool 
     """
     db = Database(settings.db_url, pool_size=settings.db_pool)
     if migrate:
-        from engine.store.migrate import upgrade   # Alembic: only the processes that migrate load it
+        from engine.store.migrate import upgrade  # Alembic: only the processes that migrate load it
+
         upgrade(db)
     clock = clock or SystemClock()
     engine = Engine(clock=clock, calendar=WorkdayCalendar())

@@ -7,6 +7,7 @@ for acceptance tests. The calendar version changes whenever an admin loads a yea
 the database, so a working-day deadline armed in any API or worker process follows the same
 calendar.
 """
+
 from __future__ import annotations
 
 import time
@@ -29,7 +30,7 @@ class ClockSync:
         self.engine = engine
         self._checked = 0.0
         self.calendar_version = None
-        self.calendar_changed = False   # set when this process reloaded the calendar; the worker clears it
+        self.calendar_changed = False  # set when this process reloaded the calendar; the worker clears it
 
     def refresh(self, force: bool = False) -> None:
         mono = time.monotonic()
@@ -37,8 +38,10 @@ class ClockSync:
             return
         self._checked = mono
         with self.db.read() as s:
-            values = {r.name: (r.value or {}) for r in s.scalars(
-                select(ServiceSetting).where(ServiceSetting.name.in_([KEY, CALENDAR_KEY])))}
+            values = {
+                r.name: (r.value or {})
+                for r in s.scalars(select(ServiceSetting).where(ServiceSetting.name.in_([KEY, CALENDAR_KEY])))
+            }
         clock = self.engine.clock
         if hasattr(clock, "set_offset"):
             clock.set_offset(timedelta(seconds=float(values.get(KEY, {}).get("seconds", 0))))
@@ -81,8 +84,12 @@ def advance_clock(service, delta: timedelta, advance: str, actor) -> float:
         before = service.now()
         new_offset = offset + delta
         store_offset(s, new_offset.total_seconds())
-        data = {"advance": advance, "from": before.isoformat(), "to": (before + delta).isoformat(),
-                "offset_seconds": new_offset.total_seconds()}
+        data = {
+            "advance": advance,
+            "from": before.isoformat(),
+            "to": (before + delta).isoformat(),
+            "offset_seconds": new_offset.total_seconds(),
+        }
         record_standalone(s, before, "clock_advanced", actor.username, "admin", data, activity_name="服务时钟")
     clock.set_offset(new_offset)
     service.timers_changed()

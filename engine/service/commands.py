@@ -4,6 +4,7 @@ Every command runs in one write transaction: it loads the instance under its loc
 engine for the next state, and writes state, task projection, timers and audit events together.
 When the engine fails nothing of the command is written; an incident is recorded on its own.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,16 +19,27 @@ from sqlalchemy.orm import Session
 
 from engine import logctx
 from engine.audit.chain import Recorder
+from engine.connectors import load_registry
 from engine.service import carry_over, deployments, form_data, outbox, pairing
-from engine.service.metered import counted
 from engine.service.actor import Actor
 from engine.service.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.service.incidents import Abort, records_incidents
+from engine.service.metered import counted
 from engine.service.projection import apply_step
 from engine.service.visibility import can_act_on_task, can_see_task
-from engine.service.writes import (INSERT_INSTANCE, LATEST_VERSION, LOCK, LOCK_BY_TASK, LOCK_BY_TASK_PG, LOCK_PG,
-                                   LOCK_PG_SKIP, OPEN_TASKS, TASK_AND_OPEN, WAITING_TIMERS, Changes)
-from engine.connectors import load_registry
+from engine.service.writes import (
+    INSERT_INSTANCE,
+    LATEST_VERSION,
+    LOCK,
+    LOCK_BY_TASK,
+    LOCK_BY_TASK_PG,
+    LOCK_PG,
+    LOCK_PG_SKIP,
+    OPEN_TASKS,
+    TASK_AND_OPEN,
+    WAITING_TIMERS,
+    Changes,
+)
 from engine.settings import Settings
 from engine.store.db import Database
 from engine.store.models import IdempotencyKey, Instance, Pairing, ProcessVersionRow, Task, Timer, User
@@ -39,6 +51,7 @@ from engine.workflow.runtime import Engine, EngineError, ProcessVersion, StepRes
 @dataclass
 class Started:
     """A case just started, with what the command wrote: its answer needs no second read."""
+
     instance: Instance
     version: int
     process_version: ProcessVersion
@@ -84,31 +97,52 @@ class Service:
     def version(self, session: Session, version_id: int) -> ProcessVersion:
         def load():
             row = session.get(ProcessVersionRow, version_id)
-            return {"id": row.id, "key": row.key, "version": row.version, "spec_state": row.spec_state,
-                    "tasks": row.tasks, "elements": row.elements, "resources": row.resources}
+            return {
+                "id": row.id,
+                "key": row.key,
+                "version": row.version,
+                "spec_state": row.spec_state,
+                "tasks": row.tasks,
+                "elements": row.elements,
+                "resources": row.resources,
+            }
+
         return self.engine.version(version_id, load)
 
     def latest_version(self, session: Session, key: str) -> ProcessVersionRow | None:
         return deployments.latest_version(session, key)
 
-    def deploy(self, files: list[UploadedFile], actor: Actor | None,
-               only_changed: bool = False) -> list[deployments.Deployed]:
+    def deploy(
+        self, files: list[UploadedFile], actor: Actor | None, only_changed: bool = False
+    ) -> list[deployments.Deployed]:
         return deployments.deploy(self, files, actor, only_changed)
 
     def options(self, session: Session, pv: ProcessVersion | None) -> dict[str, list[dict]]:
         return form_data.options(session, pv)
 
     # ------------------------------------------------------------------ start
-    def start(self, actor: Actor, process_key: str, business_key: str | None, variables: dict | None,
-              on_behalf_of: str | None = None, carry_from: dict | None = None) -> int:
-        return self.start_with_result(actor, process_key, business_key, variables, on_behalf_of,
-                                      carry_from).instance.id
+    def start(
+        self,
+        actor: Actor,
+        process_key: str,
+        business_key: str | None,
+        variables: dict | None,
+        on_behalf_of: str | None = None,
+        carry_from: dict | None = None,
+    ) -> int:
+        return self.start_with_result(actor, process_key, business_key, variables, on_behalf_of, carry_from).instance.id
 
     @counted("start")
     @records_incidents
-    def start_with_result(self, actor: Actor, process_key: str, business_key: str | None,
-                          variables: dict | None, on_behalf_of: str | None = None,
-                          carry_from: dict | None = None) -> Started:
+    def start_with_result(
+        self,
+        actor: Actor,
+        process_key: str,
+        business_key: str | None,
+        variables: dict | None,
+        on_behalf_of: str | None = None,
+        carry_from: dict | None = None,
+    ) -> Started:
         """``carry_from``: ``{"from_instance": id}``, ``{"from_business_key": key}`` or
         ``{"match": value}``, the completed case of another flow whose fields (the flow's settings
         ``carry_over``) the new case takes over (engine/service/carry_over.py)."""
@@ -126,12 +160,18 @@ class Service:
                 ent = s.scalar(select(User).where(User.username == on_behalf_of))
                 paired = ent is not None and s.get(Pairing, (actor.id, ent.id)) is not None
                 if not paired:
-                    raise Invalid("该企业未与您结对", "that enterprise is not paired with you",
-                                  {"on_behalf_of": ["未结对的企业 / not a paired enterprise"]})
+                    raise Invalid(
+                        "该企业未与您结对",
+                        "that enterprise is not paired with you",
+                        {"on_behalf_of": ["未结对的企业 / not a paired enterprise"]},
+                    )
                 enterprise_id = ent.id
             elif "applicant" not in actor.roles:
-                raise Invalid("代企业发起时须指明企业", "say which enterprise the case is for",
-                              {"on_behalf_of": ["必填 / required"]})
+                raise Invalid(
+                    "代企业发起时须指明企业",
+                    "say which enterprise the case is for",
+                    {"on_behalf_of": ["必填 / required"]},
+                )
             pv = self.version(s, row.id)
             settings = pv.resources.get("settings")
             carried, source = {}, None
@@ -145,8 +185,11 @@ class Service:
             data = copy.deepcopy(data)
             data.update({k: copy.deepcopy(v) for k, v in carried.items() if k not in data})
             if source is not None:
-                data["carried_from"] = {"process_instance_id": source.id, "process_key": source.process_key,
-                                        "business_key": source.business_key}
+                data["carried_from"] = {
+                    "process_instance_id": source.id,
+                    "process_key": source.process_key,
+                    "business_key": source.business_key,
+                }
             data.update({"initiator": actor.username, "enterprise_user": enterprise})
             data["commissioner"] = actor.username if on_behalf_of else pairing.paired_commissioner(s, enterprise_id)
             try:
@@ -155,24 +198,60 @@ class Service:
                 raise _unknown_role(e) from None
             except EngineError as e:
                 raise Abort(e, None, process_key, "start") from None
-            values = dict(version_id=row.id, process_key=row.key, business_key=business_key, status="running",
-                          starter_id=actor.id, enterprise_id=enterprise_id, created_at=now, updated_at=now,
-                          ended_at=None, outcome_id=None, outcome_name=None, state=result.state,
-                          lock_version=1, last_seq=0, last_hash="",
-                          display_name=flow_settings.display_name(settings, data))
-            inst = Instance(id=s.connection().execute(INSERT_INSTANCE, values).scalar_one(), **values)   # not in the session
+            values = dict(
+                version_id=row.id,
+                process_key=row.key,
+                business_key=business_key,
+                status="running",
+                starter_id=actor.id,
+                enterprise_id=enterprise_id,
+                created_at=now,
+                updated_at=now,
+                ended_at=None,
+                outcome_id=None,
+                outcome_name=None,
+                state=result.state,
+                lock_version=1,
+                last_seq=0,
+                last_hash="",
+                display_name=flow_settings.display_name(settings, data),
+            )
+            inst = Instance(
+                id=s.connection().execute(INSERT_INSTANCE, values).scalar_one(), **values
+            )  # not in the session
             rec = Recorder(s, inst, now, actor.username, _role_for_start(actor, row.starter_roles))
-            rec.add("instance_started", None, row.name, {"process_key": row.key, "version": row.version,
-                                                         "business_key": business_key, "variables": data})
+            rec.add(
+                "instance_started",
+                None,
+                row.name,
+                {"process_key": row.key, "version": row.version, "business_key": business_key, "variables": data},
+            )
             changes = Changes(s, inst, [], [])
-            step = apply_step(s, inst, pv, result, rec, completed_task=None, open_rows={}, timer_rows={},
-                              calendar=self.engine.calendar)
+            step = apply_step(
+                s,
+                inst,
+                pv,
+                result,
+                rec,
+                completed_task=None,
+                open_rows={},
+                timer_rows={},
+                calendar=self.engine.calendar,
+            )
             changes.write()
             carry_over.record_lookups(s, inst, settings, data)
             outbox.publish(s, rec.written)
         self.timers_changed()
-        return Started(inst, row.version, pv, result, step.new_tasks, step.new_timers, rec.written,
-                       {actor.id: actor.username, enterprise_id: enterprise})
+        return Started(
+            inst,
+            row.version,
+            pv,
+            result,
+            step.new_tasks,
+            step.new_timers,
+            rec.written,
+            {actor.id: actor.username, enterprise_id: enterprise},
+        )
 
     # ------------------------------------------------------------------ claim / unclaim
     @counted("claim")
@@ -210,8 +289,7 @@ class Service:
     @records_incidents
     def complete(self, actor: Actor, task_id: str, data: Any, idempotency_key: str | None = None) -> dict:
         now = self.now()
-        request_hash = hashlib.sha256(json.dumps([task_id, data], sort_keys=True, default=str)
-                                      .encode()).hexdigest()
+        request_hash = hashlib.sha256(json.dumps([task_id, data], sort_keys=True, default=str).encode()).hexdigest()
         with self.db.write() as s:
             # The case's lock first, the key after: a same-key request still running holds the
             # lock until its answer is stored, so a retry waits for that answer and replays it
@@ -221,8 +299,11 @@ class Service:
                 seen = s.get(IdempotencyKey, (actor.id, idempotency_key))
                 if seen is not None:
                     if seen.request_hash != request_hash:
-                        raise Conflict("幂等键已用于另一请求", "idempotency key was used for another request",
-                                       {"Idempotency-Key": ["已使用 / already used"]})
+                        raise Conflict(
+                            "幂等键已用于另一请求",
+                            "idempotency key was used for another request",
+                            {"Idempotency-Key": ["已使用 / already used"]},
+                        )
                     return dict(seen.response, replayed=True)
             task, inst, open_rows = self._task_for_action(s, actor, task_id, inst)
             timer_rows = {t.task_id: t for t in s.scalars(WAITING_TIMERS, {"iid": inst.id})}
@@ -249,23 +330,41 @@ class Service:
             settings = pv.resources.get("settings")
             if any(k in clean for k in flow_settings.display_fields(settings)):
                 inst.display_name = flow_settings.display_name(settings, clean) or inst.display_name
-            apply_step(s, inst, pv, result, rec, completed_task=task, open_rows=open_rows, timer_rows=timer_rows,
-                       calendar=self.engine.calendar)
+            apply_step(
+                s,
+                inst,
+                pv,
+                result,
+                rec,
+                completed_task=task,
+                open_rows=open_rows,
+                timer_rows=timer_rows,
+                calendar=self.engine.calendar,
+            )
             changes.write()
             carry_over.record_lookups(s, inst, settings, clean)
             outbox.publish(s, rec.written)
             response = {"task_id": task.id, "process_instance_id": inst.id, "status": inst.status}
             if idempotency_key:
-                s.add(IdempotencyKey(user_id=actor.id, key=idempotency_key, request_hash=request_hash,
-                                     status_code=200, response=response, created_at=now))
+                s.add(
+                    IdempotencyKey(
+                        user_id=actor.id,
+                        key=idempotency_key,
+                        request_hash=request_hash,
+                        status_code=200,
+                        response=response,
+                        created_at=now,
+                    )
+                )
         self.timers_changed()
         return response
 
     # ------------------------------------------------------------------ timers
     @counted("fire_timers")
     @records_incidents
-    def fire_timers(self, instance_id: int, actor_name: str = "timer", skip_locked: bool = False,
-                    only_if_due: bool = False) -> int:
+    def fire_timers(
+        self, instance_id: int, actor_name: str = "timer", skip_locked: bool = False, only_if_due: bool = False
+    ) -> int:
         """Advance one instance whose timers are due. Returns how many timers fired.
 
         ``only_if_due``: re-check under the instance lock that a waiting timer is still due, and
@@ -275,8 +374,15 @@ class Service:
             inst = self._lock_instance(s, instance_id, skip_locked)
             if inst is None or inst.status != "running":
                 return 0
-            if only_if_due and s.scalar(select(Timer.id).where(
-                    Timer.instance_id == instance_id, Timer.status == "waiting", Timer.due_at < now).limit(1)) is None:
+            if (
+                only_if_due
+                and s.scalar(
+                    select(Timer.id)
+                    .where(Timer.instance_id == instance_id, Timer.status == "waiting", Timer.due_at < now)
+                    .limit(1)
+                )
+                is None
+            ):
                 return 0
             pv = self.version(s, inst.version_id)
             try:
@@ -288,8 +394,17 @@ class Service:
             timer_rows = {t.task_id: t for t in s.scalars(WAITING_TIMERS, {"iid": inst.id})}
             changes = Changes(s, inst, open_rows.values(), timer_rows.values())
             self._save_state(inst, result, now)
-            step = apply_step(s, inst, pv, result, rec, completed_task=None, open_rows=open_rows,
-                               timer_rows=timer_rows, calendar=self.engine.calendar)
+            step = apply_step(
+                s,
+                inst,
+                pv,
+                result,
+                rec,
+                completed_task=None,
+                open_rows=open_rows,
+                timer_rows=timer_rows,
+                calendar=self.engine.calendar,
+            )
             changes.write()
             outbox.publish(s, rec.written)
         self.timers_changed()
@@ -308,8 +423,9 @@ class Service:
         logctx.bind_case(inst.id if inst else None)
         return inst
 
-    def _task_for_action(self, s: Session, actor: Actor, task_id: str, inst: Instance | None = ...
-                         ) -> tuple[Task, Instance, dict[str, Task]]:
+    def _task_for_action(
+        self, s: Session, actor: Actor, task_id: str, inst: Instance | None = ...
+    ) -> tuple[Task, Instance, dict[str, Task]]:
         """Lock the task's instance (unless the caller did: ``inst``), then read the task with the
         instance's other open tasks (which the command's step needs anyway). Read after the lock,
         the task's state is the one the last command on this instance left: a racing complete has
@@ -335,11 +451,13 @@ class Service:
         inst.updated_at = now
 
 
-
 def _unknown_role(e: UnknownTaskRole) -> Invalid:
     """The data of this step names a department that does not exist for the task it opens."""
-    return Invalid("承办部门不是已登记的部门", "the department named for the next task is not a known department",
-                   {e.field: [f"未知部门 {e.value!r} / unknown department"]})
+    return Invalid(
+        "承办部门不是已登记的部门",
+        "the department named for the next task is not a known department",
+        {e.field: [f"未知部门 {e.value!r} / unknown department"]},
+    )
 
 
 def _role_for_start(actor: Actor, starter_roles: list[str]) -> str | None:

@@ -2,13 +2,14 @@
 transaction) and hands in the outputs. Like completing a user task: under the case's row lock, the
 engine step, the task, timers, audit events (the call's summary first) and outbox in one commit.
 A task no longer waiting (a boundary timer cancelled it meanwhile) writes nothing."""
+
 from __future__ import annotations
 
 from engine import logctx
 from engine.audit.chain import Recorder
-from engine.service.metered import counted
 from engine.service import outbox
 from engine.service.incidents import Abort, records_incidents
+from engine.service.metered import counted
 from engine.service.projection import apply_step
 from engine.service.writes import LOCK_BY_TASK, LOCK_BY_TASK_PG, TASK_AND_OPEN, WAITING_TIMERS, Changes
 from engine.workflow.runtime import EngineError, TaskNotReady

@@ -2,16 +2,16 @@
 recomputed once that year is known: right after an admin loads it, and by the timer worker when
 it sees another process load one (and every few minutes, for a deadline some process armed just
 before it saw the new year)."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import select
 
-from engine.workflow.runtime import TaskNotReady
-
 from engine.audit.chain import Recorder
 from engine.store.models import Task, Timer
+from engine.workflow.runtime import TaskNotReady
 
 
 def _parse(value: str) -> datetime:
@@ -26,8 +26,9 @@ def recompute_provisional(service, year: int | None, actor: str) -> int:
     timers changed."""
     cal = service.engine.calendar
     with service.db.read() as s:
-        rows = s.execute(select(Timer.id, Timer.due_at, Timer.calc)
-                         .where(Timer.status == "waiting", Timer.provisional.is_(True))).all()
+        rows = s.execute(
+            select(Timer.id, Timer.due_at, Timer.calc).where(Timer.status == "waiting", Timer.provisional.is_(True))
+        ).all()
     ids = []
     for timer_id, due_at, calc in rows:
         if not calc or "start" not in calc or "n" not in calc:
@@ -45,7 +46,7 @@ def recompute_provisional(service, year: int | None, actor: str) -> int:
             if timer is None:
                 continue
             inst = service._lock_instance(s, timer.instance_id)
-            s.refresh(timer)    # re-read under the instance lock: a command may have fired it
+            s.refresh(timer)  # re-read under the instance lock: a command may have fired it
             if timer.status != "waiting" or not timer.provisional or inst is None or inst.status != "running":
                 continue
             due, provisional = cal.workdays_after(_parse(timer.calc["start"]), int(timer.calc["n"]))
@@ -65,9 +66,17 @@ def recompute_provisional(service, year: int | None, actor: str) -> int:
                 if task is not None and task.state == "open" and task.due_at == old:
                     task.due_at = due
             Recorder(s, inst, service.now(), actor, role).add(
-                "timer_recomputed", timer.activity_id, pv.element_name(timer.activity_id),
-                {"timer_id": timer.id, "old_due_at": old.isoformat(), "due_at": due.isoformat(),
-                 "provisional": provisional}, timer.task_id)
+                "timer_recomputed",
+                timer.activity_id,
+                pv.element_name(timer.activity_id),
+                {
+                    "timer_id": timer.id,
+                    "old_due_at": old.isoformat(),
+                    "due_at": due.isoformat(),
+                    "provisional": provisional,
+                },
+                timer.task_id,
+            )
             done += 1
     if done:
         service.timers_changed()

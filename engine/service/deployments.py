@@ -1,5 +1,6 @@
 """Deploying diagrams, decision tables, forms and settings: each process key gets its next
 version, with the resources not uploaded taken over from the previous version."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,17 +18,22 @@ from engine.workflow.deploy import Previous, UploadedFile, compile_deployment
 class Deployed:
     """One process of a deployment: its (new or, when unchanged, latest) version row, whether a
     new version was made, and what changed against the version before."""
+
     row: ProcessVersionRow
     new: bool = True
     changed: list[str] = field(default_factory=list)
 
-    def __getattr__(self, name):   # key, version, name, id, deployment_id, created_at of the row
+    def __getattr__(self, name):  # key, version, name, id, deployment_id, created_at of the row
         return getattr(self.row, name)
 
 
 def latest_version(session: Session, key: str) -> ProcessVersionRow | None:
-    return session.scalars(select(ProcessVersionRow).where(ProcessVersionRow.key == key)
-                           .order_by(ProcessVersionRow.version.desc()).limit(1)).first()
+    return session.scalars(
+        select(ProcessVersionRow)
+        .where(ProcessVersionRow.key == key)
+        .order_by(ProcessVersionRow.version.desc())
+        .limit(1)
+    ).first()
 
 
 class _PreviousResources:
@@ -39,8 +45,9 @@ class _PreviousResources:
         if row is None:
             return None
         r = row.resources or {}
-        return Previous(dmn=r.get("dmn") or {}, forms=r.get("forms") or {}, settings=r.get("settings"),
-                        catalogue=r.get("catalogue"))
+        return Previous(
+            dmn=r.get("dmn") or {}, forms=r.get("forms") or {}, settings=r.get("settings"), catalogue=r.get("catalogue")
+        )
 
 
 def changes(cp, row: ProcessVersionRow | None) -> list[str]:
@@ -59,8 +66,7 @@ def changes(cp, row: ProcessVersionRow | None) -> list[str]:
     return out
 
 
-def deploy(service, files: list[UploadedFile], actor: Actor | None,
-           only_changed: bool = False) -> list[Deployed]:
+def deploy(service, files: list[UploadedFile], actor: Actor | None, only_changed: bool = False) -> list[Deployed]:
     """Compile every file (DeploymentRefused lists every problem, nothing stored), then store one
     new version per process with an audit event each, in one transaction.
 
@@ -87,16 +93,37 @@ def deploy(service, files: list[UploadedFile], actor: Actor | None,
         for cp in compiled:
             current = s.scalar(select(func.max(ProcessVersionRow.version)).where(ProcessVersionRow.key == cp.key))
             row = ProcessVersionRow(
-                deployment_id=dep.id, key=cp.key, version=(current or 0) + 1, name=cp.name,
-                bpmn_file=cp.bpmn_file, bpmn_xml=cp.bpmn_xml, spec_state=cp.spec_state,
-                tasks={k: v.as_dict() for k, v in cp.tasks.items()}, elements=cp.elements,
-                resources=cp.resources, start_form=cp.start_form, starter_roles=cp.starter_roles,
-                created_at=now)
+                deployment_id=dep.id,
+                key=cp.key,
+                version=(current or 0) + 1,
+                name=cp.name,
+                bpmn_file=cp.bpmn_file,
+                bpmn_xml=cp.bpmn_xml,
+                spec_state=cp.spec_state,
+                tasks={k: v.as_dict() for k, v in cp.tasks.items()},
+                elements=cp.elements,
+                resources=cp.resources,
+                start_form=cp.start_form,
+                starter_roles=cp.starter_roles,
+                created_at=now,
+            )
             s.add(row)
             s.flush()
-            record_standalone(s, now, "deployed", who, "analyst",
-                              {"process_key": cp.key, "version": row.version, "deployment_id": dep.id,
-                               "files": [f.name for f in files], "changed": diffs[cp.key]},
-                              process_key=cp.key, activity_name=cp.name)
+            record_standalone(
+                s,
+                now,
+                "deployed",
+                who,
+                "analyst",
+                {
+                    "process_key": cp.key,
+                    "version": row.version,
+                    "deployment_id": dep.id,
+                    "files": [f.name for f in files],
+                    "changed": diffs[cp.key],
+                },
+                process_key=cp.key,
+                activity_name=cp.name,
+            )
             rows.append(Deployed(row, True, diffs[cp.key]))
     return rows + same

@@ -1,6 +1,7 @@
 """What a command refuses, in the words users read (Chinese and English) and a machine code.
 
 The core says what went wrong; the HTTP layer (api/errors.py) decides the status code."""
+
 from __future__ import annotations
 
 
@@ -30,4 +31,5 @@ class Invalid(CommandError):
 
 class StepFailed(CommandError):
     """An engine step failed; the case is unchanged and an incident was recorded."""
+
     code = "engine_step_failed"

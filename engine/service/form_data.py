@@ -1,5 +1,6 @@
 """Form data a command takes: validated on the server against the step's form-js schema, with
 the option lists (commissioners, catalogue items, departments) the form may draw from."""
+
 from __future__ import annotations
 
 import functools
@@ -19,14 +20,20 @@ from engine.workflow.runtime import ProcessVersion
 
 def options(session: Session, pv: ProcessVersion | None) -> dict[str, list[dict]]:
     commissioners = session.execute(
-        select(User.username, User.display_name).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == "commissioner", User.active.is_(True)).order_by(User.username)).all()
+        select(User.username, User.display_name)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == "commissioner", User.active.is_(True))
+        .order_by(User.username)
+    ).all()
     catalogue = ((pv.resources.get("catalogue") or {}).get("items") or []) if pv else []
     return {
         "commissioner_options": [{"label": d or u, "value": u} for u, d in commissioners],
         "catalogue_options": [{"label": i.get("name", i["code"]), "value": i["code"]} for i in catalogue],
-        "department_options": [{"label": r.name_zh, "value": r.code} for r in roles.ROLES
-                               if r.department and r.code not in ("applicant", "leading_group_office")],
+        "department_options": [
+            {"label": r.name_zh, "value": r.code}
+            for r in roles.ROLES
+            if r.department and r.code not in ("applicant", "leading_group_office")
+        ],
     }
 
 
@@ -34,8 +41,11 @@ def validate(session: Session, pv: ProcessVersion, form: dict | None, data: Any)
     """The clean data of a submission, or Invalid naming every field at fault."""
     if form is None:
         if data:
-            raise Invalid("此步骤没有表单，不接受数据", "this step has no form and takes no data",
-                          {k: ["未知字段 / unknown field"] for k in (data if isinstance(data, dict) else {"data": 1})})
+            raise Invalid(
+                "此步骤没有表单，不接受数据",
+                "this step has no form and takes no data",
+                {k: ["未知字段 / unknown field"] for k in (data if isinstance(data, dict) else {"data": 1})},
+            )
         return {}
     compiled = compiled_form(json.dumps(form, sort_keys=True))
     opts = options(session, pv) if compiled.values_keys else None

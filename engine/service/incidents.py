@@ -1,6 +1,7 @@
 """Incidents: an engine step that failed. The command's transaction rolls back (the case is left
 unchanged) and the failure is recorded on its own, with an audit event outside the case's chain,
 for an admin to look at and retry."""
+
 from __future__ import annotations
 
 import functools
@@ -33,23 +34,44 @@ def records_incidents(method):
             if a.command == "fire_timers":
                 return 0
             raise step_failed(a.error) from None
+
     return wrapper
 
 
 def record_incident(service, instance_id, process_key, err: EngineError, command: str, actor: Actor | None) -> None:
     now = service.now()
     with service.db.write() as s:
-        row = Incident(instance_id=instance_id, process_key=process_key, activity_id=err.activity_id,
-                       activity_name=err.activity_name, command=command, message=err.message,
-                       actor=actor.username if actor else None, created_at=now)
+        row = Incident(
+            instance_id=instance_id,
+            process_key=process_key,
+            activity_id=err.activity_id,
+            activity_name=err.activity_name,
+            command=command,
+            message=err.message,
+            actor=actor.username if actor else None,
+            created_at=now,
+        )
         s.add(row)
         s.flush()
-        data = {"incident_id": row.id, "process_instance_id": instance_id, "command": command,
-                "message": err.message}
-        record_standalone(s, now, "incident", actor.username if actor else "system", None, data,
-                          process_key=process_key, activity_id=err.activity_id, activity_name=err.activity_name)
+        data = {"incident_id": row.id, "process_instance_id": instance_id, "command": command, "message": err.message}
+        record_standalone(
+            s,
+            now,
+            "incident",
+            actor.username if actor else "system",
+            None,
+            data,
+            process_key=process_key,
+            activity_id=err.activity_id,
+            activity_name=err.activity_name,
+        )
 
 
 def step_failed(e: EngineError) -> StepFailed:
-    return StepFailed("流程步骤执行失败，案件保持不变", "an engine step failed; the case is unchanged",
-                      activity_id=e.activity_id, activity_name=e.activity_name, engine_message=e.message)
+    return StepFailed(
+        "流程步骤执行失败，案件保持不变",
+        "an engine step failed; the case is unchanged",
+        activity_id=e.activity_id,
+        activity_name=e.activity_name,
+        engine_message=e.message,
+    )

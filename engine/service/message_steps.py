@@ -1,12 +1,13 @@
 """The command that hands a message to one waiting case: under the case's row lock, the engine
 step, tasks, timers, audit events and outbox in one commit; a case not (or no longer) waiting for
 it writes nothing."""
+
 from __future__ import annotations
 
 from engine.audit.chain import Recorder
-from engine.service.metered import counted
 from engine.service import outbox
 from engine.service.incidents import Abort, records_incidents
+from engine.service.metered import counted
 from engine.service.projection import apply_step
 from engine.service.writes import OPEN_TASKS, WAITING_TIMERS, Changes
 from engine.workflow.messages import receive
@@ -15,8 +16,9 @@ from engine.workflow.runtime import EngineError
 
 @counted("message")
 @records_incidents
-def deliver_to_case(service, instance_id: int, name: str, payload: dict, result_var: str | None,
-                    correlation: dict | None, sender: str) -> bool:
+def deliver_to_case(
+    service, instance_id: int, name: str, payload: dict, result_var: str | None, correlation: dict | None, sender: str
+) -> bool:
     now = service.now()
     with service.db.write() as s:
         inst = service._lock_instance(s, instance_id)

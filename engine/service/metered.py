@@ -1,4 +1,5 @@
 """Commands counted and timed for /metrics (the metric objects live in engine/metrics.py)."""
+
 from __future__ import annotations
 
 import functools
@@ -11,6 +12,7 @@ from engine.service.errors import CommandError, StepFailed
 def counted(command: str):
     """Count and time a command method: ``ok``, ``refused`` (a CommandError: the caller's fault or
     a race) or ``failed`` (anything else, an engine step failure included)."""
+
     def wrap(method):
         @functools.wraps(method)
         def inner(*args, **kwargs):
@@ -28,5 +30,7 @@ def counted(command: str):
             finally:
                 COMMANDS.labels(command, outcome).inc()
                 COMMAND_SECONDS.labels(command).observe(time.perf_counter() - t0)
+
         return inner
+
     return wrap

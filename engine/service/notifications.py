@@ -1,6 +1,7 @@
 """In-app notifications: a new task, a deadline reminder, an overdue task, an escalation reach the
 department (or the one person) concerned. Written by the command or the deadline watch that
 causes them, in its transaction; read by ``GET /api/notifications``."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -26,13 +27,26 @@ TITLES = {
 def for_task(kind: str, task: Task, at: datetime, audience: str | None = None, **data) -> dict:
     """A notification row about ``task`` for its own audience, or for ``audience``."""
     zh, en = TITLES[kind]
-    body = {"activity_id": task.activity_id, "task_name": task.name, "role": task.role,
-            "due_at": task.due_at.isoformat() if task.due_at else None}
+    body = {
+        "activity_id": task.activity_id,
+        "task_name": task.name,
+        "role": task.role,
+        "due_at": task.due_at.isoformat() if task.due_at else None,
+    }
     body.update(data)
-    return dict(audience=audience or task_audience(task.reserved_for_id, task.role), kind=kind,
-                instance_id=task.instance_id, process_key=task.process_key, task_id=task.id,
-                title=zh.format(name=task.name)[:300], title_en=en.format(name=task.name)[:300],
-                data=body, created_at=at, read_at=None, read_by=None)
+    return dict(
+        audience=audience or task_audience(task.reserved_for_id, task.role),
+        kind=kind,
+        instance_id=task.instance_id,
+        process_key=task.process_key,
+        task_id=task.id,
+        title=zh.format(name=task.name)[:300],
+        title_en=en.format(name=task.name)[:300],
+        data=body,
+        created_at=at,
+        read_at=None,
+        read_by=None,
+    )
 
 
 def write(session: Session, rows: list[dict]) -> None:
@@ -47,18 +61,26 @@ def _mine(actor):
 def page(session: Session, actor, unread: bool, page_no: int, per_page: int) -> tuple[list[Notification], int]:
     """The caller's notifications, newest first, and how many there are."""
     from sqlalchemy import func
+
     conds = [_mine(actor)]
     if unread:
         conds.append(Notification.read_at.is_(None))
-    rows = session.scalars(select(Notification).where(*conds).order_by(Notification.id.desc())
-                           .limit(per_page).offset((page_no - 1) * per_page)).all()
+    rows = session.scalars(
+        select(Notification)
+        .where(*conds)
+        .order_by(Notification.id.desc())
+        .limit(per_page)
+        .offset((page_no - 1) * per_page)
+    ).all()
     total = session.scalar(select(func.count()).select_from(Notification).where(*conds))
     return rows, total
 
 
-_MARK = (update(Notification.__table__)
-         .where(and_(Notification.__table__.c.id == bindparam("nid"), Notification.__table__.c.read_at.is_(None)))
-         .values(read_at=bindparam("at"), read_by=bindparam("uid")))
+_MARK = (
+    update(Notification.__table__)
+    .where(and_(Notification.__table__.c.id == bindparam("nid"), Notification.__table__.c.read_at.is_(None)))
+    .values(read_at=bindparam("at"), read_by=bindparam("uid"))
+)
 
 
 def mark_read(service, actor, notification_id: int) -> Notification:

@@ -6,6 +6,7 @@ serialized by its row lock, so ids follow the case's order).
 The events are derived from the audit events a command wrote: one vocabulary for what happened,
 so the trace and what the departments' systems hear cannot disagree.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import insert
@@ -39,10 +40,23 @@ def publish(session: Session, events: list[dict]) -> int:
         kind = KINDS.get(ev["transition"])
         if kind is None:
             continue
-        rows.append(dict(kind=kind, instance_id=ev["instance_id"], process_key=ev["process_key"],
-                         task_id=ev["task_id"], role=ev["role"], created_at=ev["at"],
-                         payload={"activity_id": ev["activity_id"], "activity_name": ev["activity_name"],
-                                  "actor": ev["actor"], "seq": ev["seq"], "data": ev["data"]}))
+        rows.append(
+            dict(
+                kind=kind,
+                instance_id=ev["instance_id"],
+                process_key=ev["process_key"],
+                task_id=ev["task_id"],
+                role=ev["role"],
+                created_at=ev["at"],
+                payload={
+                    "activity_id": ev["activity_id"],
+                    "activity_name": ev["activity_name"],
+                    "actor": ev["actor"],
+                    "seq": ev["seq"],
+                    "data": ev["data"],
+                },
+            )
+        )
     if rows:
         session.connection().execute(_INSERT, rows)
     return len(rows)

@@ -7,6 +7,7 @@ with ``siji user add --pair``). Flows give the commissioner's tasks to that pers
 not paired with. No pairing → ``commissioner`` is null, and a flow that needs one has 党工委组织部
 assign it (enterprise_call's Task_AssignCommissioner).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -14,11 +15,14 @@ from sqlalchemy.orm import Session
 
 from engine.store.models import Pairing, User, UserRole
 
-_PAIRED = (select(User.username)
-           .join(Pairing, Pairing.commissioner_id == User.id)
-           .join(UserRole, (UserRole.user_id == User.id) & (UserRole.role == "commissioner"))
-           .where(User.active.is_(True))
-           .order_by(User.username).limit(1))
+_PAIRED = (
+    select(User.username)
+    .join(Pairing, Pairing.commissioner_id == User.id)
+    .join(UserRole, (UserRole.user_id == User.id) & (UserRole.role == "commissioner"))
+    .where(User.active.is_(True))
+    .order_by(User.username)
+    .limit(1)
+)
 
 
 def paired_commissioner(session: Session, enterprise_id: int) -> str | None:

@@ -10,6 +10,7 @@ Each needs a reason (or the comment's text) and writes one audit event in the ca
 the command's transaction, under the case's lock. The event is the record: the trace, its
 exports and the outbox all show it.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from engine.service import outbox
 from engine.service.actor import Actor
 from engine.service.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.service.visibility import can_see_instance
-from engine.store.models import Instance, User, UserRole
+from engine.store.models import User, UserRole
 
 SUPERVISOR_FLAG = "dept_supervisor"
 MAX_TEXT = 1000
@@ -28,10 +29,13 @@ MAX_TEXT = 1000
 def _text(value: str | None, field: str) -> str:
     text = (value or "").strip()
     if not text:
-        raise Invalid("请填写理由" if field == "reason" else "请填写内容", f"{field} is required",
-                      {field: ["必填 / required"]})
+        raise Invalid(
+            "请填写理由" if field == "reason" else "请填写内容", f"{field} is required", {field: ["必填 / required"]}
+        )
     if len(text) > MAX_TEXT:
-        raise Invalid("内容过长", f"{field} is too long", {field: [f"不超过 {MAX_TEXT} 字 / at most {MAX_TEXT} characters"]})
+        raise Invalid(
+            "内容过长", f"{field} is too long", {field: [f"不超过 {MAX_TEXT} 字 / at most {MAX_TEXT} characters"]}
+        )
     return text
 
 
@@ -40,11 +44,17 @@ def supervises(actor: Actor, role: str) -> bool:
 
 
 def _member(s, username: str, role: str) -> User:
-    user = s.scalar(select(User).join(UserRole, UserRole.user_id == User.id)
-                    .where(User.username == username, User.active.is_(True), UserRole.role == role))
+    user = s.scalar(
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.username == username, User.active.is_(True), UserRole.role == role)
+    )
     if user is None:
-        raise Invalid("接收人不是该部门的在岗人员", f"'{username}' is not an active member of {role}",
-                      {"to": ["不是该部门人员 / not a member of the task's department"]})
+        raise Invalid(
+            "接收人不是该部门的在岗人员",
+            f"'{username}' is not an active member of {role}",
+            {"to": ["不是该部门人员 / not a member of the task's department"]},
+        )
     return user
 
 
@@ -104,7 +114,9 @@ def delegate(svc, actor: Actor, task_id: str, to: str, reason: str | None) -> No
         if target.id == actor.id:
             raise Invalid("不能委托给自己", "cannot delegate to yourself", {"to": ["不能是自己 / not yourself"]})
         task.assignee_id, task.claimed_at = target.id, now
-        _record(s, inst, task, now, actor, "delegate", {"from": actor.username, "to": target.username, "reason": reason})
+        _record(
+            s, inst, task, now, actor, "delegate", {"from": actor.username, "to": target.username, "reason": reason}
+        )
 
 
 def comment(svc, actor: Actor, instance_id: int, text: str | None) -> dict:

@@ -1,5 +1,6 @@
 """Users, bearer tokens and passwords. Tokens are random, stored as SHA-256 hashes, expire, can be
 revoked; a password login (argon2id) issues a short-lived token labelled "session"."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,7 +15,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from engine import roles
-
 from engine.audit.chain import record_standalone
 from engine.service.actor import Actor
 from engine.service.errors import Invalid, NotFound
@@ -35,8 +35,14 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-def create_user(session: Session, username: str, user_roles: list[str], now: datetime, display_name: str = "",
-                enterprise_name: str | None = None) -> User:
+def create_user(
+    session: Session,
+    username: str,
+    user_roles: list[str],
+    now: datetime,
+    display_name: str = "",
+    enterprise_name: str | None = None,
+) -> User:
     bad = [r for r in user_roles if not roles.is_role(r)]
     if bad:
         raise ValueError(f"unknown role(s): {', '.join(bad)}")
@@ -44,8 +50,13 @@ def create_user(session: Session, username: str, user_roles: list[str], now: dat
         raise ValueError("username must be 1-80 letters, digits, '_', '-' or '.'")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise ValueError(f"user '{username}' exists")
-    user = User(username=username, display_name=display_name or username, enterprise_name=enterprise_name,
-                active=True, created_at=now)
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        enterprise_name=enterprise_name,
+        active=True,
+        created_at=now,
+    )
     session.add(user)
     session.flush()
     for r in sorted(set(user_roles)):
@@ -55,8 +66,7 @@ def create_user(session: Session, username: str, user_roles: list[str], now: dat
 
 def issue_token(session: Session, user: User, now: datetime, ttl: timedelta = DEFAULT_TTL, label: str = "") -> str:
     token = new_token()
-    session.add(Token(user_id=user.id, token_hash=hash_token(token), label=label, created_at=now,
-                      expires_at=now + ttl))
+    session.add(Token(user_id=user.id, token_hash=hash_token(token), label=label, created_at=now, expires_at=now + ttl))
     return token
 
 
@@ -67,14 +77,18 @@ def pair(session: Session, commissioner: User, applicant: User) -> None:
 # Built once: constructing a statement costs more than running it on the hot path.
 _TOKEN_LOOKUP = (
     select(Token.user_id, Token.expires_at, Token.revoked_at, User.username, User.active, UserRole.role)
-    .join(User, User.id == Token.user_id).outerjoin(UserRole, UserRole.user_id == User.id)
-    .where(Token.token_hash == bindparam("token_hash")))
+    .join(User, User.id == Token.user_id)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .where(Token.token_hash == bindparam("token_hash"))
+)
 
 
-def authenticate(session: Session | Connection, header: str | None, now: datetime, remote: str | None = None) -> Actor | None:
+def authenticate(
+    session: Session | Connection, header: str | None, now: datetime, remote: str | None = None
+) -> Actor | None:
     if not header or not header.startswith("Bearer "):
         return None
-    token = header[len("Bearer "):].strip()
+    token = header[len("Bearer ") :].strip()
     if not token or len(token) > 200:
         log.warning("login failed: malformed token from %s", remote)
         return None
@@ -82,8 +96,11 @@ def authenticate(session: Session | Connection, header: str | None, now: datetim
     rows = session.execute(_TOKEN_LOOKUP, {"token_hash": hash_token(token)}).all()
     row = rows[0] if rows else None
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active:
-        log.warning("login failed: %s token from %s",
-                    "unknown" if row is None else ("revoked" if row.revoked_at else "expired or inactive"), remote)
+        log.warning(
+            "login failed: %s token from %s",
+            "unknown" if row is None else ("revoked" if row.revoked_at else "expired or inactive"),
+            remote,
+        )
         return None
     return Actor(row.user_id, row.username, frozenset(r.role for r in rows if r.role))
 
@@ -96,9 +113,15 @@ def system_actor(session: Session, now: datetime) -> Actor:
     return Actor(user.id, user.username, frozenset({"analyst"}))
 
 
-def add_user(service, username: str, user_roles: list[str], display_name: str = "",
-             enterprise_name: str | None = None, paired_with: list[str] = (),
-             password: str | None = None) -> tuple[User, str]:
+def add_user(
+    service,
+    username: str,
+    user_roles: list[str],
+    display_name: str = "",
+    enterprise_name: str | None = None,
+    paired_with: list[str] = (),
+    password: str | None = None,
+) -> tuple[User, str]:
     """Create a user with its roles, pairings and (optionally) password, and issue its first
     token, in one transaction. A commissioner is paired with the applicants named, an applicant
     with the commissioners."""
@@ -114,7 +137,9 @@ def add_user(service, username: str, user_roles: list[str], display_name: str = 
         for other in paired_with or []:
             peer = s.scalar(select(User).where(User.username == other))
             if peer is None:
-                raise Invalid("结对用户不存在", f"no user '{other}'", {"paired_with": [f"未知用户 / unknown user {other}"]})
+                raise Invalid(
+                    "结对用户不存在", f"no user '{other}'", {"paired_with": [f"未知用户 / unknown user {other}"]}
+                )
             if "commissioner" in user_roles:
                 pair(s, user, peer)
             else:
@@ -129,8 +154,9 @@ def revoke_tokens(service, username: str) -> User:
         user = s.scalar(select(User).where(User.username == username))
         if user is None:
             raise NotFound("用户不存在", "no such user", {"username": ["未知用户 / unknown user"]})
-        s.execute(update(Token).where(Token.user_id == user.id, Token.revoked_at.is_(None))
-                  .values(revoked_at=service.now()))
+        s.execute(
+            update(Token).where(Token.user_id == user.id, Token.revoked_at.is_(None)).values(revoked_at=service.now())
+        )
     return user
 
 
@@ -138,8 +164,12 @@ def display_names(session: Session, user_ids: list[int]) -> dict[int, str]:
     """user id → the display name (the username where none was set)."""
     if not user_ids:
         return {}
-    return {uid: name or username for uid, username, name in session.execute(
-        select(User.id, User.username, User.display_name).where(User.id.in_(set(user_ids))))}
+    return {
+        uid: name or username
+        for uid, username, name in session.execute(
+            select(User.id, User.username, User.display_name).where(User.id.in_(set(user_ids)))
+        )
+    }
 
 
 # ----------------------------------------------------------------------------- passwords
@@ -151,18 +181,24 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("siji: no such user")
 SESSION_TTL = timedelta(hours=12)
 SESSION_LABEL = "session"
-MAX_FAILED_LOGINS = 5          # consecutive failures before the password login is locked
+MAX_FAILED_LOGINS = 5  # consecutive failures before the password login is locked
 LOCK_TIME = timedelta(minutes=15)
 PASSWORD_MIN, PASSWORD_MAX = 8, 200
 
 
 def check_password_rules(password: str) -> None:
     if not isinstance(password, str) or not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise Invalid("密码长度不符合要求", f"a password has {PASSWORD_MIN} to {PASSWORD_MAX} characters",
-                      {"password": [f"{PASSWORD_MIN}–{PASSWORD_MAX} 个字符 / {PASSWORD_MIN} to {PASSWORD_MAX} characters"]})
+        raise Invalid(
+            "密码长度不符合要求",
+            f"a password has {PASSWORD_MIN} to {PASSWORD_MAX} characters",
+            {"password": [f"{PASSWORD_MIN}–{PASSWORD_MAX} 个字符 / {PASSWORD_MIN} to {PASSWORD_MAX} characters"]},
+        )
     if password.strip() == "" or len(set(password)) < 3:
-        raise Invalid("密码过于简单", "the password is too simple",
-                      {"password": ["至少包含三种不同字符 / at least three different characters"]})
+        raise Invalid(
+            "密码过于简单",
+            "the password is too simple",
+            {"password": ["至少包含三种不同字符 / at least three different characters"]},
+        )
 
 
 def hash_password(password: str) -> str:
@@ -189,13 +225,20 @@ def password_login(service, username: str, password: str, remote: str | None = N
         user = s.scalar(select(User).where(User.username == username[:80]))
         if user is None or not user.active or user.password_hash is None:
             _verify(_DUMMY_HASH, password)
-            log.warning("password login failed: %s user %r from %s",
-                        "unknown" if user is None else ("inactive" if not user.active else "passwordless"),
-                        username[:80], remote)
+            log.warning(
+                "password login failed: %s user %r from %s",
+                "unknown" if user is None else ("inactive" if not user.active else "passwordless"),
+                username[:80],
+                remote,
+            )
             raise LoginRefused()
         if user.locked_until is not None and user.locked_until > now:
-            log.warning("password login refused: user %r locked until %s, from %s", user.username,
-                        user.locked_until.isoformat(), remote)
+            log.warning(
+                "password login refused: user %r locked until %s, from %s",
+                user.username,
+                user.locked_until.isoformat(),
+                remote,
+            )
             raise LoginRefused(user.locked_until)
         if not _verify(user.password_hash, password):
             # the count is committed although the login is refused
@@ -203,12 +246,21 @@ def password_login(service, username: str, password: str, remote: str | None = N
             if user.failed_logins >= MAX_FAILED_LOGINS:
                 user.locked_until = now + LOCK_TIME
                 user.failed_logins = 0
-                record_standalone(s, now, "login_locked", user.username, None,
-                                  {"username": user.username, "until": user.locked_until.isoformat(),
-                                   "remote": remote})
+                record_standalone(
+                    s,
+                    now,
+                    "login_locked",
+                    user.username,
+                    None,
+                    {"username": user.username, "until": user.locked_until.isoformat(), "remote": remote},
+                )
             locked = user.locked_until if user.locked_until and user.locked_until > now else None
-            log.warning("password login failed: wrong password for %r from %s (%s)", user.username, remote,
-                        "now locked" if locked else f"{user.failed_logins} in a row")
+            log.warning(
+                "password login failed: wrong password for %r from %s (%s)",
+                user.username,
+                remote,
+                "now locked" if locked else f"{user.failed_logins} in a row",
+            )
             refused = LoginRefused(locked)
         else:
             user.failed_logins = 0
@@ -234,35 +286,54 @@ def _verify(hashed: str, password: str) -> bool:
 def end_session(service, header: str | None) -> None:
     """Revoke the session token of this request (log out). An API token is not ended this way
     (an admin revokes those): refused, nothing changes."""
-    token = (header or "")[len("Bearer "):].strip()
+    token = (header or "")[len("Bearer ") :].strip()
     with service.db.write() as s:
-        n = s.execute(update(Token).where(Token.token_hash == hash_token(token), Token.label == SESSION_LABEL,
-                                          Token.revoked_at.is_(None))
-                      .values(revoked_at=service.now())).rowcount
+        n = s.execute(
+            update(Token)
+            .where(Token.token_hash == hash_token(token), Token.label == SESSION_LABEL, Token.revoked_at.is_(None))
+            .values(revoked_at=service.now())
+        ).rowcount
     if n != 1:
-        raise Invalid("只能注销密码登录的会话令牌", "only a session token (from the password login) can be logged out; "
-                      "an admin revokes API tokens", {"Authorization": ["不是会话令牌 / not a session token"]})
+        raise Invalid(
+            "只能注销密码登录的会话令牌",
+            "only a session token (from the password login) can be logged out; an admin revokes API tokens",
+            {"Authorization": ["不是会话令牌 / not a session token"]},
+        )
 
 
 # ----------------------------------------------------------------------------- administration
 def user_json(session: Session, user: User) -> dict:
     user_roles = sorted(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
-    return {"username": user.username, "display_name": user.display_name or user.username, "roles": user_roles,
-            "active": user.active, "has_password": user.password_hash is not None,
-            "enterprise_name": user.enterprise_name,
-            "locked_until": user.locked_until}
+    return {
+        "username": user.username,
+        "display_name": user.display_name or user.username,
+        "roles": user_roles,
+        "active": user.active,
+        "has_password": user.password_hash is not None,
+        "enterprise_name": user.enterprise_name,
+        "locked_until": user.locked_until,
+    }
 
 
-def update_user(service, admin: Actor, username: str, display_name: str | None = None,
-                user_roles: list[str] | None = None, active: bool | None = None,
-                password: str | None = None) -> dict:
+def update_user(
+    service,
+    admin: Actor,
+    username: str,
+    display_name: str | None = None,
+    user_roles: list[str] | None = None,
+    active: bool | None = None,
+    password: str | None = None,
+) -> dict:
     """Change a user's display name, roles (the whole set), active flag or password, in one
     transaction with one audit event naming what changed (never the password itself)."""
     if user_roles is not None:
         bad = [r for r in user_roles if not roles.is_role(r)]
         if bad:
-            raise Invalid("未知角色", f"unknown role(s): {', '.join(bad)}",
-                          {"roles": [f"未知角色 / unknown role: {', '.join(bad)}"]})
+            raise Invalid(
+                "未知角色",
+                f"unknown role(s): {', '.join(bad)}",
+                {"roles": [f"未知角色 / unknown role: {', '.join(bad)}"]},
+            )
     if username == SYSTEM_USER:
         raise Invalid("系统用户不可修改", "the system user cannot be changed", {"username": ["system"]})
     now = service.now()
@@ -278,8 +349,11 @@ def update_user(service, admin: Actor, username: str, display_name: str | None =
             old = set(s.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
             new = set(user_roles)
             if user.id == admin.id and "admin" in old and "admin" not in new:
-                raise Invalid("不能撤销自己的管理员角色", "you cannot remove your own admin role",
-                              {"roles": ["须保留 admin / keep admin"]})
+                raise Invalid(
+                    "不能撤销自己的管理员角色",
+                    "you cannot remove your own admin role",
+                    {"roles": ["须保留 admin / keep admin"]},
+                )
             if old != new:
                 changed["roles"] = {"added": sorted(new - old), "removed": sorted(old - new)}
                 s.execute(delete(UserRole).where(UserRole.user_id == user.id, UserRole.role.in_(old - new)))

@@ -1,5 +1,6 @@
 """Row visibility: whose tasks and whose cases a caller sees. Every query that lists or fetches
 tasks or cases applies these rules; a row a caller may not see is answered as if it did not exist."""
+
 from __future__ import annotations
 
 import functools
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session, aliased
 
 from engine.roles import DEPARTMENT_ROLES, TASK_ROLES
 from engine.store.models import Instance, Pairing, Task, task_audience
+
 
 def task_audiences(actor) -> list[str]:
     """The ``tasks.audience`` values whose tasks a caller sees: tasks reserved for the caller and
@@ -66,13 +68,20 @@ def _visibility_rules(actor_id: int, actor_roles: frozenset[str]) -> list[tuple]
     """Why a caller sees a case, one rule per index range: ``(select of case ids labelled "id",
     whether the select reads the instance table)``. The single place these rules are written."""
     inst = _INST
-    rules = [(select(inst.id.label("id")).where(inst.starter_id == actor_id), True),
-             (select(inst.id.label("id")).where(inst.enterprise_id == actor_id), True)]
+    rules = [
+        (select(inst.id.label("id")).where(inst.starter_id == actor_id), True),
+        (select(inst.id.label("id")).where(inst.enterprise_id == actor_id), True),
+    ]
     if "commissioner" in actor_roles:
-        rules.append((select(inst.id.label("id")).where(inst.enterprise_id.in_(
-            select(Pairing.applicant_id).where(Pairing.commissioner_id == actor_id))), True))
-    audiences = [task_audience(actor_id, "")] + [task_audience(None, r)
-                                                 for r in sorted(actor_roles & DEPARTMENT_ROLES)]
+        rules.append(
+            (
+                select(inst.id.label("id")).where(
+                    inst.enterprise_id.in_(select(Pairing.applicant_id).where(Pairing.commissioner_id == actor_id))
+                ),
+                True,
+            )
+        )
+    audiences = [task_audience(actor_id, "")] + [task_audience(None, r) for r in sorted(actor_roles & DEPARTMENT_ROLES)]
     rules += [(select(Task.instance_id.label("id")).where(Task.audience == a), False) for a in audiences]
     return rules
 
@@ -101,7 +110,6 @@ def visible_instance_ids(actor, filters: dict, limit):
         branches.append(sel.order_by(key.desc()).limit(limit))
     merged = union(*[select(b.subquery()) for b in branches]).subquery()
     return select(merged.c.id).order_by(merged.c.id.desc()).limit(limit)
-
 
 
 def can_see_instance(session: Session, actor, instance: Instance) -> bool:

@@ -1,6 +1,7 @@
 """How a command writes the rows it read: prebuilt statements, Core inserts of new rows, and one
 UPDATE per changed row with only its changed columns (the ORM's unit of work costs more than the
 statements it emits on this path)."""
+
 from __future__ import annotations
 
 import functools
@@ -17,40 +18,77 @@ LOCK = select(Instance).where(Instance.id == bindparam("iid"))
 LOCK_PG = LOCK.with_for_update()
 LOCK_PG_SKIP = LOCK.with_for_update(skip_locked=True)
 LOCK_BY_TASK = select(Instance).where(
-    Instance.id == select(Task.instance_id).where(Task.id == bindparam("tid")).scalar_subquery())
+    Instance.id == select(Task.instance_id).where(Task.id == bindparam("tid")).scalar_subquery()
+)
 LOCK_BY_TASK_PG = LOCK_BY_TASK.with_for_update()
-TASK_AND_OPEN = select(Task).where(Task.instance_id == bindparam("iid"),
-                                    or_(Task.state == "open", Task.id == bindparam("tid")))
+TASK_AND_OPEN = select(Task).where(
+    Task.instance_id == bindparam("iid"), or_(Task.state == "open", Task.id == bindparam("tid"))
+)
 OPEN_TASKS = select(Task).where(Task.instance_id == bindparam("iid"), Task.state == "open")
 # only the columns a start needs: the stored spec and XML are large
-LATEST_VERSION = (select(ProcessVersionRow.id, ProcessVersionRow.key, ProcessVersionRow.version,
-                          ProcessVersionRow.name, ProcessVersionRow.starter_roles, ProcessVersionRow.start_form)
-                   .where(ProcessVersionRow.key == bindparam("key"))
-                   .order_by(ProcessVersionRow.version.desc()).limit(1))
+LATEST_VERSION = (
+    select(
+        ProcessVersionRow.id,
+        ProcessVersionRow.key,
+        ProcessVersionRow.version,
+        ProcessVersionRow.name,
+        ProcessVersionRow.starter_roles,
+        ProcessVersionRow.start_form,
+    )
+    .where(ProcessVersionRow.key == bindparam("key"))
+    .order_by(ProcessVersionRow.version.desc())
+    .limit(1)
+)
 WAITING_TIMERS = select(Timer).where(Timer.instance_id == bindparam("iid"), Timer.status == "waiting")
 
 
 INSERT_INSTANCE = insert(Instance.__table__).returning(Instance.__table__.c.id)
 INSERT_TASK = insert(Task.__table__)
-TIMER_INSERT_COLS = ("instance_id", "task_id", "activity_id", "due_at", "status", "provisional", "calc",
-                      "attached_task_id", "created_at", "fired_at")
+TIMER_INSERT_COLS = (
+    "instance_id",
+    "task_id",
+    "activity_id",
+    "due_at",
+    "status",
+    "provisional",
+    "calc",
+    "attached_task_id",
+    "created_at",
+    "fired_at",
+)
 INSERT_TIMER = insert(Timer.__table__).returning(Timer.__table__.c.id, sort_by_parameter_order=True)
 
 
 def task_values(t: Task) -> dict:
-    return dict(id=t.id, instance_id=t.instance_id, process_key=t.process_key, activity_id=t.activity_id,
-                name=t.name, role=t.role, state=t.state, assignee_id=t.assignee_id,
-                reserved_for_id=t.reserved_for_id, form_key=t.form_key, created_at=t.created_at,
-                claimed_at=t.claimed_at, completed_at=t.completed_at, completed_by=t.completed_by,
-                due_at=t.due_at, audience=task_audience(t.reserved_for_id, t.role), sort_due=t.due_at or NO_DUE,
-                remind_at=t.remind_at, watch_at=t.watch_at, escalated_at=t.escalated_at)
+    return dict(
+        id=t.id,
+        instance_id=t.instance_id,
+        process_key=t.process_key,
+        activity_id=t.activity_id,
+        name=t.name,
+        role=t.role,
+        state=t.state,
+        assignee_id=t.assignee_id,
+        reserved_for_id=t.reserved_for_id,
+        form_key=t.form_key,
+        created_at=t.created_at,
+        claimed_at=t.claimed_at,
+        completed_at=t.completed_at,
+        completed_by=t.completed_by,
+        due_at=t.due_at,
+        audience=task_audience(t.reserved_for_id, t.role),
+        sort_due=t.due_at or NO_DUE,
+        remind_at=t.remind_at,
+        watch_at=t.watch_at,
+        escalated_at=t.escalated_at,
+    )
 
 
 @dataclass
 class StepRows:
-    fired: int              # timers fired by the step
-    new_tasks: list         # Task rows inserted (not in the session)
-    new_timers: list        # Timer rows inserted, with their ids
+    fired: int  # timers fired by the step
+    new_tasks: list  # Task rows inserted (not in the session)
+    new_timers: list  # Timer rows inserted, with their ids
 
 
 class Changes:
@@ -62,8 +100,17 @@ class Changes:
     the row lock fails with StaleDataError (answered 409) instead of overwriting the state."""
 
     _COLUMNS = {
-        Instance: ("status", "ended_at", "outcome_id", "outcome_name", "state", "updated_at", "last_seq",
-                   "last_hash", "display_name"),
+        Instance: (
+            "status",
+            "ended_at",
+            "outcome_id",
+            "outcome_name",
+            "state",
+            "updated_at",
+            "last_seq",
+            "last_hash",
+            "display_name",
+        ),
         Task: ("state", "assignee_id", "claimed_at", "completed_at", "completed_by", "due_at"),
         Timer: ("status", "fired_at", "due_at", "provisional", "calc"),
     }
@@ -80,7 +127,7 @@ class Changes:
         return {c: getattr(row, c) for c in self._COLUMNS[type(row)]}
 
     def write(self) -> None:
-        conn = self.session.connection()   # Core statements need no ORM session machinery
+        conn = self.session.connection()  # Core statements need no ORM session machinery
         for row, before in zip(self.rows, self.before):
             now = self._values(row)
             changed = {c: v for c, v in now.items() if v != before[c]}

@@ -7,6 +7,7 @@ the simulator draws service times in — and fits a lognormal per task by maximu
 (mu, sigma = mean and standard deviation of ln hours; one value, or all equal: ``fixed``). The
 result is the base settings file with ``service.tasks`` replaced for the fitted tasks.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ from engine.simulation.settings import Settings, parse
 from engine.simulation.workcal import WorkingTime
 from engine.workdays import WorkdayCalendar
 
-MIN_HOURS = 1 / 60   # a task done within a minute still took some time: ln 0 has no lognormal
+MIN_HOURS = 1 / 60  # a task done within a minute still took some time: ln 0 has no lognormal
 
 
 class TraceError(ValueError):
@@ -32,7 +33,9 @@ def read_trace(path: str | Path) -> list[dict]:
     except (OSError, ValueError) as e:
         raise TraceError(f"{path}: 无法读取 JSON 轨迹 / not a readable JSON trace: {e}") from None
     if not isinstance(doc, dict) or doc.get("format") != "siji-trace-json" or not isinstance(doc.get("traces"), list):
-        raise TraceError(f"{path}: 不是 siji export --format json 的轨迹 / not a siji JSON trace (format siji-trace-json)")
+        raise TraceError(
+            f"{path}: 不是 siji export --format json 的轨迹 / not a siji JSON trace (format siji-trace-json)"
+        )
     return doc["traces"]
 
 
@@ -59,20 +62,27 @@ def fit(hours: list[float]) -> dict:
     return {"lognormal": {"mu": round(mu, 6), "sigma": round(sigma, 6)}}
 
 
-def calibrate(trace_path: str | Path, key: str, tasks: dict, base: dict, calendar: WorkdayCalendar | None = None) -> dict:
+def calibrate(
+    trace_path: str | Path, key: str, tasks: dict, base: dict, calendar: WorkdayCalendar | None = None
+) -> dict:
     """The base settings (raw JSON) with the fitted service times of the flow's user tasks."""
     settings: Settings = parse(base)
     worktime = WorkingTime(calendar or WorkdayCalendar(), settings.shifts)
     hours = observed_hours(read_trace(trace_path), key, worktime)
     fitted = {aid: fit(h) for aid, h in sorted(hours.items()) if aid in tasks}
     if not fitted:
-        raise TraceError(f"{trace_path}: 轨迹中没有流程 {key} 已办结的用户任务 / "
-                         f"no completed user task of {key} in the trace")
+        raise TraceError(
+            f"{trace_path}: 轨迹中没有流程 {key} 已办结的用户任务 / no completed user task of {key} in the trace"
+        )
     out = json.loads(json.dumps(base))
     service = out.setdefault("service", {})
     service.setdefault("tasks", {}).update(fitted)
-    out["_doc_calibration"] = {"trace": str(trace_path), "unit": "office hours (working_hours, Chinese calendar)",
-                           "tasks": {aid: {"n": len(hours[aid]), "mean_hours": round(sum(hours[aid]) / len(hours[aid]), 4)}
-                                     for aid in fitted}}
-    parse(out)   # what is written must load
+    out["_doc_calibration"] = {
+        "trace": str(trace_path),
+        "unit": "office hours (working_hours, Chinese calendar)",
+        "tasks": {
+            aid: {"n": len(hours[aid]), "mean_hours": round(sum(hours[aid]) / len(hours[aid]), 4)} for aid in fitted
+        },
+    }
+    parse(out)  # what is written must load
     return out

@@ -5,6 +5,7 @@
 PROCESS_OR_FILE is a process key (bpmn/<key>.bpmn with forms/<key>/) or a .bpmn file. Without
 --settings, bpmn/simulation/<key>.json is used when it exists, else the built-in defaults.
 """
+
 from __future__ import annotations
 
 import sys
@@ -13,8 +14,8 @@ from pathlib import Path
 
 from engine.simulation.distributions import SettingsError
 from engine.simulation.formdata import FormDataError
-from engine.simulation.process import ROOT, ProcessNotFound, compile_process
 from engine.simulation.parallel import simulate_replications
+from engine.simulation.process import ROOT, ProcessNotFound, compile_process
 from engine.simulation.runner import SimulationError
 from engine.simulation.settings import Settings, load
 
@@ -27,13 +28,24 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", required=True, help="output folder for simulation.json, *.csv and plots")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-plots", action="store_true", help="JSON and CSV only")
-    p.add_argument("--calibrate-from-trace", metavar="TRACE_JSON",
-                   help="fit lognormal service times per task to a JSON trace (siji export --format json) and "
-                        "write <key>.calibrated.json in --out instead of simulating")
-    p.add_argument("--processes", type=int, default=None,
-                   help="worker processes for the replications (default: CPU count); the results do not depend on it")
-    p.add_argument("--replications", type=int, default=None,
-                   help="independent replications the cases are split into (default: one per 500 cases, at most 16)")
+    p.add_argument(
+        "--calibrate-from-trace",
+        metavar="TRACE_JSON",
+        help="fit lognormal service times per task to a JSON trace (siji export --format json) and "
+        "write <key>.calibrated.json in --out instead of simulating",
+    )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="worker processes for the replications (default: CPU count); the results do not depend on it",
+    )
+    p.add_argument(
+        "--replications",
+        type=int,
+        default=None,
+        help="independent replications the cases are split into (default: one per 500 cases, at most 16)",
+    )
     p.set_defaults(func=run)
 
 
@@ -59,22 +71,25 @@ def run(args) -> int:
             return _calibrate(compiled, args, out)
         settings, used = settings_for(compiled.key, args.settings)
         t0 = time.perf_counter()
-        result = simulate_replications(compiled, settings, args.cases, args.seed, args.processes,
-                                       args.replications)
+        result = simulate_replications(compiled, settings, args.cases, args.seed, args.processes, args.replications)
         elapsed = time.perf_counter() - t0
     except (SettingsError, FormDataError, ProcessNotFound, SimulationError) as e:
         print(f"siji simulate: {e}", file=sys.stderr)
         return 2
-    written = result.write(out, {"settings_file": used, "seed": args.seed,
-                                 "cases_per_second": round(args.cases / elapsed, 1)})
+    written = result.write(
+        out, {"settings_file": used, "seed": args.seed, "cases_per_second": round(args.cases / elapsed, 1)}
+    )
     d = result.as_dict(include_cases=False)
     lt = d["lead_time"]
-    print(f"{compiled.key}: {args.cases} cases in {elapsed:.1f} s ({args.cases / elapsed:.0f}/s); "
-          f"lead time median {lt['working_days']['median']} / p90 {lt['working_days']['p90']} working days, "
-          f"median {lt['calendar_days']['median']} calendar days")
+    print(
+        f"{compiled.key}: {args.cases} cases in {elapsed:.1f} s ({args.cases / elapsed:.0f}/s); "
+        f"lead time median {lt['working_days']['median']} / p90 {lt['working_days']['p90']} working days, "
+        f"median {lt['calendar_days']['median']} calendar days"
+    )
     if not args.no_plots:
         try:
             from engine.simulation import plots
+
             full = result.as_dict()
             written += plots.lead_time_histogram(full, out) + plots.waiting_working(full, out)
         except plots.PlotsUnavailable as e:
@@ -86,7 +101,9 @@ def run(args) -> int:
 
 def _calibrate(compiled, args, out: Path) -> int:
     import json
+
     from engine.simulation.calibrate import TraceError, calibrate
+
     base_path = Path(args.settings) if args.settings else ROOT / "bpmn" / "simulation" / f"{compiled.key}.json"
     base = json.loads(base_path.read_text(encoding="utf-8")) if base_path.is_file() else {}
     try:
@@ -103,8 +120,9 @@ def _calibrate(compiled, args, out: Path) -> int:
     return 0
 
 
-def main(argv=None) -> int:   # python -m engine.simulation.cli
+def main(argv=None) -> int:  # python -m engine.simulation.cli
     import argparse
+
     parser = argparse.ArgumentParser(prog="siji")
     add_parser(parser.add_subparsers(dest="cmd", required=True))
     args = parser.parse_args(argv)
@@ -113,4 +131,3 @@ def main(argv=None) -> int:   # python -m engine.simulation.cli
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -8,6 +8,7 @@ Settings syntax (docs/SIMULATION.md):
 * field: ``{"value": v}``, ``{"choice": [[v, weight], …]}``, ``{"uniform": [a, b]}`` (numbers),
   ``{"integer": [a, b]}``.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,7 +16,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-Z90 = 1.2815515655446004   # the standard normal's 90th percentile
+Z90 = 1.2815515655446004  # the standard normal's 90th percentile
 
 
 class SettingsError(ValueError):
@@ -39,6 +40,7 @@ def _num(spec: dict, key: str, path: str, positive: bool = False) -> float:
 @dataclass(frozen=True)
 class Duration:
     """A distribution of hours; ``draw`` returns a non-negative number of hours."""
+
     kind: str
     a: float = 0.0
     b: float = 0.0
@@ -62,7 +64,7 @@ class Duration:
         if k == "fixed":
             return self.a
         if k == "lognormal":
-            return math.exp(self.a + self.b ** 2 / 2)
+            return math.exp(self.a + self.b**2 / 2)
         if k == "triangular":
             return (self.a + self.b + self.c) / 3
         if k == "exponential":
@@ -86,8 +88,10 @@ def parse_duration(spec: Any, path: str) -> Duration:
     if isinstance(spec, (int, float)) and not isinstance(spec, bool):
         spec = {"fixed": spec}
     if not isinstance(spec, dict) or len(spec) != 1:
-        raise SettingsError(path, "应为 {分布: 参数} 之一 / must be one of {fixed|lognormal|triangular|exponential|uniform: …}")
-    (kind, p), = spec.items()
+        raise SettingsError(
+            path, "应为 {分布: 参数} 之一 / must be one of {fixed|lognormal|triangular|exponential|uniform: …}"
+        )
+    ((kind, p),) = spec.items()
     sub = f"{path}.{kind}"
     if kind == "fixed":
         return Duration("fixed", _num({"v": p}, "v", sub))
@@ -121,6 +125,7 @@ def parse_duration(spec: Any, path: str) -> Duration:
 @dataclass(frozen=True)
 class Generator:
     """Values of one form field."""
+
     kind: str
     values: tuple = ()
     cum: tuple = ()
@@ -142,8 +147,10 @@ class Generator:
 
 def parse_generator(spec: Any, path: str) -> Generator:
     if not isinstance(spec, dict) or len(spec) != 1:
-        raise SettingsError(path, "应为 {value|choice|uniform|integer: …} / must be one of {value|choice|uniform|integer: …}")
-    (kind, p), = spec.items()
+        raise SettingsError(
+            path, "应为 {value|choice|uniform|integer: …} / must be one of {value|choice|uniform|integer: …}"
+        )
+    ((kind, p),) = spec.items()
     if kind == "value":
         return Generator("value", (p,))
     if kind == "choice":
@@ -159,8 +166,12 @@ def parse_generator(spec: Any, path: str) -> Generator:
             raise SettingsError(f"{path}.choice", "权重之和须为正 / weights must add up to more than 0")
         return Generator("choice", tuple(v for v, _ in p), tuple(cum))
     if kind in ("uniform", "integer"):
-        if (not isinstance(p, list) or len(p) != 2
-                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in p) or p[1] < p[0]):
+        if (
+            not isinstance(p, list)
+            or len(p) != 2
+            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in p)
+            or p[1] < p[0]
+        ):
             raise SettingsError(f"{path}.{kind}", "应为 [下限, 上限] / must be [low, high]")
         return Generator(kind, (p[0], p[1]))
     raise SettingsError(path, f"未知生成方式 “{kind}” / unknown generator")

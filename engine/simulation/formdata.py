@@ -7,6 +7,7 @@ field type (the first option of a radio/select, a string matching the field's pa
 Only required fields, fields made required by ``requiredWhen``, and fields with a generator are
 filled: optional fields stay absent, as a hurried clerk would leave them.
 """
+
 from __future__ import annotations
 
 import copy
@@ -16,7 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 try:  # Python 3.11 keeps the regex parser here; it is what ``re`` itself compiles with.
-    from re import _constants as _sre_c, _parser as _sre_parse
+    from re import _constants as _sre_c
+    from re import _parser as _sre_parse
 except ImportError:  # pragma: no cover
     import sre_constants as _sre_c  # type: ignore
     import sre_parse as _sre_parse  # type: ignore
@@ -25,7 +27,6 @@ from engine import roles
 from engine.forms.compile import CompiledForm, compile_form
 from engine.forms.messages import FormValidationError
 from engine.forms.values import _USCC_CHARS, _USCC_INDEX, _USCC_WEIGHTS
-
 from engine.simulation.distributions import Generator
 
 CHINA_OFFSET = timedelta(hours=8)
@@ -38,12 +39,15 @@ class FormDataError(ValueError):
 def options_for(resources: dict, commissioners: list[str]) -> dict[str, list[dict]]:
     """The ``valuesKey`` option lists the service offers (api/commands.py ``Service.options``), built
     without a database: commissioners come from the settings file."""
-    catalogue = ((resources.get("catalogue") or {}).get("items") or [])
+    catalogue = (resources.get("catalogue") or {}).get("items") or []
     return {
         "commissioner_options": [{"label": u, "value": u} for u in commissioners],
         "catalogue_options": [{"label": i.get("name", i["code"]), "value": i["code"]} for i in catalogue],
-        "department_options": [{"label": r.name_zh, "value": r.code} for r in roles.ROLES
-                               if r.department and r.code not in ("applicant", "leading_group_office")],
+        "department_options": [
+            {"label": r.name_zh, "value": r.code}
+            for r in roles.ROLES
+            if r.department and r.code not in ("applicant", "leading_group_office")
+        ],
     }
 
 
@@ -123,19 +127,30 @@ def make_uscc(seed: int) -> str:
 class FormFiller:
     """Fills one form; built once per (task, form) and reused for every simulated case."""
 
-    def __init__(self, activity_id: str, form: dict, generators: dict[str, Generator],
-                 options: dict[str, list[dict]], validate: bool = True):
+    def __init__(
+        self,
+        activity_id: str,
+        form: dict,
+        generators: dict[str, Generator],
+        options: dict[str, list[dict]],
+        validate: bool = True,
+    ):
         self.activity_id = activity_id
         self.compiled: CompiledForm = compile_form(form)
         self.generators = generators
         self.options = options
         self.validate = validate
         self._valid: dict[str, dict] = {}
-        unknown = set(generators) - {f.path for f in self.compiled.fields} - {f.path.split(".")[0]
-                                                                              for f in self.compiled.fields}
+        unknown = (
+            set(generators)
+            - {f.path for f in self.compiled.fields}
+            - {f.path.split(".")[0] for f in self.compiled.fields}
+        )
         if unknown:
-            raise FormDataError(f"settings: fields.{activity_id}: {', '.join(sorted(unknown))} "
-                                f"不在表单中 / not fields of the task's form")
+            raise FormDataError(
+                f"settings: fields.{activity_id}: {', '.join(sorted(unknown))} "
+                f"不在表单中 / not fields of the task's form"
+            )
         # which fields each pass of fill() looks at, sorted once here rather than per case
         editable = [f for f in self.compiled.fields if not f.readonly]
         self._top = [f for f in editable if ".*." not in f.path]
@@ -154,13 +169,13 @@ class FormFiller:
                 _put(data, f.path, self.generators[f.path].value(rng, case_data))
             elif f.required:
                 _put(data, f.path, self._default(f, rng, now, case_no))
-        for f in self._when:   # requiredWhen reads values filled above (a list's: _list_needed)
+        for f in self._when:  # requiredWhen reads values filled above (a list's: _list_needed)
             if _has(data, f.path):
                 continue
             name, _, literal = f.required_when.partition("=")
             if _matches(_get(data, name.strip(), f.path), literal.strip()):
                 _put(data, f.path, self._default(f, rng, now, case_no))
-        for f in self._rows_fields:   # dynamic lists: one row when they must have rows
+        for f in self._rows_fields:  # dynamic lists: one row when they must have rows
             head, _, leaf = f.path.partition(".*.")
             if head in data and not isinstance(data[head], list):
                 continue
@@ -169,8 +184,11 @@ class FormFiller:
             rows = lists.setdefault(head, [{} for _ in range(self._rows(head))])
             if f.required or f.path in self.generators:
                 for row in rows:
-                    value = (self.generators[f.path].value(rng, case_data) if f.path in self.generators
-                             else self._default(f, rng, now, case_no))
+                    value = (
+                        self.generators[f.path].value(rng, case_data)
+                        if f.path in self.generators
+                        else self._default(f, rng, now, case_no)
+                    )
                     _put(row, leaf, value)
         data.update({k: v for k, v in lists.items() if k not in data})
         # The service's validator on every new combination of values (a generator draws from a
@@ -187,7 +205,8 @@ class FormFiller:
             except FormValidationError as e:
                 raise FormDataError(
                     f"生成的表单数据无效 / generated data for {self.activity_id} is invalid: {e.errors}; "
-                    f"give these fields a generator in the settings file (fields.{self.activity_id})") from None
+                    f"give these fields a generator in the settings file (fields.{self.activity_id})"
+                ) from None
             nested = any(isinstance(v, (dict, list)) for v in clean.values())
             if len(self._valid) < 10_000:
                 self._valid[sig] = (clean, nested)
@@ -244,7 +263,7 @@ class FormFiller:
             return "sim@example.cn"
         text = f"模拟{f.label or f.path}"
         if leaf is not None and leaf.max_length is not None:
-            text = text[:leaf.max_length]
+            text = text[: leaf.max_length]
         if leaf is not None and leaf.min_length and len(text) < leaf.min_length:
             text = text + "。" * (leaf.min_length - len(text))
         return text
@@ -267,6 +286,7 @@ def _same(a, b) -> bool:
 
 def _matches(value, literal: str) -> bool:
     from engine.forms.tree import _parse_literal
+
     return _same(value, _parse_literal(literal))
 
 

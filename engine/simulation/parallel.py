@@ -9,16 +9,16 @@ are the same whichever process ran which replication and however many processes 
 Workers are forked where the platform allows it (the compiled diagram and settings are inherited,
 no re-import), spawned otherwise (both are picklable).
 """
+
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
 
-from engine.workflow.deploy import CompiledProcess
-from engine.workdays import WorkdayCalendar
-
 from engine.simulation.results import Part, SimulationResult
 from engine.simulation.settings import Settings
+from engine.workdays import WorkdayCalendar
+from engine.workflow.deploy import CompiledProcess
 
 CASES_PER_REPLICATION = 500
 MAX_REPLICATIONS = 16
@@ -32,11 +32,10 @@ def plan(n_cases: int, seed: int, replications: int) -> list[tuple[int, int]]:
     """(seed, cases) of each replication: cases as even as possible, seeds derived from the run's."""
     r = max(1, min(replications, n_cases))
     base, extra = divmod(n_cases, r)
-    return [(seed if i == 0 else (seed * 1_000_003 + i * 7_919) % (2 ** 61 - 1), base + (i < extra))
-            for i in range(r)]
+    return [(seed if i == 0 else (seed * 1_000_003 + i * 7_919) % (2**61 - 1), base + (i < extra)) for i in range(r)]
 
 
-_job: tuple | None = None   # (compiled, settings, calendar) of a worker: set once, reused per task
+_job: tuple | None = None  # (compiled, settings, calendar) of a worker: set once, reused per task
 
 
 def _init(compiled: CompiledProcess, settings: Settings, calendar: WorkdayCalendar | None) -> None:
@@ -46,6 +45,7 @@ def _init(compiled: CompiledProcess, settings: Settings, calendar: WorkdayCalend
 
 def _replicate(task: tuple[int, int]) -> Part:
     from engine.simulation.runner import Simulation
+
     compiled, settings, calendar = _job
     seed, n = task
     sim = Simulation(compiled, settings, seed, calendar)
@@ -53,10 +53,17 @@ def _replicate(task: tuple[int, int]) -> Part:
     return sim.part
 
 
-def simulate_replications(compiled: CompiledProcess, settings: Settings, n_cases: int, seed: int = 1,
-                          processes: int | None = None, replications: int | None = None,
-                          calendar: WorkdayCalendar | None = None) -> SimulationResult:
+def simulate_replications(
+    compiled: CompiledProcess,
+    settings: Settings,
+    n_cases: int,
+    seed: int = 1,
+    processes: int | None = None,
+    replications: int | None = None,
+    calendar: WorkdayCalendar | None = None,
+) -> SimulationResult:
     from engine.simulation.runner import Simulation
+
     # built first: a settings error is raised here, in this process, not inside a worker
     probe = Simulation(compiled, settings, seed, calendar)
     tasks = plan(n_cases, seed, replications or default_replications(n_cases))
@@ -67,5 +74,5 @@ def simulate_replications(compiled: CompiledProcess, settings: Settings, n_cases
     else:
         method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
         with mp.get_context(method).Pool(procs, _init, (compiled, settings, calendar)) as pool:
-            parts = pool.map(_replicate, tasks, chunksize=1)   # map keeps the replications' order
+            parts = pool.map(_replicate, tasks, chunksize=1)  # map keeps the replications' order
     return SimulationResult.merge(probe.pv, settings, probe.worktime, parts)

@@ -3,6 +3,7 @@
 Chinese labels use a CJK font when one is installed (Debian: fonts-wqy-microhei or
 fonts-noto-cjk); without one the labels fall back to English only.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,11 +19,13 @@ def _pyplot():
     try:
         import matplotlib
     except ImportError:
-        raise PlotsUnavailable("图表需要 matplotlib：pip install -e '.[sim]' / plots need the 'sim' extra: "
-                               "pip install -e '.[sim]'") from None
+        raise PlotsUnavailable(
+            "图表需要 matplotlib：pip install -e '.[sim]' / plots need the 'sim' extra: pip install -e '.[sim]'"
+        ) from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib import font_manager
+
     names = {f.name for f in font_manager.fontManager.ttflist}
     cjk = next((n for n in CJK_FONTS if n in names), None)
     if cjk:
@@ -70,11 +73,13 @@ def waiting_working(result: dict, out: Path, top: int = 15) -> list[Path]:
     return _save(fig, plt, out / "waiting_working")
 
 
-def before_after(key: str, name: str, before: list[float], after: list[float], stem: Path,
-                 formats: tuple[str, ...] = ("png",)) -> list[Path]:
+def before_after(
+    key: str, name: str, before: list[float], after: list[float], stem: Path, formats: tuple[str, ...] = ("png",)
+) -> list[Path]:
     """Lead-time distributions of the sequential (pre-reform) and the reform diagram side by side,
     median and p90 of each marked and labelled."""
     from engine.simulation.results import percentile
+
     plt, cjk = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
     data = [before, after]
@@ -94,12 +99,16 @@ def before_after(key: str, name: str, before: list[float], after: list[float], s
     # bulk, where median and p90 sit, stays readable; the label says so
     top = max(percentile(before, 0.99), percentile(after, 0.99)) * 1.1
     ax.set_ylim(0, top)
-    ax.set_ylabel(_label("办理时长（工作日）", "lead time (working days)", cjk)
-                  + f"\n{_label('纵轴截至 p99', 'axis cut at p99', cjk)}")
+    ax.set_ylabel(
+        _label("办理时长（工作日）", "lead time (working days)", cjk)
+        + f"\n{_label('纵轴截至 p99', 'axis cut at p99', cjk)}"
+    )
     m0, m1 = percentile(before, 0.5), percentile(after, 0.5)
     p0, p1 = percentile(before, 0.9), percentile(after, 0.9)
     cut = _label("缩短", "reduction", cjk)
-    ax.set_title(f"{name if cjk else key}: {len(before)} / {len(after)} cases\n{cut}: median {_pct(m0, m1)}, p90 {_pct(p0, p1)}")
+    ax.set_title(
+        f"{name if cjk else key}: {len(before)} / {len(after)} cases\n{cut}: median {_pct(m0, m1)}, p90 {_pct(p0, p1)}"
+    )
     return _save(fig, plt, stem, formats)
 
 

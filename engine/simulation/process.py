@@ -2,6 +2,7 @@
 bpmn forms`` deploys them) or a .bpmn file, compiled by the service's own deploy step
 (engine/workflow/deploy.py ``compile_deployment``), so a diagram the service would refuse is refused here too.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,7 +46,7 @@ def files_for(bpmn: Path, root: Path = ROOT) -> list[UploadedFile]:
     for folder in (root / "forms" / key, bpmn.parent / "forms" / key):
         if folder.is_dir():
             for f in sorted(folder.glob("*.form")):
-                forms[f"forms/{key}/{f.name}"] = f.read_bytes()   # the variant's own forms win
+                forms[f"forms/{key}/{f.name}"] = f.read_bytes()  # the variant's own forms win
     out += [UploadedFile(name, data) for name, data in forms.items()]
     return out
 
@@ -53,6 +54,7 @@ def files_for(bpmn: Path, root: Path = ROOT) -> list[UploadedFile]:
 def _process_id(bpmn: Path) -> str:
     from engine.workflow import xmlsafe
     from engine.workflow.deploy import NS
+
     tree = xmlsafe.parse(bpmn.read_bytes())
     ids = tree.getroot().xpath("./bpmn:process[@isExecutable='true']/@id", namespaces=NS)
     if not ids:

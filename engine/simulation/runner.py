@@ -18,27 +18,30 @@ terminated branch) leave the queue or free their clerk. A clerk works only in of
 working days (engine/workdays.py calendar) unless the role says otherwise; a task's service time
 is drawn when a clerk takes it.
 """
+
 from __future__ import annotations
 
 import heapq
-from datetime import timedelta
 import random
 from collections import deque
 from dataclasses import dataclass, field
-
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from engine.clock import FixedClock
-from engine.workflow.deploy import CompiledProcess
-from engine.workflow.runtime import Engine, EngineError, ProcessVersion, conditional_flows, replace_flow_conditions
-from engine.workdays import WorkdayCalendar
-
 from engine.simulation.distributions import SettingsError
 from engine.simulation.formdata import FormFiller, options_for
 from engine.simulation.settings import Settings
 from engine.simulation.workcal import CalendarTime, WorkingTime, from_epoch
+from engine.workdays import WorkdayCalendar
+from engine.workflow.deploy import CompiledProcess
+from engine.workflow.runtime import Engine, EngineError, ProcessVersion, conditional_flows, replace_flow_conditions
 
 ARRIVE, DONE, TIMER = 0, 1, 2
 TICK = timedelta(microseconds=1)
+
+if TYPE_CHECKING:
+    from engine.simulation.results import SimulationResult
 
 
 class SimulationError(RuntimeError):
@@ -66,15 +69,15 @@ class _SimEngine(Engine):
 
 @dataclass
 class TaskRun:
-    case: "CaseRun"
+    case: CaseRun
     task_id: str
     activity_id: str
     name: str
     role: str
     ready: float
-    start: float | None = None      # a clerk took it (the first office-hours instant after)
+    start: float | None = None  # a clerk took it (the first office-hours instant after)
     end: float | None = None
-    work_hours: float = 0.0         # drawn service time (working hours)
+    work_hours: float = 0.0  # drawn service time (working hours)
     cancelled: bool = False
 
 
@@ -103,8 +106,14 @@ class _Role:
 
 
 class Simulation:
-    def __init__(self, compiled: CompiledProcess, settings: Settings, seed: int = 1,
-                 calendar: WorkdayCalendar | None = None, accelerate: bool = True):
+    def __init__(
+        self,
+        compiled: CompiledProcess,
+        settings: Settings,
+        seed: int = 1,
+        calendar: WorkdayCalendar | None = None,
+        accelerate: bool = True,
+    ):
         self.settings = settings
         self.accelerate = accelerate
         self.rng = random.Random(seed)
@@ -119,14 +128,19 @@ class Simulation:
         forms = self.pv.resources.get("forms") or {}
         self.fillers: dict[str, FormFiller] = {}
         for aid, info in self.pv.tasks.items():
-            self.fillers[aid] = FormFiller(aid, forms[info["form_key"]], settings.fields.get(aid, {}), options,
-                                           settings.validate_forms)
+            self.fillers[aid] = FormFiller(
+                aid, forms[info["form_key"]], settings.fields.get(aid, {}), options, settings.validate_forms
+            )
         start_form = forms.get(f"{self.pv.key}/start")
-        self.start_filler = (FormFiller("start", start_form, settings.fields.get("start", {}), options,
-                                        settings.validate_forms) if start_form else None)
+        self.start_filler = (
+            FormFiller("start", start_form, settings.fields.get("start", {}), options, settings.validate_forms)
+            if start_form
+            else None
+        )
         self.roles: dict[str, _Role] = {}
-        self.boundary_of = {eid: el.get("attached_to") for eid, el in self.pv.elements.items()
-                            if el.get("type") == "boundaryEvent"}
+        self.boundary_of = {
+            eid: el.get("attached_to") for eid, el in self.pv.elements.items() if el.get("type") == "boundaryEvent"
+        }
 
     def _apply_branches(self) -> None:
         by_gateway: dict[str, dict[str, float]] = {}
@@ -137,20 +151,27 @@ class Simulation:
             order = conditional_flows(self.pv, gw)
             missing = [f for f in probs if f not in order]
             if missing:
-                raise SettingsError(f"branches.{missing[0]}", "此顺序流没有条件（默认流取余下概率）/ "
-                                    "the flow has no condition (a default flow takes the remaining probability)")
+                raise SettingsError(
+                    f"branches.{missing[0]}",
+                    "此顺序流没有条件（默认流取余下概率）/ "
+                    "the flow has no condition (a default flow takes the remaining probability)",
+                )
             if self.pv.elements[gw]["type"] == "inclusiveGateway":
                 conditions.update({f: f"sim_branch({p!r})" for f, p in probs.items()})
                 continue
             if sum(probs.values()) > 1 + 1e-9:
-                raise SettingsError(f"branches.{next(iter(probs))}",
-                                    f"网关 {gw} 各分支概率之和大于 1 / probabilities at {gw} add up to more than 1")
+                raise SettingsError(
+                    f"branches.{next(iter(probs))}",
+                    f"网关 {gw} 各分支概率之和大于 1 / probabilities at {gw} add up to more than 1",
+                )
             rest = [f for f in order if f not in probs]
             if rest:
-                raise SettingsError(f"branches.{rest[0]}", f"网关 {gw} 的每个条件分支都须给出概率 / "
-                                                           f"give a probability for every conditional flow of {gw}")
+                raise SettingsError(
+                    f"branches.{rest[0]}",
+                    f"网关 {gw} 的每个条件分支都须给出概率 / give a probability for every conditional flow of {gw}",
+                )
             remaining = 1.0
-            for f in order:   # first true wins: P(f) = p / P(no earlier flow taken)
+            for f in order:  # first true wins: P(f) = p / P(no earlier flow taken)
                 p = probs[f]
                 conditions[f] = "False" if remaining <= 1e-12 else f"sim_branch({min(1.0, p / remaining)!r})"
                 remaining -= p
@@ -164,10 +185,11 @@ class Simulation:
         return r
 
     # ------------------------------------------------------------------------- the loop
-    def run(self, n_cases: int, progress=None, result: bool = True) -> "SimulationResult | None":
+    def run(self, n_cases: int, progress=None, result: bool = True) -> SimulationResult | None:
         """Simulate; ``self.part`` holds the raw cases (what a replication hands back), the
         merged figures are returned unless ``result`` is False."""
         from engine.simulation.results import Part, SimulationResult
+
         self.events: list = []
         self.seq = 0
         self.cases: list[CaseRun] = []
@@ -222,7 +244,7 @@ class Simulation:
 
     def _done(self, run: TaskRun, t: float) -> None:
         role = self._role(run.role)
-        if run.cancelled:   # its task went away while a clerk was on it: the clerk was freed then
+        if run.cancelled:  # its task went away while a clerk was on it: the clerk was freed then
             return
         run.end = t
         case = run.case
@@ -258,15 +280,17 @@ class Simulation:
     def _after(self, case: CaseRun, res, t: float) -> None:
         case.steps += 1
         if case.steps > self.settings.max_steps_per_case:
-            raise SimulationError(f"case {case.no}: more than {self.settings.max_steps_per_case} steps "
-                                  "(a loop whose exit the generated data never takes? see settings fields)")
+            raise SimulationError(
+                f"case {case.no}: more than {self.settings.max_steps_per_case} steps "
+                "(a loop whose exit the generated data never takes? see settings fields)"
+            )
         for f in res.facts:
             if f.transition == "timer_fired":
                 case.timers_fired.append((f.activity_id, t))
         ready = {u.id: u for u in res.user_tasks}
         for tid in [tid for tid in case.open if tid not in ready]:
             self._cancel(case.open.pop(tid), t)
-        touched: dict[str, _Role] = {}   # in order: a set of objects would iterate by address
+        touched: dict[str, _Role] = {}  # in order: a set of objects would iterate by address
         for tid, u in ready.items():
             if tid in case.open:
                 continue
@@ -294,11 +318,12 @@ class Simulation:
         run.cancelled = True
         run.end = t
         run.case.done.append(run)
-        if run.start is not None:       # a clerk was on it: count the work done so far, free the clerk
+        if run.start is not None:  # a clerk was on it: count the work done so far, free the clerk
             role = self._role(run.role)
-            done = self.worktime.between(run.start, t) / 3600.0 if role.time is self.worktime \
-                else (t - run.start) / 3600.0
-            role.busy_hours += min(done, run.work_hours) - run.work_hours   # _take booked it all
+            done = (
+                self.worktime.between(run.start, t) / 3600.0 if role.time is self.worktime else (t - run.start) / 3600.0
+            )
+            role.busy_hours += min(done, run.work_hours) - run.work_hours  # _take booked it all
             self._release(role, t)
             self._dispatch(role, t)
 
@@ -321,8 +346,12 @@ class Simulation:
             self._push(role.time.add(t, hours * 3600.0), DONE, run)
 
 
-def simulate(compiled: CompiledProcess, settings: Settings, n_cases: int, seed: int = 1,
-             calendar: WorkdayCalendar | None = None, progress=None):
+def simulate(
+    compiled: CompiledProcess,
+    settings: Settings,
+    n_cases: int,
+    seed: int = 1,
+    calendar: WorkdayCalendar | None = None,
+    progress=None,
+):
     return Simulation(compiled, settings, seed, calendar).run(n_cases, progress)
-
-

@@ -4,31 +4,45 @@ Every error names the entry (``service.tasks.Task_X.lognormal.p90``) in Chinese 
 Checks that need the process (task, role, flow and field names) happen when the runner binds the
 settings to a compiled process (``Settings.check_against``).
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from engine import roles
-
 from engine.simulation.distributions import Duration, Generator, SettingsError, parse_duration, parse_generator
 from engine.simulation.workcal import parse_hhmm
 
 DEFAULT_START = "2025-09-01T09:00:00+08:00"
 DEFAULT_SHIFTS = [["09:00", "12:00"], ["13:30", "17:30"]]
-KEYS = {"_doc", "process", "start", "arrivals", "working_hours", "roles", "default_capacity", "service",
-        "fields", "branches", "deadline_workdays", "commissioners", "validate_forms", "max_steps_per_case"}
+KEYS = {
+    "_doc",
+    "process",
+    "start",
+    "arrivals",
+    "working_hours",
+    "roles",
+    "default_capacity",
+    "service",
+    "fields",
+    "branches",
+    "deadline_workdays",
+    "commissioners",
+    "validate_forms",
+    "max_steps_per_case",
+}
 # Applicants and commissioners are not a department's clerks: every enterprise works on its own case.
 UNLIMITED_BY_DEFAULT = {"applicant", "commissioner"}
 
 
 @dataclass
 class RoleSettings:
-    capacity: int | None     # clerks; None = as many as there are tasks
-    working_time: bool       # works office hours on working days only
+    capacity: int | None  # clerks; None = as many as there are tasks
+    working_time: bool  # works office hours on working days only
 
 
 @dataclass
@@ -37,8 +51,9 @@ class Settings:
     start: datetime = field(default_factory=lambda: datetime.fromisoformat(DEFAULT_START))
     interarrival: Duration = field(default_factory=lambda: Duration("exponential", 4.0))
     arrivals_working_time: bool = True
-    shifts: list[tuple[int, int]] = field(default_factory=lambda: [(parse_hhmm(a), parse_hhmm(b))
-                                                                   for a, b in DEFAULT_SHIFTS])
+    shifts: list[tuple[int, int]] = field(
+        default_factory=lambda: [(parse_hhmm(a), parse_hhmm(b)) for a, b in DEFAULT_SHIFTS]
+    )
     roles: dict[str, RoleSettings] = field(default_factory=dict)
     default_capacity: int = 2
     service_default: Duration = field(default_factory=lambda: Duration("lognormal", 0.0, 0.5))
@@ -73,8 +88,10 @@ class Settings:
             el = elements.get(fid) or {}
             src = elements.get(el.get("source") or "") or {}
             if el.get("type") != "sequenceFlow" or src.get("type") not in ("exclusiveGateway", "inclusiveGateway"):
-                raise SettingsError(f"branches.{fid}",
-                                    "不是从排他/包容网关出发的顺序流 / not a sequence flow leaving an exclusive or inclusive gateway")
+                raise SettingsError(
+                    f"branches.{fid}",
+                    "不是从排他/包容网关出发的顺序流 / not a sequence flow leaving an exclusive or inclusive gateway",
+                )
 
 
 def load(path: str | Path) -> Settings:
@@ -104,12 +121,15 @@ def parse(raw: Any) -> Settings:
             start = datetime.fromisoformat(str(raw["start"]))
         except ValueError:
             raise SettingsError("start", "应为 ISO 8601 日期时间 / must be an ISO 8601 date-time") from None
-        s.start = start if start.tzinfo else start.replace(tzinfo=timezone.utc)
+        s.start = start if start.tzinfo else start.replace(tzinfo=UTC)
     if "arrivals" in raw:
         a = raw["arrivals"]
         if not isinstance(a, dict) or "interarrival_hours" not in a:
-            raise SettingsError("arrivals", "应为 {interarrival_hours: 分布, working_time: 布尔} / "
-                                            "must be {interarrival_hours: distribution, working_time: bool}")
+            raise SettingsError(
+                "arrivals",
+                "应为 {interarrival_hours: 分布, working_time: 布尔} / "
+                "must be {interarrival_hours: distribution, working_time: bool}",
+            )
         s.interarrival = parse_duration(a["interarrival_hours"], "arrivals.interarrival_hours")
         s.arrivals_working_time = _bool(a.get("working_time", True), "arrivals.working_time")
     if "working_hours" in raw:
@@ -117,11 +137,17 @@ def parse(raw: Any) -> Settings:
         try:
             s.shifts = sorted((parse_hhmm(a), parse_hhmm(b)) for a, b in wh)
         except (TypeError, ValueError, AttributeError):
-            raise SettingsError("working_hours", "应为 [[\"09:00\", \"12:00\"], …] / must be [[\"HH:MM\", \"HH:MM\"], …]") \
-                from None
-        if not s.shifts or any(b <= a for a, b in s.shifts) or any(
-                s.shifts[i][1] > s.shifts[i + 1][0] for i in range(len(s.shifts) - 1)):
-            raise SettingsError("working_hours", "时段须非空、递增且不重叠 / shifts must be non-empty, increasing, non-overlapping")
+            raise SettingsError(
+                "working_hours", '应为 [["09:00", "12:00"], …] / must be [["HH:MM", "HH:MM"], …]'
+            ) from None
+        if (
+            not s.shifts
+            or any(b <= a for a, b in s.shifts)
+            or any(s.shifts[i][1] > s.shifts[i + 1][0] for i in range(len(s.shifts) - 1))
+        ):
+            raise SettingsError(
+                "working_hours", "时段须非空、递增且不重叠 / shifts must be non-empty, increasing, non-overlapping"
+            )
     if "default_capacity" in raw:
         s.default_capacity = _capacity(raw["default_capacity"], "default_capacity", allow_none=False)
     for code, r in _obj(raw.get("roles", {}), "roles").items():
@@ -130,11 +156,14 @@ def parse(raw: Any) -> Settings:
         r = _obj(r, f"roles.{code}")
         bad = set(r) - {"capacity", "working_time"}
         if bad:
-            raise SettingsError(f"roles.{code}.{sorted(bad)[0]}", "未知设置项 / unknown setting (capacity, working_time)")
+            raise SettingsError(
+                f"roles.{code}.{sorted(bad)[0]}", "未知设置项 / unknown setting (capacity, working_time)"
+            )
         default = s.role(code)
         s.roles[code] = RoleSettings(
             _capacity(r["capacity"], f"roles.{code}.capacity") if "capacity" in r else default.capacity,
-            _bool(r.get("working_time", True), f"roles.{code}.working_time"))
+            _bool(r.get("working_time", True), f"roles.{code}.working_time"),
+        )
     svc = _obj(raw.get("service", {}), "service")
     bad = set(svc) - {"default", "roles", "tasks"}
     if bad:
@@ -148,8 +177,9 @@ def parse(raw: Any) -> Settings:
     for aid, d in _obj(svc.get("tasks", {}), "service.tasks").items():
         s.service_tasks[aid] = parse_duration(d, f"service.tasks.{aid}")
     for aid, fs in _obj(raw.get("fields", {}), "fields").items():
-        s.fields[aid] = {name: parse_generator(g, f"fields.{aid}.{name}")
-                         for name, g in _obj(fs, f"fields.{aid}").items()}
+        s.fields[aid] = {
+            name: parse_generator(g, f"fields.{aid}.{name}") for name, g in _obj(fs, f"fields.{aid}").items()
+        }
     for fid, prob in _obj(raw.get("branches", {}), "branches").items():
         if isinstance(prob, bool) or not isinstance(prob, (int, float)) or not 0 <= prob <= 1:
             raise SettingsError(f"branches.{fid}", "应为 0 到 1 之间的概率 / must be a probability between 0 and 1")
@@ -186,6 +216,11 @@ def _capacity(v: Any, path: str, allow_none: bool = True) -> int | None:
     if v is None and allow_none:
         return None
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise SettingsError(path, "应为正整数" + ("或 null（不限）" if allow_none else "") +
-                            " / must be a positive integer" + (" or null (unlimited)" if allow_none else ""))
+        raise SettingsError(
+            path,
+            "应为正整数"
+            + ("或 null（不限）" if allow_none else "")
+            + " / must be a positive integer"
+            + (" or null (unlimited)" if allow_none else ""),
+        )
     return v

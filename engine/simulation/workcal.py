@@ -4,9 +4,10 @@
 Times are POSIX seconds (floats) inside the simulator: the event loop compares and adds millions
 of them, and only the engine's clock needs ``datetime``.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from engine.workdays import WorkdayCalendar
 
@@ -21,7 +22,7 @@ def to_epoch(dt: datetime) -> float:
 
 
 def from_epoch(t: float) -> datetime:
-    return datetime.fromtimestamp(t, timezone.utc)
+    return datetime.fromtimestamp(t, UTC)
 
 
 class WorkingTime:
@@ -39,8 +40,11 @@ class WorkingTime:
         if hit is None:
             d = date.fromordinal(day + _EPOCH_ORDINAL)
             base = day * DAY - CHINA_OFFSET
-            hit = tuple((base + s * 60.0, base + e * 60.0) for s, e in self.shifts) \
-                if self.calendar.is_workday(d)[0] else ()
+            hit = (
+                tuple((base + s * 60.0, base + e * 60.0) for s, e in self.shifts)
+                if self.calendar.is_workday(d)[0]
+                else ()
+            )
             self._days[day] = hit
         return hit
 
@@ -109,5 +113,3 @@ def parse_hhmm(text: str) -> int:
     if not 0 <= value <= 24 * 60 or not 0 <= int(m) < 60:
         raise ValueError(text)
     return value
-
-

@@ -6,6 +6,7 @@ answers with "database is locked" mid-transaction), while reads stay concurrent.
 PostgreSQL: pooled engines (reads in autocommit); commands lock the instance row with SELECT … FOR
 UPDATE.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -19,8 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 def _sqlite_engine(url: str, immediate: bool | None) -> SAEngine:
     """``immediate``: True for commands, False for reads, None for single statements in
     autocommit (no BEGIN at all)."""
-    engine = create_engine(url, connect_args={"isolation_level": None, "check_same_thread": False,
-                                              "timeout": 30})
+    engine = create_engine(url, connect_args={"isolation_level": None, "check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record):
@@ -32,6 +32,7 @@ def _sqlite_engine(url: str, immediate: bool | None) -> SAEngine:
         cur.close()
 
     if immediate is not None:
+
         @event.listens_for(engine, "begin")
         def _begin(conn):
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
@@ -43,36 +44,41 @@ class Database:
     def __init__(self, url: str, pool_size: int = 5):
         self.url = url
         if url.startswith("postgres://"):
-            url = "postgresql://" + url[len("postgres://"):]
+            url = "postgresql://" + url[len("postgres://") :]
         if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
         self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
         if self.dialect == "sqlite":
             if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-                Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+                Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
             self.read_engine = _sqlite_engine(url, immediate=False)
             self.write_engine = _sqlite_engine(url, immediate=True)
             self.autocommit_engine = _sqlite_engine(url, immediate=None)
         else:
-            self.write_engine = create_engine(url, pool_size=pool_size,
-                                              max_overflow=10, pool_pre_ping=True)
+            self.write_engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
             # Reads run in autocommit: under READ COMMITTED each statement takes its own snapshot
             # anyway, so a read transaction buys no consistency and costs a BEGIN and a ROLLBACK
             # round trip per request. Same pool as the writes, so that a request's command can run
             # on the connection its token lookup already checked out (see write()).
             self.read_engine = self.autocommit_engine = self.write_engine.execution_options(
-                isolation_level="AUTOCOMMIT")
+                isolation_level="AUTOCOMMIT"
+            )
         # Set by the web app on PostgreSQL: the connection of the current request, or None outside
         # one. A request's reads and its command then share the connection its token lookup
         # used — one pool checkout and one pre-ping per request instead of two or more.
-        self.request_connection = None   # see use_request_connection()
+        self.request_connection = None  # see use_request_connection()
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
         # Long reads (exports, reports) stream rows through a server-side cursor, which needs a
         # transaction; REPEATABLE READ also gives them one snapshot from first row to last.
         # (SQLite: a deferred read transaction is already one snapshot.)
-        self._snapshot = self._read if self.dialect == "sqlite" else sessionmaker(
-            self.write_engine.execution_options(isolation_level="REPEATABLE READ"), expire_on_commit=False)
+        self._snapshot = (
+            self._read
+            if self.dialect == "sqlite"
+            else sessionmaker(
+                self.write_engine.execution_options(isolation_level="REPEATABLE READ"), expire_on_commit=False
+            )
+        )
 
     def use_request_connection(self, current) -> None:
         """``current()``: the connection of the current request, or None outside one."""

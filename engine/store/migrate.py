@@ -1,4 +1,5 @@
 """Create or upgrade the schema with Alembic (migrations in engine/store/migrations)."""
+
 from __future__ import annotations
 
 import fcntl

@@ -1,39 +1,50 @@
 """Tables. List views (inbox, instances, timers, reports) read the indexed columns here, never
 the serialized engine state."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, event)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 
 class UTCDateTime(TypeDecorator):
     """Aware UTC datetimes in and out, on SQLite (which keeps no zone) as on PostgreSQL."""
+
     impl = DateTime(timezone=True)
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        from datetime import timezone
         if value.tzinfo is None:
             raise ValueError("naive datetime")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
-        from datetime import timezone
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
-NO_DUE = datetime(9999, 12, 31, tzinfo=timezone.utc)   # sorts after every real due time
+NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)  # sorts after every real due time
 
 
 def task_audience(reserved_for_id: int | None, role: str) -> str:
@@ -67,6 +78,7 @@ class UserRole(Base):
 
 class Pairing(Base):
     """A service commissioner paired one-to-one with an enterprise (applicant user)."""
+
     __tablename__ = "pairings"
     commissioner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
@@ -116,7 +128,7 @@ class Instance(Base):
     version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
     process_key: Mapped[str] = mapped_column(String(100))
     business_key: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20))          # running | completed | terminated
+    status: Mapped[str] = mapped_column(String(20))  # running | completed | terminated
     starter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     # The enterprise (applicant user) the case belongs to; differs from the starter when a
     # commissioner opens a case on an enterprise's behalf.
@@ -145,14 +157,15 @@ class Instance(Base):
 
 class Task(Base):
     """Projection of every user task of every instance."""
+
     __tablename__ = "tasks"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)      # SpiffWorkflow task id
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
     process_key: Mapped[str] = mapped_column(String(100))
     activity_id: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(40))
-    state: Mapped[str] = mapped_column(String(20))     # open | completed | cancelled
+    state: Mapped[str] = mapped_column(String(20))  # open | completed | cancelled
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reserved_for_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # applicant's own / data-assigned
     form_key: Mapped[str] = mapped_column(String(200))
@@ -188,6 +201,7 @@ class Task(Base):
 
 class AuditEvent(Base):
     """Append-only; each row hashes its content and the previous row of the same chain."""
+
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
@@ -217,9 +231,9 @@ class Timer(Base):
     task_id: Mapped[str] = mapped_column(String(36))
     activity_id: Mapped[str] = mapped_column(String(100))
     due_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(20))    # waiting | fired | cancelled
+    status: Mapped[str] = mapped_column(String(20))  # waiting | fired | cancelled
     provisional: Mapped[bool] = mapped_column(Boolean, default=False)
-    calc: Mapped[dict | None]   # inputs of a provisional working-day deadline, to recompute it
+    calc: Mapped[dict | None]  # inputs of a provisional working-day deadline, to recompute it
     attached_task_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime]
     fired_at: Mapped[datetime | None]
@@ -254,6 +268,7 @@ class IdempotencyKey(Base):
 
 class ServiceSetting(Base):
     """Small shared settings every process reads (the clock offset for acceptance testing)."""
+
     __tablename__ = "service_settings"
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
     value: Mapped[dict]
@@ -261,6 +276,7 @@ class ServiceSetting(Base):
 
 class CalendarYear(Base):
     """Holidays and make-up working days an admin loaded for a year the calendar package lacks."""
+
     __tablename__ = "calendar_years"
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     holidays: Mapped[list]
@@ -273,9 +289,9 @@ class OutboxEvent(Base):
     """A case event for the departments' own systems, written in the transaction of the change
     it reports (engine/service/outbox.py) and delivered from here at least once, in id order per
     case (an instance's commands are serialized by its row lock, so ids follow the case's order)."""
+
     __tablename__ = "outbox_events"
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                    autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(40))
     instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
     process_key: Mapped[str | None] = mapped_column(String(100))
@@ -289,11 +305,12 @@ class OutboxEvent(Base):
 
 class WebhookSubscription(Base):
     """A department system that hears case events (engine/integration/delivery.py)."""
+
     __tablename__ = "webhook_subscriptions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     url: Mapped[str] = mapped_column(String(1000))
-    kinds: Mapped[list]                     # outbox kinds it hears
+    kinds: Mapped[list]  # outbox kinds it hears
     secret: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Events with a larger id are delivered: a new subscription hears what happens from then on.
@@ -307,12 +324,13 @@ class WebhookCursor(Base):
     cursor is the unit a dispatcher leases (``lease_owner``/``lease_until``) and a failing event
     holds back only its own case. ``status`` dead: the event after ``last_event_id`` failed
     ``attempts`` times (a dead letter) and waits for an admin's replay."""
+
     __tablename__ = "webhook_cursors"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"))
     instance_id: Mapped[int] = mapped_column(Integer)
     last_event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
-    status: Mapped[str] = mapped_column(String(10), default="active")     # active | dead
+    status: Mapped[str] = mapped_column(String(10), default="active")  # active | dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(80))
@@ -329,11 +347,12 @@ class ConnectorJob(Base):
     """A connector call a service task waits for (engine/integration/jobs.py): leased by one
     connector worker at a time; ``failed`` after its retries, with an incident, until an admin
     retries it. The task row (role ``connector``) says whether the case still waits."""
+
     __tablename__ = "connector_jobs"
     task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(Integer, index=True)
     connector: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(10))       # pending | failed
+    status: Mapped[str] = mapped_column(String(10))  # pending | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(80))
     lease_until: Mapped[datetime | None]
@@ -345,6 +364,7 @@ class PendingMessage(Base):
     """A BPMN message on its way to a waiting case (engine/integration/messages.py): thrown by a
     case (written with the step that threw it) or sent by another system and kept because no case
     waited for it yet (``SIJI_MESSAGE_TTL``)."""
+
     __tablename__ = "pending_messages"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -353,7 +373,7 @@ class PendingMessage(Base):
     payload: Mapped[dict]
     result_var: Mapped[str | None] = mapped_column(String(100))
     source_instance_id: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(10))       # pending | delivered | expired
+    status: Mapped[str] = mapped_column(String(10))  # pending | delivered | expired
     tries: Mapped[int] = mapped_column(Integer, default=0)
     delivered_to: Mapped[list | None]
     created_at: Mapped[datetime]
@@ -364,11 +384,11 @@ class Notification(Base):
     """An in-app notification for a department (``audience`` "r:<role>") or one person
     ("u:<user id>"), the same values as ``tasks.audience``. A department's notification is shared
     by its members, like its inbox: one member marking it read marks it read for all."""
+
     __tablename__ = "notifications"
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                    autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     audience: Mapped[str] = mapped_column(String(60))
-    kind: Mapped[str] = mapped_column(String(20))     # task_created | reminder | overdue | escalation
+    kind: Mapped[str] = mapped_column(String(20))  # task_created | reminder | overdue | escalation
     instance_id: Mapped[int | None] = mapped_column(Integer)
     process_key: Mapped[str | None] = mapped_column(String(100))
     task_id: Mapped[str | None] = mapped_column(String(36))
@@ -378,22 +398,19 @@ class Notification(Base):
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
     read_by: Mapped[int | None] = mapped_column(Integer)
-    __table_args__ = (
-        Index("ix_notifications_audience", "audience", "id"),
-    )
+    __table_args__ = (Index("ix_notifications_audience", "audience", "id"),)
 
 
 class CaseLookup(Base):
     """Case data a flow's settings name in ``lookup_fields`` (a USCC, a project code), indexed so
     another flow can find the case by it (carry-over, engine/service/carry_over.py)."""
+
     __tablename__ = "case_lookup"
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), primary_key=True)
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     process_key: Mapped[str] = mapped_column(String(100))
     value: Mapped[str] = mapped_column(String(200))
-    __table_args__ = (
-        Index("ix_case_lookup_value", "name", "value", "process_key"),
-    )
+    __table_args__ = (Index("ix_case_lookup_value", "name", "value", "process_key"),)
 
 
 @event.listens_for(Task, "before_insert")

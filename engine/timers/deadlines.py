@@ -16,6 +16,7 @@ outbox and notification rows:
 The task is not interrupted: it stays open with its department. Each step happens once: the
 lock and the re-read make a second worker (or a second pass) find nothing left to do.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,11 +34,16 @@ ESCALATE_TO = "leading_group_office"
 ACTOR = "deadline-watch"
 BATCH = 100
 
-_DUE = (select(Task.instance_id, func.min(Task.watch_at).label("at"))
-        .where(Task.state == "open", Task.watch_at <= bindparam("now"))
-        .group_by(Task.instance_id).order_by("at").limit(bindparam("limit")))
-_TASKS = select(Task).where(Task.instance_id == bindparam("iid"), Task.state == "open",
-                            Task.watch_at <= bindparam("now"))
+_DUE = (
+    select(Task.instance_id, func.min(Task.watch_at).label("at"))
+    .where(Task.state == "open", Task.watch_at <= bindparam("now"))
+    .group_by(Task.instance_id)
+    .order_by("at")
+    .limit(bindparam("limit"))
+)
+_TASKS = select(Task).where(
+    Task.instance_id == bindparam("iid"), Task.state == "open", Task.watch_at <= bindparam("now")
+)
 _NEXT = select(func.min(Task.watch_at)).where(Task.state == "open", Task.watch_at > bindparam("now"))
 
 
@@ -51,7 +57,7 @@ def watch_deadlines(service, limit: int = BATCH) -> int:
     for iid in ids:
         try:
             done += _watch_case(service, iid)
-        except Exception:   # one broken case must not stop the others
+        except Exception:  # one broken case must not stop the others
             log.exception("deadline watch on case %s failed", iid)
     return done
 
@@ -72,7 +78,7 @@ def _watch_case(service, instance_id: int) -> int:
         now = service.now()
         tasks = s.scalars(_TASKS, {"iid": instance_id, "now": now}).all()
         if not tasks:
-            return 0     # another worker or pass got here first
+            return 0  # another worker or pass got here first
         rec = Recorder(s, inst, now, ACTOR, None)
         notes = []
         for task in tasks:
@@ -86,16 +92,29 @@ def _watch_case(service, instance_id: int) -> int:
 def _step(rec: Recorder, task: Task, now: datetime) -> list[dict]:
     due = task.due_at.isoformat() if task.due_at else None
     if task.due_at is not None and task.due_at > now:
-        rec.add("deadline_reminder", task.activity_id, task.name, {"due_at": due, "role": task.role},
-                task.id, role=task.role)
+        rec.add(
+            "deadline_reminder",
+            task.activity_id,
+            task.name,
+            {"due_at": due, "role": task.role},
+            task.id,
+            role=task.role,
+        )
         task.watch_at = task.due_at
         return [notifications.for_task("reminder", task, now)]
-    rec.add("deadline_overdue", task.activity_id, task.name, {"due_at": due, "role": task.role},
-            task.id, role=task.role)
-    rec.add("escalated", task.activity_id, task.name,
-            {"due_at": due, "role": task.role, "to": ESCALATE_TO, "interrupting": False},
-            task.id, role=ESCALATE_TO)
+    rec.add(
+        "deadline_overdue", task.activity_id, task.name, {"due_at": due, "role": task.role}, task.id, role=task.role
+    )
+    rec.add(
+        "escalated",
+        task.activity_id,
+        task.name,
+        {"due_at": due, "role": task.role, "to": ESCALATE_TO, "interrupting": False},
+        task.id,
+        role=ESCALATE_TO,
+    )
     task.escalated_at, task.watch_at = now, None
-    return [notifications.for_task("overdue", task, now),
-            notifications.for_task("escalation", task, now, audience=f"r:{ESCALATE_TO}",
-                                   escalated_from=task.role)]
+    return [
+        notifications.for_task("overdue", task, now),
+        notifications.for_task("escalation", task, now, audience=f"r:{ESCALATE_TO}", escalated_from=task.role),
+    ]

@@ -19,14 +19,14 @@ lock) is retried with a growing delay instead of in a tight loop.
 Each pass also runs the deadline watch (engine/timers/deadlines.py): reminders, overdue marks and
 escalations of tasks whose due time comes from their flow's settings rather than a timer.
 """
+
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from engine.metrics import TIMER_LAG, TIMERS_FIRED
 from engine.store.models import Timer
@@ -34,10 +34,10 @@ from engine.timers.deadlines import next_watch_in, watch_deadlines
 
 log = logging.getLogger("siji.timers")
 
-MAX_SLEEP = 0.5        # seconds; bounds the lag when another process arms an earlier timer
-MIN_SLEEP = 0.002      # SpiffWorkflow fires strictly after the due time: look again a moment later
+MAX_SLEEP = 0.5  # seconds; bounds the lag when another process arms an earlier timer
+MIN_SLEEP = 0.002  # SpiffWorkflow fires strictly after the due time: look again a moment later
 BATCH = 100
-RETRY_FIRST = 0.25     # seconds before retrying an instance whose due timers did not fire
+RETRY_FIRST = 0.25  # seconds before retrying an instance whose due timers did not fire
 RETRY_MAX = 300.0
 SWEEP_SECONDS = 300.0  # how often provisional working-day deadlines are checked against the calendar
 # SQLite has one write lock and no queue: a command waiting for it polls (every 100 ms at worst)
@@ -52,15 +52,15 @@ class TimerWorker:
         self.name = name
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._retry: dict[int, tuple[float, float]] = {}   # instance id -> (monotonic retry time, delay)
+        self._retry: dict[int, tuple[float, float]] = {}  # instance id -> (monotonic retry time, delay)
         # Retry back-off runs on the machine's monotonic clock, not the service clock (a case
         # failing every pass must not spin the loop whatever the business time); tests pin it.
         self.monotonic = time.monotonic
         self._last_sweep = 0.0
-        self._looked_until = None   # the service time the last pass looked for due timers
+        self._looked_until = None  # the service time the last pass looked for due timers
         self.batch_full = False
-        self.watched = 0            # tasks the deadline watch handled in the last pass
-        self._due_at: dict = {}     # instance id -> earliest due time the last look saw
+        self.watched = 0  # tasks the deadline watch handled in the last pass
+        self._due_at: dict = {}  # instance id -> earliest due time the last look saw
         service.on_timers_changed(self._wake.set)
 
     def stop(self) -> None:
@@ -73,10 +73,13 @@ class TimerWorker:
         now = self.service.now()
         self._looked_until = now
         with self.service.db.read() as s:
-            rows = s.execute(select(Timer.instance_id, func.min(Timer.due_at).label("due"))
-                             .where(Timer.status == "waiting", Timer.due_at < now)
-                             .group_by(Timer.instance_id).order_by("due")
-                             .limit(limit + min(len(skip), 1000))).all()
+            rows = s.execute(
+                select(Timer.instance_id, func.min(Timer.due_at).label("due"))
+                .where(Timer.status == "waiting", Timer.due_at < now)
+                .group_by(Timer.instance_id)
+                .order_by("due")
+                .limit(limit + min(len(skip), 1000))
+            ).all()
         self._due_at = {r[0]: r[1] for r in rows}
         return [r[0] for r in rows if r[0] not in skip][:limit]
 
@@ -140,7 +143,7 @@ class TimerWorker:
         if self._retry:
             mono = self.monotonic()
             for iid, (at, _d) in list(self._retry.items()):
-                if at <= mono - RETRY_MAX:      # long past: forget it
+                if at <= mono - RETRY_MAX:  # long past: forget it
                     self._retry.pop(iid, None)
             pending = [at - mono for at, _d in self._retry.values() if at > mono]
             if pending:
@@ -152,6 +155,7 @@ class TimerWorker:
         """Recompute provisional working-day deadlines the calendar now knows better (a year
         loaded by another process, or a deadline armed there before it saw the year)."""
         from engine.service.deadlines import recompute_provisional
+
         self._last_sweep = time.monotonic()
         return recompute_provisional(self.service, None, "system")
 
@@ -170,7 +174,7 @@ class TimerWorker:
                     self.sweep_provisional()
                 fired = self.run_once(backoff=True, pause=0.0 if self.service.db.is_postgres else SQLITE_PAUSE)
                 if fired or self.batch_full or self.watched >= BATCH:
-                    continue        # a backlog: keep draining, one short transaction at a time
+                    continue  # a backlog: keep draining, one short transaction at a time
                 wait = self._sleep_time()
             except Exception as e:  # database away: back off, keep the worker alive
                 log.warning("timer worker: %s: %s", e.__class__.__name__, e)

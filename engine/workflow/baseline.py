@@ -1,10 +1,11 @@
 """The engine's own limit, for the benchmark: plain SpiffWorkflow with its default serializer
 (spec embedded in the JSON) and its default script environment — no HTTP, no database, none of
 our layers. Every service figure is reported as a ratio to this."""
+
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
@@ -17,7 +18,8 @@ from engine.workflow.serializer import default_serializer
 
 def _helpers():
     def days_after(n, start=None):
-        return (datetime.now(timezone.utc) + timedelta(days=float(n))).isoformat()
+        return (datetime.now(UTC) + timedelta(days=float(n))).isoformat()
+
     return {"days_after": days_after}
 
 

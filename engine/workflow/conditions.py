@@ -1,9 +1,9 @@
 """Reading and replacing a version's gateway conditions (the simulator chooses branches with
 given probabilities instead of the diagram's expressions)."""
+
 from __future__ import annotations
 
 from engine.workflow.results import ProcessVersion
-
 
 
 def replace_flow_conditions(pv: ProcessVersion, conditions: dict[str, str]) -> None:
@@ -14,7 +14,7 @@ def replace_flow_conditions(pv: ProcessVersion, conditions: dict[str, str]) -> N
         el = pv.elements.get(flow_id) or {}
         source, target = el.get("source"), el.get("target")
         spec = _task_spec(pv, source) if source else None
-        for i, (cond, target_name) in enumerate(getattr(spec, "cond_task_specs", None) or []):
+        for _i, (cond, target_name) in enumerate(getattr(spec, "cond_task_specs", None) or []):
             target_spec = _task_spec(pv, target_name)
             if getattr(target_spec, "bpmn_id", target_name) == target and cond is not None:
                 cond.args = (expression, *cond.args[1:])
@@ -32,8 +32,11 @@ def conditional_flows(pv: ProcessVersion, gateway_id: str) -> list[str]:
         if cond is None:
             continue
         target = getattr(_task_spec(pv, target_name), "bpmn_id", target_name)
-        out += [fid for fid, el in pv.elements.items() if el.get("type") == "sequenceFlow"
-                and el.get("source") == gateway_id and el.get("target") == target]
+        out += [
+            fid
+            for fid, el in pv.elements.items()
+            if el.get("type") == "sequenceFlow" and el.get("source") == gateway_id and el.get("target") == target
+        ]
     return out
 
 

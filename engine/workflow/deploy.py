@@ -5,6 +5,7 @@ Everything that can be known before a case starts is checked here (XSD, dangling
 ids, lanes → roles, forms, expressions, SpiffWorkflow's own ``get_spec``) so that a diagram that
 cannot run is refused when it is deployed, not when someone starts it.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,18 +19,36 @@ from engine import roles
 from engine.forms.compile import compile_form
 from engine.forms.messages import FormDefinitionError
 from engine.workflow import flow_settings, runnable, xmlsafe
-from engine.workflow.deploy_model import (BPMN_NS, CAMUNDA_NS, NS, CompiledProcess, DeploymentRefused, Previous, Problem,
-                                         TaskInfo, UploadedFile)
+from engine.workflow.deploy_model import (
+    BPMN_NS,
+    CAMUNDA_NS,
+    NS,
+    CompiledProcess,
+    DeploymentRefused,
+    Previous,
+    Problem,
+    TaskInfo,
+    UploadedFile,
+)
 from engine.workflow.messages import message_problems
 from engine.workflow.service_tasks import CONNECTOR_ROLE, SijiParser, connector_tasks
 from engine.workflow.upload import classify
 from engine.workflow.user_tasks import user_tasks
-from engine.workflow.xml_checks import (_bpmn_validator, _dmn_problems, _expression_problems, _line_of, _local,
-                                        _structure_problems, _validator_lock, _xsd_problems)
+from engine.workflow.xml_checks import (
+    _bpmn_validator,
+    _dmn_problems,
+    _expression_problems,
+    _line_of,
+    _local,
+    _structure_problems,
+    _validator_lock,
+    _xsd_problems,
+)
 
 
-def compile_deployment(files: list[UploadedFile], previous: dict[str, Previous] | None = None,
-                       connectors: set[str] | None = None) -> list[CompiledProcess]:
+def compile_deployment(
+    files: list[UploadedFile], previous: dict[str, Previous] | None = None, connectors: set[str] | None = None
+) -> list[CompiledProcess]:
     """Compile uploaded files into process versions, or raise DeploymentRefused.
     ``connectors``: the names service tasks may call (engine/connectors.py)."""
     previous = previous or {}
@@ -52,9 +71,15 @@ def compile_deployment(files: list[UploadedFile], previous: dict[str, Previous] 
         tree = trees[f.name]
         if etree.QName(tree.getroot().tag) != etree.QName(BPMN_NS, "definitions"):
             root = tree.getroot()
-            problems.append(Problem(f.name, root.sourceline, root.get("id") or _local(root.tag),
-                                    "根元素必须是 BPMN 命名空间的 definitions / root element must be "
-                                    f"definitions in the BPMN namespace {BPMN_NS}"))
+            problems.append(
+                Problem(
+                    f.name,
+                    root.sourceline,
+                    root.get("id") or _local(root.tag),
+                    "根元素必须是 BPMN 命名空间的 definitions / root element must be "
+                    f"definitions in the BPMN namespace {BPMN_NS}",
+                )
+            )
             continue
         problems += _xsd_problems(f.name, tree)
         problems += _structure_problems(f.name, tree)
@@ -70,9 +95,21 @@ def compile_deployment(files: list[UploadedFile], previous: dict[str, Previous] 
         tree = trees[f.name]
         for process in tree.getroot().xpath("./bpmn:process[@isExecutable='true']", namespaces=NS):
             try:
-                compiled.append(_compile_process(f, tree, process, dmn_files, trees, forms, settings,
-                                                 catalogue, previous.get(process.get("id")), problems,
-                                                 connectors or set()))
+                compiled.append(
+                    _compile_process(
+                        f,
+                        tree,
+                        process,
+                        dmn_files,
+                        trees,
+                        forms,
+                        settings,
+                        catalogue,
+                        previous.get(process.get("id")),
+                        problems,
+                        connectors or set(),
+                    )
+                )
             except _Skip:
                 continue
     if not compiled and not problems:
@@ -88,8 +125,19 @@ class _Skip(Exception):
     pass
 
 
-def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalogue, prev: Previous | None,
-                     problems: list[Problem], connectors: set[str] = frozenset()) -> CompiledProcess:
+def _compile_process(
+    f,
+    tree,
+    process,
+    dmn_files,
+    trees,
+    forms,
+    settings,
+    catalogue,
+    prev: Previous | None,
+    problems: list[Problem],
+    connectors: set[str] = frozenset(),
+) -> CompiledProcess:
     key = process.get("id")
     n_before = len(problems)
     prev = prev or Previous()
@@ -107,18 +155,25 @@ def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalo
     starter_roles = [s.strip() for s in starters.split(",") if s.strip()]
     for s in starter_roles:
         if not roles.is_role(s):
-            problems.append(Problem(f.name, process.sourceline, key,
-                                    f"candidateStarterGroups 中的 “{s}” 不是已知角色 / unknown starter role"))
+            problems.append(
+                Problem(
+                    f.name,
+                    process.sourceline,
+                    key,
+                    f"candidateStarterGroups 中的 “{s}” 不是已知角色 / unknown starter role",
+                )
+            )
 
     elements = _elements(process)
     proc_settings = settings.get(key, prev.settings or {})
-    problems += _settings_problems(f, key, process, proc_settings, start_form, tasks, version_forms, elements,
-                                   dmn_xml, trees)
+    problems += _settings_problems(
+        f, key, process, proc_settings, start_form, tasks, version_forms, elements, dmn_xml, trees
+    )
     problems += _unrunnable_problems(f.name, tree, process)
     if len(problems) > n_before:
         raise _Skip()
 
-    parser = SijiParser(validator=_bpmn_validator())   # CamundaParser + connector service tasks
+    parser = SijiParser(validator=_bpmn_validator())  # CamundaParser + connector service tasks
     try:
         with _validator_lock:
             parser.add_bpmn_xml(_reparse(f.data), filename=f.name)
@@ -129,16 +184,25 @@ def _compile_process(f, tree, process, dmn_files, trees, forms, settings, catalo
     except ValidationException as e:
         element = getattr(e, "id", None) or None
         line = getattr(e, "line_number", None) or _line_of(tree, element)
-        if element is None:   # SpiffWorkflow named nothing: point at the process at least
+        if element is None:  # SpiffWorkflow named nothing: point at the process at least
             element, line = key, line or process.sourceline
-        problems.append(Problem(getattr(e, "file_name", None) or f.name, line or None, element,
-                                f"无法生成可执行流程 / cannot build the process: {e}"))
-        raise _Skip()
+        problems.append(
+            Problem(
+                getattr(e, "file_name", None) or f.name,
+                line or None,
+                element,
+                f"无法生成可执行流程 / cannot build the process: {e}",
+            )
+        )
+        raise _Skip() from None
     except (SpiffWorkflowException, KeyError, ValueError, TypeError, AttributeError) as e:
-        problems.append(Problem(f.name, process.sourceline, key, f"无法生成可执行流程 / cannot build the process: {e!r}"))
-        raise _Skip()
+        problems.append(
+            Problem(f.name, process.sourceline, key, f"无法生成可执行流程 / cannot build the process: {e!r}")
+        )
+        raise _Skip() from None
 
     from engine.workflow.serializer import spec_to_state
+
     spec_state = _storable_spec_state(f.name, process, spec_to_state, spec, subprocess_specs, problems)
     return CompiledProcess(
         key=key,
@@ -215,8 +279,9 @@ def _elements(process) -> dict[str, dict]:
     return elements
 
 
-def _settings_problems(f, key, process, proc_settings, start_form, tasks, version_forms, elements, dmn_xml,
-                       trees) -> list[Problem]:
+def _settings_problems(
+    f, key, process, proc_settings, start_form, tasks, version_forms, elements, dmn_xml, trees
+) -> list[Problem]:
     """The service keys of the flow's settings (deadlines, display name, lookup, carry-over) and
     the read-only fields of its forms, which must show data some step fills."""
     task_forms = {aid: version_forms[t.form_key] for aid, t in tasks.items() if t.form_key in version_forms}
@@ -227,8 +292,9 @@ def _settings_problems(f, key, process, proc_settings, start_form, tasks, versio
         outputs |= {o for o in tree.getroot().xpath("//*[local-name()='output']/@name") if o}
     produced = flow_settings.produced_keys(start_form, task_forms, proc_settings, scripts, outputs)
     settings_file = f"{key}.settings.json"
-    out = [Problem(settings_file, None, k, m)
-           for k, m in flow_settings.problems(proc_settings, tasks, elements, produced)]
+    out = [
+        Problem(settings_file, None, k, m) for k, m in flow_settings.problems(proc_settings, tasks, elements, produced)
+    ]
     for aid, field_key, message in flow_settings.readonly_problems(task_forms, produced):
         out.append(Problem(f"forms/{tasks[aid].form_key}.form", None, aid, f"{field_key}: {message}"))
     return out
@@ -237,12 +303,15 @@ def _settings_problems(f, key, process, proc_settings, start_form, tasks, versio
 def _unrunnable_problems(filename: str, tree, process) -> list[Problem]:
     """Elements the service cannot run (engine/workflow/runnable.py), each named with its line."""
     file_processes = {p.get("id") for p in tree.getroot().xpath("./bpmn:process", namespaces=NS)}
-    return [Problem(filename, line, element, message)
-            for line, element, message in runnable.unrunnable_problems(process, file_processes)]
+    return [
+        Problem(filename, line, element, message)
+        for line, element, message in runnable.unrunnable_problems(process, file_processes)
+    ]
 
 
-def _storable_spec_state(filename: str, process, spec_to_state, spec, subprocess_specs,
-                         problems: list[Problem]) -> dict:
+def _storable_spec_state(
+    filename: str, process, spec_to_state, spec, subprocess_specs, problems: list[Problem]
+) -> dict:
     """The serialized spec, checked to be storable as JSON: an element type the serializer does
     not know (one SpiffWorkflow parses but this service never runs) is refused by name rather than
     failing the deployment's database write."""
@@ -250,9 +319,14 @@ def _storable_spec_state(filename: str, process, spec_to_state, spec, subprocess
         state = spec_to_state(spec, subprocess_specs)
         json.dumps(state)
     except (TypeError, ValueError) as e:
-        problems.append(Problem(filename, process.sourceline, process.get("id"),
-                                f"流程含本服务不支持的元素，无法保存 / the process has an element this "
-                                f"service does not support: {e}"))
+        problems.append(
+            Problem(
+                filename,
+                process.sourceline,
+                process.get("id"),
+                f"流程含本服务不支持的元素，无法保存 / the process has an element this service does not support: {e}",
+            )
+        )
         raise _Skip() from None
     return state
 

@@ -1,5 +1,6 @@
 """What deployment works with: uploaded files, the problems found (each naming file, line and
 element), and what a process compiles into (its user tasks, resources and spec)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ class TaskInfo:
     form_key: str
     assignee_var: str | None = None
     line: int | None = None
-    role_var: str | None = None     # candidateGroups="${var}": the department named by data var
+    role_var: str | None = None  # candidateGroups="${var}": the department named by data var
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -62,13 +63,13 @@ class CompiledProcess:
     name: str
     bpmn_file: str
     bpmn_xml: str
-    spec_state: dict            # serialized spec + subprocess specs (stored once per version)
+    spec_state: dict  # serialized spec + subprocess specs (stored once per version)
     tasks: dict[str, TaskInfo]  # user tasks by activity id
-    elements: dict[str, dict]   # every flow element: {name, type}
+    elements: dict[str, dict]  # every flow element: {name, type}
     start_form: dict | None
     starter_roles: list[str]
-    resources: dict[str, Any]   # dmn files, forms, settings, catalogue of this version
-    spec: Any = None            # parsed spec objects (kept in memory by the engine cache)
+    resources: dict[str, Any]  # dmn files, forms, settings, catalogue of this version
+    spec: Any = None  # parsed spec objects (kept in memory by the engine cache)
     subprocess_specs: Any = None
 
 
@@ -76,8 +77,8 @@ class CompiledProcess:
 class Previous:
     """Resources of the latest deployed version of a process, used when a redeploy uploads only
     the diagram (the modeler page does that)."""
+
     dmn: dict[str, str] = field(default_factory=dict)
     forms: dict[str, dict] = field(default_factory=dict)
     settings: dict[str, Any] | None = None
     catalogue: Any = None
-

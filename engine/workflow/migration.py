@@ -10,6 +10,7 @@ task added after the current one is simply reached later. Waiting timers are not
 deadline already running keeps its due time. The new state must load back under the new version
 (checked here, so a dry run and the real move agree).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -27,8 +28,8 @@ LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 @dataclass
 class Verdict:
     can_move: bool
-    reasons: list[dict] = field(default_factory=list)      # {activity_id, activity_name, reason_zh, reason_en}
-    changed: list[str] = field(default_factory=list)       # aligned activities whose definition changed
+    reasons: list[dict] = field(default_factory=list)  # {activity_id, activity_name, reason_zh, reason_en}
+    changed: list[str] = field(default_factory=list)  # aligned activities whose definition changed
     result: StepResult | None = None
 
 
@@ -51,23 +52,53 @@ def migrate(engine: Engine, old: ProcessVersion, new: ProcessVersion, state: str
                     continue
                 seen.add((aid, task.state & LIVE != 0))
                 if task.state & LIVE:
-                    reasons.append(_reason(old, aid, f"当前活动“{old.element_name(aid)}”在新版本中已删除",
-                                           f"the current activity '{aid}' is not in the new version"))
+                    reasons.append(
+                        _reason(
+                            old,
+                            aid,
+                            f"当前活动“{old.element_name(aid)}”在新版本中已删除",
+                            f"the current activity '{aid}' is not in the new version",
+                        )
+                    )
                 elif task.state & TaskState.FINISHED_MASK:
-                    reasons.append(_reason(old, aid, f"已办理的活动“{old.element_name(aid)}”在新版本中已删除，案件历史无法对应",
-                                           f"the completed activity '{aid}' is not in the new version"))
+                    reasons.append(
+                        _reason(
+                            old,
+                            aid,
+                            f"已办理的活动“{old.element_name(aid)}”在新版本中已删除，案件历史无法对应",
+                            f"the completed activity '{aid}' is not in the new version",
+                        )
+                    )
             for task in diff.changed:
                 aid = getattr(task.task_spec, "bpmn_id", None)
                 if task.state & LIVE and "typename" in diff_changes(top, subs, task):
-                    reasons.append(_reason(old, aid, f"当前活动“{old.element_name(aid)}”在新版本中类型已改变",
-                                           f"the current activity '{aid}' changed its kind in the new version"))
+                    reasons.append(
+                        _reason(
+                            old,
+                            aid,
+                            f"当前活动“{old.element_name(aid)}”在新版本中类型已改变",
+                            f"the current activity '{aid}' changed its kind in the new version",
+                        )
+                    )
         for sp_id, d in subs.items():
             if d is None:
                 sp = wf.subprocesses[sp_id]
-                reasons.append(_reason(old, sp.spec.name, f"子流程“{sp.spec.name}”在新版本中已删除",
-                                       f"the running sub-process '{sp.spec.name}' is not in the new version"))
-        changed = sorted({t.task_spec.bpmn_id for d in (top, *[d for d in subs.values() if d]) for t in d.changed
-                          if getattr(t.task_spec, "bpmn_id", None)})
+                reasons.append(
+                    _reason(
+                        old,
+                        sp.spec.name,
+                        f"子流程“{sp.spec.name}”在新版本中已删除",
+                        f"the running sub-process '{sp.spec.name}' is not in the new version",
+                    )
+                )
+        changed = sorted(
+            {
+                t.task_spec.bpmn_id
+                for d in (top, *[d for d in subs.values() if d])
+                for t in d.changed
+                if getattr(t.task_spec, "bpmn_id", None)
+            }
+        )
         if reasons:
             return Verdict(False, reasons, changed)
         before_tasks, before_timers = engine._user_task_ids(wf), engine._timer_ids(wf)
@@ -78,13 +109,33 @@ def migrate(engine: Engine, old: ProcessVersion, new: ProcessVersion, state: str
                 migrate_workflow(d, sp, new.subprocess_specs[sp.spec.name], reset_mask=TaskState.READY)
             wf.subprocess_specs = new.subprocess_specs
             result = engine._advance(new, wf, before_tasks, before_timers, [], provisional)
-            engine.load(new, result.state)            # it must load back under the new version
+            engine.load(new, result.state)  # it must load back under the new version
         except EngineError as e:
-            return Verdict(False, [_reason(new, e.activity_id, f"迁移后流程步骤失败：{e.message}",
-                                           f"the engine step after the move failed: {e.message}")], changed)
+            return Verdict(
+                False,
+                [
+                    _reason(
+                        new,
+                        e.activity_id,
+                        f"迁移后流程步骤失败：{e.message}",
+                        f"the engine step after the move failed: {e.message}",
+                    )
+                ],
+                changed,
+            )
         except Exception as e:  # SpiffWorkflow could not map the tree onto the new version
-            return Verdict(False, [_reason(old, None, f"引擎无法迁移该案件：{type(e).__name__}: {e}",
-                                           f"the engine cannot move this case: {type(e).__name__}: {e}")], changed)
+            return Verdict(
+                False,
+                [
+                    _reason(
+                        old,
+                        None,
+                        f"引擎无法迁移该案件：{type(e).__name__}: {e}",
+                        f"the engine cannot move this case: {type(e).__name__}: {e}",
+                    )
+                ],
+                changed,
+            )
     return Verdict(True, [], changed, result)
 
 

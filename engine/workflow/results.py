@@ -1,14 +1,15 @@
 """What an engine step tells its caller: the process version it ran, the user tasks and timers
 now open, the facts for the audit trail, and the errors a step can end with."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
-UTC = timezone.utc
+UTC = UTC
 CHINA = timezone(timedelta(hours=8))
 MAX_ROUNDS = 200
 
@@ -29,9 +30,12 @@ class UnknownTaskRole(EngineError):
 
     def __init__(self, field: str, value: object, activity_id: str, activity_name: str):
         self.field, self.value = field, value
-        super().__init__(f"“{activity_name}”的承办部门取自 {field}={value!r}，不是已登记的部门 / "
-                         f"{field}={value!r} is not a known department (task {activity_id})",
-                         activity_id, activity_name)
+        super().__init__(
+            f"“{activity_name}”的承办部门取自 {field}={value!r}，不是已登记的部门 / "
+            f"{field}={value!r} is not a known department (task {activity_id})",
+            activity_id,
+            activity_name,
+        )
 
 
 class TaskNotReady(Exception):
@@ -45,8 +49,8 @@ class ProcessVersion:
     version: int
     spec: Any
     subprocess_specs: Any
-    tasks: dict[str, dict]          # activity id -> {name, role, role_var, lane, form_key, assignee_var}
-    elements: dict[str, dict]       # id -> {name, type, source?, target?}
+    tasks: dict[str, dict]  # activity id -> {name, role, role_var, lane, form_key, assignee_var}
+    elements: dict[str, dict]  # id -> {name, type, source?, target?}
     resources: dict[str, Any]
     script_engine: PythonScriptEngine | None = None
 
@@ -73,15 +77,16 @@ class TimerView:
     activity_id: str
     due_at: datetime
     provisional: bool = False
-    attached_to: str | None = None   # the user task id a boundary timer guards
+    attached_to: str | None = None  # the user task id a boundary timer guards
     cycle: bool = False
-    calc: dict | None = None         # for a provisional working-day deadline: {start, n} to recompute
+    calc: dict | None = None  # for a provisional working-day deadline: {start, n} to recompute
 
 
 @dataclass
 class Fact:
     """Something that happened during a command; the caller turns facts into audit events."""
-    transition: str            # e.g. "complete", "gateway", "timer_fired", "end"
+
+    transition: str  # e.g. "complete", "gateway", "timer_fired", "end"
     activity_id: str | None
     activity_name: str
     data: dict = field(default_factory=dict)
@@ -91,8 +96,8 @@ class Fact:
 @dataclass
 class StepResult:
     state: str
-    status: str                         # running | completed
-    outcome: dict | None                # {id, name} of the end event reached
+    status: str  # running | completed
+    outcome: dict | None  # {id, name} of the end event reached
     user_tasks: list[UserTaskView]
     timers: list[TimerView]
     facts: list[Fact]

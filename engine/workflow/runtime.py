@@ -5,36 +5,50 @@ new state plus what changed (user tasks, timers, audit facts). Nothing is writte
 this module: the caller commits it all in one transaction, or, when the engine raises,
 commits nothing, so a failing step never leaves a half-advanced instance.
 """
+
 from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    CycleTimerEventDefinition, TimerEventDefinition)
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as clockmod
-from engine.workflow import flow_settings
 from engine.metrics import engine_step
-from engine.workflow import spiff_depth  # noqa: F401  (cases deeper than 1000 tasks)
-from engine.workflow import spiff_fast
-from engine.workflow import spiff_fixes  # noqa: F401  (parallel joins inside loops)
-from engine.workflow import task_roles
+from engine.workdays import WorkdayCalendar
+from engine.workflow import (
+    flow_settings,
+    spiff_depth,  # noqa: F401  (cases deeper than 1000 tasks)
+    spiff_fast,
+    spiff_fixes,  # noqa: F401  (parallel joins inside loops)
+    task_roles,
+)
+from engine.workflow.conditions import conditional_flows, replace_flow_conditions  # noqa: F401  (the simulator's)
 from engine.workflow.messages import thrown_messages
+from engine.workflow.results import (  # noqa: F401
+    CHINA,
+    MAX_ROUNDS,
+    UTC,
+    EngineError,
+    Fact,
+    ProcessVersion,
+    StepResult,
+    TaskNotReady,
+    TimerView,
+    UnknownTaskRole,
+    UserTaskView,
+)
+from engine.workflow.script_helpers import _collect, _parse_time, script_helpers  # noqa: F401
 from engine.workflow.scripting import SafeEnvironment, ScriptLimitExceeded, ScriptRefused
 from engine.workflow.serializer import dump_workflow, load_workflow, spec_from_state, task_data
-from engine.workdays import WorkdayCalendar
-from engine.workflow.conditions import conditional_flows, replace_flow_conditions  # noqa: F401  (the simulator's)
-from engine.workflow.results import (CHINA, MAX_ROUNDS, UTC, EngineError, Fact, ProcessVersion, StepResult,  # noqa: F401
-                                     TaskNotReady, TimerView, UnknownTaskRole, UserTaskView)
-from engine.workflow.script_helpers import _collect, _parse_time, script_helpers  # noqa: F401
+
 
 def _ready(wf):
     """The ready tasks of a workflow and its sub-processes, in no particular order, read off the
@@ -62,8 +76,9 @@ class Engine:
             return pv
         row = loader()
         spec, subs = spec_from_state(row["spec_state"])
-        pv = ProcessVersion(row["id"], row["key"], row["version"], spec, subs, row["tasks"], row["elements"],
-                            row["resources"])
+        pv = ProcessVersion(
+            row["id"], row["key"], row["version"], spec, subs, row["tasks"], row["elements"], row["resources"]
+        )
         pv.script_engine = self._script_engine(pv)
         with self._lock:
             self._versions.setdefault(version_id, pv)
@@ -72,9 +87,16 @@ class Engine:
     def compiled_version(self, compiled, version_id: int = 0, version: int = 1) -> ProcessVersion:
         """A runnable version straight from ``deploy.compile_deployment`` (no database: the
         simulator). Not cached: the caller keeps it."""
-        pv = ProcessVersion(version_id, compiled.key, version, compiled.spec, compiled.subprocess_specs,
-                            {k: t.as_dict() for k, t in compiled.tasks.items()}, compiled.elements,
-                            compiled.resources)
+        pv = ProcessVersion(
+            version_id,
+            compiled.key,
+            version,
+            compiled.spec,
+            compiled.subprocess_specs,
+            {k: t.as_dict() for k, t in compiled.tasks.items()},
+            compiled.elements,
+            compiled.resources,
+        )
         pv.script_engine = self._script_engine(pv)
         return pv
 
@@ -89,8 +111,7 @@ class Engine:
     def start(self, pv: ProcessVersion, data: dict) -> StepResult:
         return self._start(pv, data, dump=True)[1]
 
-    def _start(self, pv: ProcessVersion, data: dict, dump: bool, fast: bool = False
-               ) -> tuple[BpmnWorkflow, StepResult]:
+    def _start(self, pv: ProcessVersion, data: dict, dump: bool, fast: bool = False) -> tuple[BpmnWorkflow, StepResult]:
         with clockmod.use(self.clock), _collect() as provisional:
             wf = BpmnWorkflow(pv.spec, pv.subprocess_specs, script_engine=pv.script_engine)
             if fast:
@@ -113,6 +134,7 @@ class Engine:
 
     def _complete(self, pv: ProcessVersion, wf: BpmnWorkflow, task_id: str, data: dict, dump: bool) -> StepResult:
         from uuid import UUID
+
         with clockmod.use(self.clock), _collect() as provisional:
             before_tasks, before_timers = self._user_task_ids(wf), self._timer_ids(wf)
             task = wf.get_task_from_id(UUID(task_id)) if _is_uuid(task_id) else None
@@ -121,8 +143,15 @@ class Engine:
             # Deep copy: SpiffWorkflow's own merge shares list values between tasks.
             task.data.update(copy.deepcopy(data))
             self._run(pv, task)
-            facts = [Fact("complete", task.task_spec.bpmn_id, pv.element_name(task.task_spec.bpmn_id),
-                          {"data": copy.deepcopy(data)}, str(task.id))]
+            facts = [
+                Fact(
+                    "complete",
+                    task.task_spec.bpmn_id,
+                    pv.element_name(task.task_spec.bpmn_id),
+                    {"data": copy.deepcopy(data)},
+                    str(task.id),
+                )
+            ]
             return self._advance(pv, wf, before_tasks, before_timers, facts, provisional, dump)
 
     @engine_step("fire_timers")
@@ -137,8 +166,9 @@ class Engine:
 
     # In memory (the simulator, engine/simulation/): the same commands on a live workflow object,
     # which stays with the caller between commands; ``state`` of the results is "" (not saved).
-    def start_in_memory(self, pv: ProcessVersion, data: dict, accelerate: bool = True
-                        ) -> tuple[BpmnWorkflow, StepResult]:
+    def start_in_memory(
+        self, pv: ProcessVersion, data: dict, accelerate: bool = True
+    ) -> tuple[BpmnWorkflow, StepResult]:
         """``accelerate``: map-based task queries (engine/spiff_fast.py), same results."""
         return self._start(pv, data, dump=False, fast=accelerate)
 
@@ -151,6 +181,7 @@ class Engine:
     def reschedule_timer(self, pv: ProcessVersion, state: str, task_id: str, due: datetime) -> str:
         """Move a waiting timer's due time (a provisional working-day deadline recomputed)."""
         from uuid import UUID
+
         with clockmod.use(self.clock):
             wf = self.load(pv, state)
             task = wf.get_task_from_id(UUID(task_id))
@@ -178,8 +209,9 @@ class Engine:
         except (SpiffWorkflowException, WorkflowException) as e:
             raise self._engine_error(pv, e, task) from e
         except Exception as e:  # an expression's own error (NameError, KeyError, …)
-            raise EngineError(f"{type(e).__name__}: {e}", task.task_spec.bpmn_id,
-                              pv.element_name(task.task_spec.bpmn_id)) from e
+            raise EngineError(
+                f"{type(e).__name__}: {e}", task.task_spec.bpmn_id, pv.element_name(task.task_spec.bpmn_id)
+            ) from e
 
     def _engine_error(self, pv: ProcessVersion, e: Exception, task=None) -> EngineError:
         t = getattr(e, "task", None) or task
@@ -215,7 +247,7 @@ class Engine:
         facts.extend(self._cycle_rounds(pv, wf, cycles))
         for task in completed:
             facts.extend(self._facts_for(pv, wf, task, before_timers))
-        thrown = thrown_messages(wf)      # before the dump: they leave the case now, not on its next load
+        thrown = thrown_messages(wf)  # before the dump: they leave the case now, not on its next load
         state = dump_workflow(wf) if dump else ""
         result = self._result(pv, wf, facts, provisional, state)
         result.messages = thrown
@@ -245,11 +277,17 @@ class Engine:
         name = pv.element_name(aid)
         out: list[Fact] = []
         if kind in ("exclusiveGateway", "inclusiveGateway", "eventBasedGateway"):
-            taken = [c.task_spec.bpmn_id for c in task.children
-                     if c.state & (TaskState.DEFINITE_MASK | TaskState.FINISHED_MASK)
-                     and getattr(c.task_spec, "bpmn_id", None)]
-            flows = [fid for fid, el in pv.elements.items()
-                     if el.get("type") == "sequenceFlow" and el.get("source") == aid and el.get("target") in taken]
+            taken = [
+                c.task_spec.bpmn_id
+                for c in task.children
+                if c.state & (TaskState.DEFINITE_MASK | TaskState.FINISHED_MASK)
+                and getattr(c.task_spec, "bpmn_id", None)
+            ]
+            flows = [
+                fid
+                for fid, el in pv.elements.items()
+                if el.get("type") == "sequenceFlow" and el.get("source") == aid and el.get("target") in taken
+            ]
             out.append(Fact("gateway", aid, name, {"taken_flows": flows, "targets": taken}, str(task.id)))
         elif kind in ("boundaryEvent", "intermediateCatchEvent", "startEvent") and _is_timer(spec):
             if not isinstance(spec.event_definition, CycleTimerEventDefinition):
@@ -283,7 +321,7 @@ class Engine:
             if t.state == TaskState.WAITING and _is_timer(t.task_spec):
                 value = t.internal_data.get("event_value")
                 if isinstance(value, dict) and value.get("cycles") == 0:
-                    continue    # an exhausted cycle never fires again
+                    continue  # an exhausted cycle never fires again
                 out.append(t)
         return out
 
@@ -303,6 +341,7 @@ class Engine:
         """One timer_fired fact per round a cycle timer ran during the step (SpiffWorkflow moves
         the cycle's ``next`` on by one period per round and keeps the timer task waiting)."""
         from uuid import UUID
+
         out = []
         for tid, (aid, before, period) in marks.items():
             task = wf.get_task_from_id(UUID(tid))
@@ -316,8 +355,9 @@ class Engine:
             rounds = int(round((after - before).total_seconds() / period))
             for i in range(max(rounds, 0)):
                 due = before + timedelta(seconds=period * i)
-                out.append(Fact("timer_fired", aid, pv.element_name(aid),
-                                {"due_at": due.isoformat(), "cycle": True}, tid))
+                out.append(
+                    Fact("timer_fired", aid, pv.element_name(aid), {"due_at": due.isoformat(), "cycle": True}, tid)
+                )
         return out
 
     def _due_and_attached(self, pv: ProcessVersion, t) -> tuple[datetime | None, str | None]:
@@ -329,8 +369,9 @@ class Engine:
         cycle = isinstance(t.task_spec.event_definition, CycleTimerEventDefinition)
         due = value["next"] if cycle and isinstance(value, dict) else value
         try:
-            due_at = _parse_time(TimerEventDefinition.parse_time_or_duration(due)
-                                 if not isinstance(due, datetime) else due)
+            due_at = _parse_time(
+                TimerEventDefinition.parse_time_or_duration(due) if not isinstance(due, datetime) else due
+            )
         except Exception:
             return None, None
         attached = None
@@ -350,8 +391,9 @@ class Engine:
             role = task_roles.resolve(info, t.data)
             if role is None:
                 raise UnknownTaskRole(info["role_var"], t.data.get(info["role_var"]), aid, name)
-            user_tasks.append(UserTaskView(str(t.id), aid, name, role, info.get("assignee_var"),
-                                           info.get("form_key", ""), t.data))
+            user_tasks.append(
+                UserTaskView(str(t.id), aid, name, role, info.get("assignee_var"), info.get("form_key", ""), t.data)
+            )
         timers = []
         prov = {p["due"]: p for p in (provisional or [])}
         for t in self._waiting_timers(wf):
@@ -363,8 +405,17 @@ class Engine:
             if due_at is None:
                 continue
             calc = prov.get(str(value["next"] if cycle and isinstance(value, dict) else value))
-            timers.append(TimerView(str(t.id), t.task_spec.bpmn_id, due_at, calc is not None, attached, cycle,
-                                    {"start": calc["start"], "n": calc["n"]} if calc else None))
+            timers.append(
+                TimerView(
+                    str(t.id),
+                    t.task_spec.bpmn_id,
+                    due_at,
+                    calc is not None,
+                    attached,
+                    cycle,
+                    {"start": calc["start"], "n": calc["n"]} if calc else None,
+                )
+            )
         completed = wf.is_completed()
         outcome = None
         if completed:
@@ -376,10 +427,20 @@ class Engine:
         data = wf.data if completed else {}
         if completed and not data:
             for t in wf.get_tasks(state=TaskState.COMPLETED):
-                if getattr(t.task_spec, "bpmn_id", None) and pv.elements.get(t.task_spec.bpmn_id, {}).get("type") == "endEvent":
+                if (
+                    getattr(t.task_spec, "bpmn_id", None)
+                    and pv.elements.get(t.task_spec.bpmn_id, {}).get("type") == "endEvent"
+                ):
                     data = t.data
-        return StepResult(state, "completed" if completed else "running", outcome, user_tasks, timers, facts,
-                          copy.deepcopy(data) if completed else {})
+        return StepResult(
+            state,
+            "completed" if completed else "running",
+            outcome,
+            user_tasks,
+            timers,
+            facts,
+            copy.deepcopy(data) if completed else {},
+        )
 
 
 def _is_timer(spec) -> bool:
@@ -398,6 +459,7 @@ def _changed(task) -> dict:
 
 def _is_uuid(value: str) -> bool:
     from uuid import UUID
+
     try:
         UUID(str(value))
         return True

@@ -2,17 +2,18 @@
 catalogue_item, setting …), on the engine's clock and working-day calendar. A working-day deadline
 in a year the calendar does not know yet is provisional: it is collected for the caller, which
 recomputes it once the year is loaded."""
+
 from __future__ import annotations
 
 import contextvars
 import copy
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from engine import clock as clockmod
 from engine.workdays import WorkdayCalendar
 
-UTC = timezone.utc
+UTC = UTC
 
 _provisional: contextvars.ContextVar[list | None] = contextvars.ContextVar("siji_provisional", default=None)
 
@@ -29,7 +30,7 @@ def _parse_time(value) -> datetime:
 
 def script_helpers(calendar: WorkdayCalendar, resources: dict) -> dict[str, Callable]:
     """The functions every diagram expression may call (docs/MODELING.md): time, working days,
-the catalogue and the flow's settings."""
+    the catalogue and the flow's settings."""
     settings = resources.get("settings") or {}
     catalogue = {i["code"]: i for i in ((resources.get("catalogue") or {}).get("items") or [])}
     cal = calendar
@@ -66,9 +67,15 @@ the catalogue and the flow's settings."""
     def setting(name, default=None):
         return copy.deepcopy(settings.get(name, default))
 
-    return {"now": now, "days_after": days_after, "hours_after": hours_after,
-            "workdays_after": workdays_after, "end_of_day": end_of_day,
-            "catalogue_item": catalogue_item, "setting": setting}
+    return {
+        "now": now,
+        "days_after": days_after,
+        "hours_after": hours_after,
+        "workdays_after": workdays_after,
+        "end_of_day": end_of_day,
+        "catalogue_item": catalogue_item,
+        "setting": setting,
+    }
 
 
 class _collect:

@@ -4,14 +4,15 @@ SpiffWorkflow's serializer embeds the whole spec in every instance's JSON, and r
 every load is the largest single cost of a command. Our converter leaves it out on save and
 attaches the cached spec objects on load.
 """
+
 from __future__ import annotations
 
 import json
 
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
-from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer, VERSION
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
 from engine.workflow.service_tasks import ConnectorServiceTask
@@ -28,6 +29,7 @@ class _CachedSpecWorkflowConverter(BpmnWorkflowConverter):
 
     def from_dict(self, dct):
         from uuid import UUID
+
         spec, subprocess_specs = dct.pop("spec"), dct.pop("subprocess_specs")
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
@@ -79,8 +81,9 @@ def task_data(state: str, task_id: str, ready: int) -> dict | None:
     dct = json.loads(state)
     tasks = dct["tasks"]
     if task_id not in tasks:
-        tasks = next((sub["tasks"] for sub in (dct.get("subprocesses") or {}).values()
-                      if task_id in sub["tasks"]), None)
+        tasks = next(
+            (sub["tasks"] for sub in (dct.get("subprocesses") or {}).values() if task_id in sub["tasks"]), None
+        )
     if tasks is None or tasks[task_id].get("state") != ready:
         return None
     chain = []

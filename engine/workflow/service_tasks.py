@@ -18,6 +18,7 @@ output's value is ``${path}`` into the JSON answer, stored under the output's na
 The engine stops at such a task like at a user task (its spec is made ``manual``); a connector
 worker calls the endpoint outside any transaction and completes the task with the outputs.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,7 +30,7 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "camunda": CAMUNDA_NS}
-CONNECTOR_ROLE = "connector"     # the task row's role: no user holds it, so no inbox shows it
+CONNECTOR_ROLE = "connector"  # the task row's role: no user holds it, so no inbox shows it
 _EXPR = re.compile(r"^\$\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\s*\}$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -39,32 +40,56 @@ def connector_tasks(process, filename: str, known: set[str] | None, problems: li
     what is wrong (no connector, an unknown one, a bad mapping) goes to ``problems``.
     ``known``: the registry's connector names (None: not checked)."""
     from engine.workflow.deploy import Problem
+
     out = {}
     for st in process.xpath(".//bpmn:serviceTask", namespaces=NS):
         aid = st.get("id")
         conn = st.find("bpmn:extensionElements/camunda:connector", NS)
         cid = (conn.findtext("camunda:connectorId", namespaces=NS) or "").strip() if conn is not None else ""
         if not cid:
-            problems.append(Problem(filename, st.sourceline, aid,
-                                    "服务任务须用 camunda:connector 指明连接器 / a service task needs a "
-                                    "camunda:connector with a connectorId"))
+            problems.append(
+                Problem(
+                    filename,
+                    st.sourceline,
+                    aid,
+                    "服务任务须用 camunda:connector 指明连接器 / a service task needs a "
+                    "camunda:connector with a connectorId",
+                )
+            )
             continue
         if known is not None and cid not in known:
-            problems.append(Problem(filename, st.sourceline, aid,
-                                    f"未登记的连接器 “{cid}” / unknown connector '{cid}'", ))
+            problems.append(
+                Problem(
+                    filename,
+                    st.sourceline,
+                    aid,
+                    f"未登记的连接器 “{cid}” / unknown connector '{cid}'",
+                )
+            )
             continue
         inputs, outputs = {}, {}
         for kind, target in (("inputParameter", inputs), ("outputParameter", outputs)):
             for p in conn.findall(f"camunda:inputOutput/camunda:{kind}", NS):
                 name, value = p.get("name") or "", (p.text or "").strip()
                 if not _NAME.match(name) or (kind == "outputParameter" and not _EXPR.match(value)):
-                    problems.append(Problem(filename, p.sourceline, aid,
-                                            f"连接器参数 “{name}” 有误：名称须为标识符，输出值须为 ${{路径}} / bad "
-                                            f"connector {kind} '{name}'"))
+                    problems.append(
+                        Problem(
+                            filename,
+                            p.sourceline,
+                            aid,
+                            f"连接器参数 “{name}” 有误：名称须为标识符，输出值须为 ${{路径}} / bad "
+                            f"connector {kind} '{name}'",
+                        )
+                    )
                     continue
                 target[name] = value
-        out[aid] = {"connector": cid, "name": (st.get("name") or "").strip() or aid,
-                    "inputs": inputs, "outputs": outputs, "line": st.sourceline}
+        out[aid] = {
+            "connector": cid,
+            "name": (st.get("name") or "").strip() or aid,
+            "inputs": inputs,
+            "outputs": outputs,
+            "line": st.sourceline,
+        }
     return out
 
 
@@ -82,8 +107,10 @@ class ConnectorServiceTask(ServiceTask):
 
 
 class SijiParser(CamundaParser):
-    OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
-                               full_tag("serviceTask"): (TaskParser, ConnectorServiceTask)}
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (TaskParser, ConnectorServiceTask),
+    }
 
 
 def _lookup(data, path: str):

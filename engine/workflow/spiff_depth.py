@@ -11,6 +11,7 @@ So: iterate without a depth limit (the iterator keeps its own list of tasks and 
 and test descent with a loop. A long case stays correct; its commands still cost more as it grows
 (the README's instance-size figures).
 """
+
 from __future__ import annotations
 
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
@@ -23,7 +24,7 @@ UNLIMITED = 1 << 30
 def _unlimit(cls) -> None:
     init = cls.__init__
     code = init.__code__
-    names = code.co_varnames[:code.co_argcount]
+    names = code.co_varnames[: code.co_argcount]
     defaults = list(init.__defaults__)
     i = names.index("max_depth") - (len(names) - len(defaults))
     if defaults[i] not in (1000, UNLIMITED):

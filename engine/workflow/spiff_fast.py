@@ -10,6 +10,7 @@ a sub-process's tasks right after the task that runs it, before that task's chil
 Only for workflows passed to :func:`accelerate` (one object at a time; nothing global changes);
 tests/test_simulation.py checks that accelerated and plain runs give identical cases.
 """
+
 from __future__ import annotations
 
 from SpiffWorkflow.util.task import TaskState
@@ -36,8 +37,7 @@ def _position(task, memo: dict) -> tuple:
     else:
         wf = task.workflow
         parent_id = getattr(wf, "parent_task_id", None)
-        key = () if parent_id is None else \
-            _position(wf.top_workflow.get_task_from_id(parent_id), memo) + (0,)
+        key = () if parent_id is None else _position(wf.top_workflow.get_task_from_id(parent_id), memo) + (0,)
     memo[task.id] = key
     return key
 

@@ -15,6 +15,7 @@ own previous firing count, and each branch contributes only what it changed sinc
 diverged. Outside loops (no previous firing) the behaviour is 3.2's own, except that data merges
 by changed keys, which gives the same result for branches that write their own keys.
 """
+
 from __future__ import annotations
 
 import copy
@@ -61,7 +62,7 @@ def _check_threshold_unstructured(self, my_task):
     for task in [t for t in my_task.workflow.tasks.values() if t.task_spec is self]:
         above = _ancestors(task)
         if last is not None and task is not my_task and last.id not in above:
-            continue    # a copy left over from an earlier round
+            continue  # a copy left over from an earlier round
         if my_task.id in above:
             remove_ancestor(task)
         elif task.id in mine:
@@ -74,9 +75,15 @@ def _check_threshold_unstructured(self, my_task):
 def _run_hook(self, my_task):
     last = _last_firing(self, my_task)
     mine = _ancestors(my_task)
-    others = [t for t in my_task.workflow.tasks.values()
-              if t.task_spec == self and t is not my_task and t.has_state(TaskState.FINISHED_MASK)
-              and t.id not in mine and (last is None or last.id in _ancestors(t))]
+    others = [
+        t
+        for t in my_task.workflow.tasks.values()
+        if t.task_spec == self
+        and t is not my_task
+        and t.has_state(TaskState.FINISHED_MASK)
+        and t.id not in mine
+        and (last is None or last.id in _ancestors(t))
+    ]
     others.sort(key=lambda t: t.last_state_change)
 
     def divergence(task):
@@ -87,7 +94,7 @@ def _run_hook(self, my_task):
 
     points = [divergence(t) for t in others]
     points = [p for p in points if p is not None]
-    if not points:   # nothing to merge: 3.2's behaviour
+    if not points:  # nothing to merge: 3.2's behaviour
         my_task._inherit_data()
         return True
     # the split: the divergence point nearest the root

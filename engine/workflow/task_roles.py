@@ -10,6 +10,7 @@ The value is checked against the role registry (engine/roles.py) at the moment t
 created, so the command whose data set it — a start form, a registration or triage task — is
 refused as a whole, naming the variable, and nothing of it is written.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,15 +1,15 @@
 """Uploaded files sorted by kind (diagrams, decision tables, forms, settings, the catalogue), each
 read within its size and depth limits; JSON with NaN or Infinity is refused."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import PurePosixPath
-from typing import Any, Iterable
-
+from typing import Any
 
 from engine import roles
-from engine.workflow.deploy_model import (MAX_FORM_BYTES, MAX_JSON_BYTES, Problem,
-                                         UploadedFile)
+from engine.workflow.deploy_model import MAX_FORM_BYTES, MAX_JSON_BYTES, Problem, UploadedFile
 
 
 def _form_key_of_upload(name: str) -> str:
@@ -38,14 +38,18 @@ def _load_json(f: UploadedFile, limit: int) -> Any:
     except json.JSONDecodeError as e:
         raise ValueError(f"JSON 语法错误，第 {e.lineno} 行 / invalid JSON at line {e.lineno}: {e.msg}") from None
     except RecursionError:
-        raise ValueError(f"JSON 嵌套过深（上限 {MAX_JSON_DEPTH} 层）/ JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
-    except ValueError as e:   # NaN / Infinity, integers over 4300 digits
+        raise ValueError(
+            f"JSON 嵌套过深（上限 {MAX_JSON_DEPTH} 层）/ JSON nested deeper than {MAX_JSON_DEPTH} levels"
+        ) from None
+    except ValueError as e:  # NaN / Infinity, integers over 4300 digits
         raise ValueError(f"JSON 无效 / invalid JSON: {str(e)[:200]}") from None
     stack = [(value, 1)]
-    while stack:   # deeper than any form needs; compiling it would recurse
+    while stack:  # deeper than any form needs; compiling it would recurse
         node, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
-            raise ValueError(f"JSON 嵌套过深（上限 {MAX_JSON_DEPTH} 层）/ JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            raise ValueError(
+                f"JSON 嵌套过深（上限 {MAX_JSON_DEPTH} 层）/ JSON nested deeper than {MAX_JSON_DEPTH} levels"
+            )
         if isinstance(node, dict):
             stack.extend((v, depth + 1) for v in node.values())
         elif isinstance(node, list):
@@ -82,9 +86,14 @@ def classify(files: Iterable[UploadedFile]):
             except ValueError as e:
                 problems.append(Problem(f.name, None, None, str(e)))
         else:
-            problems.append(Problem(f.name, None, None,
-                                    "不支持的文件类型（接受 .bpmn .dmn .form .settings.json catalogue.json）/ "
-                                    "unsupported file type"))
+            problems.append(
+                Problem(
+                    f.name,
+                    None,
+                    None,
+                    "不支持的文件类型（接受 .bpmn .dmn .form .settings.json catalogue.json）/ unsupported file type",
+                )
+            )
     return bpmn, dmn, forms, settings, catalogue, problems
 
 
@@ -96,7 +105,9 @@ def _check_catalogue(cat: Any) -> None:
         if not isinstance(item, dict) or not item.get("code"):
             raise ValueError(f"items[{i}] 缺少 code / items[{i}] has no code")
         if item.get("path") not in ("commitment", "filing", "review"):
-            raise ValueError(f"items[{i}].path 必须是 commitment/filing/review / items[{i}].path must be "
-                             "commitment, filing or review")
+            raise ValueError(
+                f"items[{i}].path 必须是 commitment/filing/review / items[{i}].path must be "
+                "commitment, filing or review"
+            )
         if not roles.is_role(str(item.get("department", ""))):
             raise ValueError(f"items[{i}].department 不是已知部门 / items[{i}].department is not a known role")

@@ -1,6 +1,7 @@
 """Checks on the uploaded XML before SpiffWorkflow builds anything: the OMG XSD, ids and dangling
 references, lanes and boundary events, every expression (conditions, timers, scripts, DMN
 entries) against the restricted language. Each problem names file, line and element."""
+
 from __future__ import annotations
 
 import re
@@ -9,15 +10,11 @@ import threading
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 
-from engine.workflow.deploy_model import (BPMN_NS, NS, RESERVED_IDS,
-                                         RESERVED_SUFFIXES, Problem)
+from engine.workflow.deploy_model import BPMN_NS, NS, RESERVED_IDS, RESERVED_SUFFIXES, Problem
 from engine.workflow.scripting import check_source
-
 
 _validator: BpmnValidator | None = None
 _validator_lock = threading.Lock()
-
-
 
 
 def _bpmn_validator() -> BpmnValidator:
@@ -76,8 +73,11 @@ def _expression_problems(filename: str, tree) -> list[Problem]:
 
     checks = [
         (".//bpmn:conditionExpression", "eval"),
-        (".//bpmn:timeDate", "eval"), (".//bpmn:timeDuration", "eval"), (".//bpmn:timeCycle", "eval"),
-        (".//bpmn:loopCardinality", "eval"), (".//bpmn:completionCondition", "eval"),
+        (".//bpmn:timeDate", "eval"),
+        (".//bpmn:timeDuration", "eval"),
+        (".//bpmn:timeCycle", "eval"),
+        (".//bpmn:loopCardinality", "eval"),
+        (".//bpmn:completionCondition", "eval"),
         (".//bpmn:scriptTask/bpmn:script", "exec"),
         # A conditional event's condition is evaluated by the same script engine as a gateway's.
         (".//bpmn:conditionalEventDefinition/bpmn:condition", "eval"),
@@ -90,8 +90,14 @@ def _expression_problems(filename: str, tree) -> list[Problem]:
                     out.append(Problem(filename, node.sourceline, owner_id(node), "表达式为空 / empty expression"))
                 continue
             for line, msg in check_source(text, mode):
-                out.append(Problem(filename, node.sourceline + max(line - 1, 0), owner_id(node),
-                                   f"表达式不被允许 / expression refused: {msg}"))
+                out.append(
+                    Problem(
+                        filename,
+                        node.sourceline + max(line - 1, 0),
+                        owner_id(node),
+                        f"表达式不被允许 / expression refused: {msg}",
+                    )
+                )
     return out
 
 
@@ -102,15 +108,24 @@ def _dmn_problems(filename: str, tree) -> list[Problem]:
         local = _local(node.tag)
         if local in ("inputExpression", "outputEntry"):
             text_node = node if local == "outputEntry" else node.find(f"{{{dmn_ns}}}text")
-            text = (text_node.findtext(f"{{{dmn_ns}}}text") if local == "outputEntry" else
-                    (text_node.text if text_node is not None else None))
+            text = (
+                text_node.findtext(f"{{{dmn_ns}}}text")
+                if local == "outputEntry"
+                else (text_node.text if text_node is not None else None)
+            )
             if text and text.strip() and text.strip() != "-":
-                for line, msg in check_source(text.strip(), "eval"):
+                for _line, msg in check_source(text.strip(), "eval"):
                     parent = node
                     while parent is not None and parent.get("id") is None:
                         parent = parent.getparent()
-                    out.append(Problem(filename, node.sourceline, parent.get("id") if parent is not None else None,
-                                       f"表达式不被允许 / expression refused: {msg}"))
+                    out.append(
+                        Problem(
+                            filename,
+                            node.sourceline,
+                            parent.get("id") if parent is not None else None,
+                            f"表达式不被允许 / expression refused: {msg}",
+                        )
+                    )
     return out
 
 
@@ -129,20 +144,44 @@ def _structure_problems(filename: str, tree) -> list[Problem]:
         ids[i] = node.sourceline
         ns = etree.QName(node.tag).namespace
         if ns == BPMN_NS and (i in RESERVED_IDS or i.endswith(RESERVED_SUFFIXES)):
-            out.append(Problem(filename, node.sourceline, i,
-                               f"元素 id “{i}” 与引擎内部名称冲突，请改名 / id '{i}' collides with an engine-internal name"))
+            out.append(
+                Problem(
+                    filename,
+                    node.sourceline,
+                    i,
+                    f"元素 id “{i}” 与引擎内部名称冲突，请改名 / id '{i}' collides with an engine-internal name",
+                )
+            )
     for flow in root.xpath(".//bpmn:sequenceFlow", namespaces=NS):
         for attr in ("sourceRef", "targetRef"):
             ref = flow.get(attr)
             if not ref or ref not in ids:
-                out.append(Problem(filename, flow.sourceline, flow.get("id"),
-                                   f"顺序流的 {attr} 指向不存在的元素 “{ref}” / dangling {attr} '{ref}'"))
+                out.append(
+                    Problem(
+                        filename,
+                        flow.sourceline,
+                        flow.get("id"),
+                        f"顺序流的 {attr} 指向不存在的元素 “{ref}” / dangling {attr} '{ref}'",
+                    )
+                )
     for node in root.xpath(".//bpmn:*[@default]", namespaces=NS):
         if node.get("default") not in ids:
-            out.append(Problem(filename, node.sourceline, node.get("id"),
-                               f"default 指向不存在的顺序流 “{node.get('default')}” / dangling default flow"))
+            out.append(
+                Problem(
+                    filename,
+                    node.sourceline,
+                    node.get("id"),
+                    f"default 指向不存在的顺序流 “{node.get('default')}” / dangling default flow",
+                )
+            )
     for node in root.xpath(".//bpmn:boundaryEvent", namespaces=NS):
         if node.get("attachedToRef") not in ids:
-            out.append(Problem(filename, node.sourceline, node.get("id"),
-                               "边界事件附着的活动不存在 / boundary event attached to a missing activity"))
+            out.append(
+                Problem(
+                    filename,
+                    node.sourceline,
+                    node.get("id"),
+                    "边界事件附着的活动不存在 / boundary event attached to a missing activity",
+                )
+            )
     return out

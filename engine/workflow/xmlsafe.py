@@ -14,6 +14,7 @@ Every BPMN and DMN file an analyst uploads goes through ``parse``. Defences, in 
 A BPMN or DMN file never needs a DTD, so none is accepted. Limits: a DOCTYPE written inside a
 comment or CDATA section is refused too (a harmless false alarm).
 """
+
 from __future__ import annotations
 
 import codecs
@@ -43,8 +44,12 @@ _PARSER_KW = dict(
     remove_comments=False,
 )
 
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
-         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 
 
 def _declares_dtd(data: bytes) -> bool:
@@ -54,8 +59,8 @@ def _declares_dtd(data: bytes) -> bool:
     head = data[:4]
     for bom, enc in _BOMS:
         if head.startswith(bom):
-            return _declares_dtd_text(data[len(bom):], enc)
-    if b"\x00" in head:   # UTF-16/32 without a BOM: '<' followed or preceded by NULs
+            return _declares_dtd_text(data[len(bom) :], enc)
+    if b"\x00" in head:  # UTF-16/32 without a BOM: '<' followed or preceded by NULs
         for enc in ("utf-32-le", "utf-32-be", "utf-16-le", "utf-16-be"):
             if _declares_dtd_text(data, enc):
                 return True
@@ -70,8 +75,9 @@ def _declares_dtd_text(data: bytes, encoding: str) -> bool:
 def parse(data: bytes, max_bytes: int = MAX_XML_BYTES) -> etree._ElementTree:
     """Parse ``data`` or raise UnsafeXml / etree.XMLSyntaxError."""
     if len(data) > max_bytes:
-        raise UnsafeXml(f"文件过大：{len(data)} 字节，上限 {max_bytes} 字节 / file too large: "
-                        f"{len(data)} bytes, limit {max_bytes}")
+        raise UnsafeXml(
+            f"文件过大：{len(data)} 字节，上限 {max_bytes} 字节 / file too large: {len(data)} bytes, limit {max_bytes}"
+        )
     if _declares_dtd(data):
         raise UnsafeXml(DTD_REFUSED)
     parser = etree.XMLParser(**_PARSER_KW)

@@ -8,6 +8,7 @@ service.
   transaction that fires timers flushes, writes the fired timer ids to the marker file and sleeps
   inside the still-open transaction, so a test can SIGKILL a timer worker mid-firing.
 """
+
 import logging
 import os
 import time
@@ -21,9 +22,10 @@ if _delay > 0 or _pause > 0:
     from sqlalchemy.orm import Session
 
     if _delay > 0:
+
         @event.listens_for(Engine, "commit")
         def _slow_commit(conn):
-            if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":   # reads share the pool
+            if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":  # reads share the pool
                 time.sleep(_delay)
 
     if _pause > 0:
@@ -31,7 +33,7 @@ if _delay > 0 or _pause > 0:
 
         @event.listens_for(Session, "before_commit")
         def _pause_firing(session):
-            session.flush()   # the firing's writes reach the database, uncommitted
+            session.flush()  # the firing's writes reach the database, uncommitted
             fired = sorted(session.info.pop("fired_timers", ()))
             if not fired:
                 return

@@ -27,13 +27,40 @@ instance_terminated pi_abort
 anything else     unknown
 ================  ==========================================================
 """
+
 from __future__ import annotations
 
-from engine.audit.export.cases import (CHINA, EXTENSIONS, FORMATS, MEDIA_TYPES, Case, FilterError, TraceFilter,
-                                      count_cases, iter_cases, parse_bound, utc_iso)
+from engine.audit.export.cases import (
+    CHINA,
+    EXTENSIONS,
+    FORMATS,
+    MEDIA_TYPES,
+    Case,
+    FilterError,
+    TraceFilter,
+    count_cases,
+    iter_cases,
+    parse_bound,
+    utc_iso,
+)
 from engine.audit.export.cli import export_cli
 from engine.audit.export.formats import single_trace, stream
 from engine.audit.export.json_csv import case_json
 
-__all__ = ["CHINA", "EXTENSIONS", "FORMATS", "MEDIA_TYPES", "Case", "FilterError", "TraceFilter", "count_cases",
-           "iter_cases", "parse_bound", "utc_iso", "export_cli", "single_trace", "stream", "case_json"]
+__all__ = [
+    "CHINA",
+    "EXTENSIONS",
+    "FORMATS",
+    "MEDIA_TYPES",
+    "Case",
+    "FilterError",
+    "TraceFilter",
+    "count_cases",
+    "iter_cases",
+    "parse_bound",
+    "utc_iso",
+    "export_cli",
+    "single_trace",
+    "stream",
+    "case_json",
+]

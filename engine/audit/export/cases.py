@@ -1,16 +1,18 @@
 """Which cases an export holds (filters) and reading them in keyset-paged batches."""
+
 from __future__ import annotations
 
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterator
+from datetime import UTC, date, datetime, time, timedelta, timezone
+
 from sqlalchemy import func, select
+
 from engine import roles
 from engine.store.models import AuditEvent, Instance, ProcessVersionRow, User
-
 
 CHINA = timezone(timedelta(hours=8))
 FORMATS = ("json", "csv", "xes", "ocel")
@@ -25,10 +27,22 @@ BATCH = 50
 
 INSTANCE_LEVEL = {"instance_started", "instance_completed", "instance_terminated"}
 _FIXED_LIFECYCLE = {
-    "instance_started": "start", "scheduled": "schedule", "unclaim": "unknown", "complete": "complete",
-    "cancel": "withdraw", "timer_armed": "schedule", "timer_fired": "complete", "timer_cancelled": "withdraw",
-    "timer_recomputed": "unknown", "gateway": "complete", "script": "complete", "business_rule": "complete",
-    "activity": "complete", "end": "complete", "instance_completed": "complete", "instance_terminated": "pi_abort",
+    "instance_started": "start",
+    "scheduled": "schedule",
+    "unclaim": "unknown",
+    "complete": "complete",
+    "cancel": "withdraw",
+    "timer_armed": "schedule",
+    "timer_fired": "complete",
+    "timer_cancelled": "withdraw",
+    "timer_recomputed": "unknown",
+    "gateway": "complete",
+    "script": "complete",
+    "business_rule": "complete",
+    "activity": "complete",
+    "end": "complete",
+    "instance_completed": "complete",
+    "instance_terminated": "pi_abort",
 }
 TRACE_NAMESPACE = uuid.UUID("8d3c1f0e-5a4b-4c1e-9f55-7f1b2a6c0d51")
 
@@ -48,20 +62,20 @@ def parse_bound(value: str | None, end: bool = False) -> datetime | None:
             d = date.fromisoformat(text)
             if end:
                 d += timedelta(days=1)
-            return datetime.combine(d, time(0), CHINA).astimezone(timezone.utc)
+            return datetime.combine(d, time(0), CHINA).astimezone(UTC)
         dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+") if "T" in text else text)
     except ValueError:
         raise FilterError(value) from None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
 
 
 @dataclass
 class TraceFilter:
     process_key: str | None = None
-    start: datetime | None = None      # instances created at or after
-    end: datetime | None = None        # instances created before
+    start: datetime | None = None  # instances created at or after
+    end: datetime | None = None  # instances created before
     status: str | None = None
     instance_ids: list[int] | None = None
 
@@ -80,8 +94,12 @@ class TraceFilter:
         return conds
 
     def as_dict(self) -> dict:
-        return {"process_key": self.process_key, "from": utc_iso(self.start), "to": utc_iso(self.end),
-                "status": self.status}
+        return {
+            "process_key": self.process_key,
+            "from": utc_iso(self.start),
+            "to": utc_iso(self.end),
+            "status": self.status,
+        }
 
 
 @dataclass
@@ -120,38 +138,87 @@ def iter_cases(db, flt: TraceFilter, visible=None, batch: int | None = None) -> 
     while True:
         with db.read(snapshot=True) as s:
             rows = s.execute(
-                select(Instance.id, Instance.process_key, ProcessVersionRow.name, ProcessVersionRow.version,
-                       Instance.business_key, Instance.status, Instance.starter_id, Instance.enterprise_id,
-                       Instance.created_at, Instance.ended_at, Instance.outcome_id, Instance.outcome_name)
+                select(
+                    Instance.id,
+                    Instance.process_key,
+                    ProcessVersionRow.name,
+                    ProcessVersionRow.version,
+                    Instance.business_key,
+                    Instance.status,
+                    Instance.starter_id,
+                    Instance.enterprise_id,
+                    Instance.created_at,
+                    Instance.ended_at,
+                    Instance.outcome_id,
+                    Instance.outcome_name,
+                )
                 .join(ProcessVersionRow, ProcessVersionRow.id == Instance.version_id)
-                .where(Instance.id > last, *conds).order_by(Instance.id).limit(batch)).all()
+                .where(Instance.id > last, *conds)
+                .order_by(Instance.id)
+                .limit(batch)
+            ).all()
             if not rows:
                 return
             user_ids = {r.starter_id for r in rows} | {r.enterprise_id for r in rows}
-            users = {u.id: u for u in s.execute(select(User.id, User.username, User.display_name,
-                                                       User.enterprise_name).where(User.id.in_(user_ids)))}
+            users = {
+                u.id: u
+                for u in s.execute(
+                    select(User.id, User.username, User.display_name, User.enterprise_name).where(User.id.in_(user_ids))
+                )
+            }
             cases: dict[int, Case] = {}
             for r in rows:
                 ent = users.get(r.enterprise_id)
                 cases[r.id] = Case(
-                    id=r.id, process_key=r.process_key, process_name=r.name, version=r.version,
-                    business_key=r.business_key, status=r.status,
+                    id=r.id,
+                    process_key=r.process_key,
+                    process_name=r.name,
+                    version=r.version,
+                    business_key=r.business_key,
+                    status=r.status,
                     starter=users[r.starter_id].username if r.starter_id in users else None,
                     enterprise=ent.username if ent else None,
                     enterprise_name=(ent.enterprise_name or ent.display_name or ent.username) if ent else None,
-                    created_at=r.created_at, ended_at=r.ended_at, outcome_id=r.outcome_id,
-                    outcome_name=r.outcome_name)
+                    created_at=r.created_at,
+                    ended_at=r.ended_at,
+                    outcome_id=r.outcome_id,
+                    outcome_name=r.outcome_name,
+                )
             events = s.execute(
-                select(AuditEvent.instance_id, AuditEvent.seq, AuditEvent.at, AuditEvent.activity_id,
-                       AuditEvent.activity_name, AuditEvent.transition, AuditEvent.actor, AuditEvent.role,
-                       AuditEvent.task_id, AuditEvent.data, AuditEvent.prev_hash, AuditEvent.hash)
+                select(
+                    AuditEvent.instance_id,
+                    AuditEvent.seq,
+                    AuditEvent.at,
+                    AuditEvent.activity_id,
+                    AuditEvent.activity_name,
+                    AuditEvent.transition,
+                    AuditEvent.actor,
+                    AuditEvent.role,
+                    AuditEvent.task_id,
+                    AuditEvent.data,
+                    AuditEvent.prev_hash,
+                    AuditEvent.hash,
+                )
                 .where(AuditEvent.instance_id.in_(list(cases)))
-                .order_by(AuditEvent.instance_id, AuditEvent.seq).execution_options(yield_per=500))
+                .order_by(AuditEvent.instance_id, AuditEvent.seq)
+                .execution_options(yield_per=500)
+            )
             for e in events:
                 cases[e.instance_id].events.append(
-                    {"seq": e.seq, "at": e.at, "activity_id": e.activity_id, "activity_name": e.activity_name,
-                     "transition": e.transition, "actor": e.actor, "role": e.role, "task_id": e.task_id,
-                     "data": e.data or {}, "prev_hash": e.prev_hash, "hash": e.hash})
+                    {
+                        "seq": e.seq,
+                        "at": e.at,
+                        "activity_id": e.activity_id,
+                        "activity_name": e.activity_name,
+                        "transition": e.transition,
+                        "actor": e.actor,
+                        "role": e.role,
+                        "task_id": e.task_id,
+                        "data": e.data or {},
+                        "prev_hash": e.prev_hash,
+                        "hash": e.hash,
+                    }
+                )
         for case in cases.values():
             annotate(case)
             yield case
@@ -179,7 +246,7 @@ def annotate(case: Case) -> None:
 
 
 def utc_iso(dt: datetime | None) -> str | None:
-    return dt.astimezone(timezone.utc).isoformat() if dt is not None else None
+    return dt.astimezone(UTC).isoformat() if dt is not None else None
 
 
 def jsonable(value):

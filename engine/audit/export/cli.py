@@ -1,8 +1,10 @@
 """``siji export``: a log of any size to a file or standard output, with progress."""
+
 from __future__ import annotations
 
 import sys
-from engine.audit.export.cases import Case, FilterError, TraceFilter, utc_iso, count_cases, iter_cases, parse_bound
+
+from engine.audit.export.cases import Case, FilterError, TraceFilter, count_cases, iter_cases, parse_bound, utc_iso
 from engine.audit.export.formats import stream
 
 
@@ -37,10 +39,12 @@ def export_cli(service, args) -> int:
     """``siji export --format xes --process-key K --from D --to D --status S -o FILE``."""
     fmt = getattr(args, "format", "xes")
     try:
-        flt = TraceFilter(process_key=getattr(args, "process_key", None),
-                          start=parse_bound(getattr(args, "from_", None)),
-                          end=parse_bound(getattr(args, "to", None), end=True),
-                          status=getattr(args, "status", None))
+        flt = TraceFilter(
+            process_key=getattr(args, "process_key", None),
+            start=parse_bound(getattr(args, "from_", None)),
+            end=parse_bound(getattr(args, "to", None), end=True),
+            status=getattr(args, "status", None),
+        )
     except FilterError as e:
         print(f"error: not a date or datetime: {e}", file=sys.stderr)
         return 2

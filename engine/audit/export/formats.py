@@ -1,11 +1,13 @@
 """One entry for every format: a stream of text chunks."""
+
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
+
 from engine.audit.export.cases import Case, FilterError
 from engine.audit.export.json_csv import _dumps, case_json, csv_stream, json_stream
-from engine.audit.export.xes import xes_stream
 from engine.audit.export.ocel import ocel_stream
+from engine.audit.export.xes import xes_stream
 
 
 def stream(fmt: str, cases: Iterable[Case], meta: dict | None = None) -> Iterator[str]:

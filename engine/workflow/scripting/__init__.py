@@ -28,14 +28,33 @@ Not covered by the limits: single C-level operations on data that already exists
 few million items/characters), and the wall-time limit is checked at every loop step, guarded call
 and guarded operator between them. Helpers are trusted Python; what they return must be plain data.
 """
+
 from __future__ import annotations
 
 from engine.workflow.scripting.check import check_source
 from engine.workflow.scripting.environment import SafeEnvironment
-from engine.workflow.scripting.language import (ALLOWED_FUNCTIONS, ALLOWED_METHODS, DEFAULT_HELPER_NAMES,
-                                                DEFAULT_LIMITS, DENIED_ATTRIBUTES, DENIED_NAMES, Limits,
-                                                ScriptLimitExceeded, ScriptRefused)
+from engine.workflow.scripting.language import (
+    ALLOWED_FUNCTIONS,
+    ALLOWED_METHODS,
+    DEFAULT_HELPER_NAMES,
+    DEFAULT_LIMITS,
+    DENIED_ATTRIBUTES,
+    DENIED_NAMES,
+    Limits,
+    ScriptLimitExceeded,
+    ScriptRefused,
+)
 
-__all__ = ["SafeEnvironment", "ScriptRefused", "ScriptLimitExceeded", "Limits", "check_source",
-           "DEFAULT_HELPER_NAMES", "DEFAULT_LIMITS", "ALLOWED_FUNCTIONS", "ALLOWED_METHODS", "DENIED_NAMES",
-           "DENIED_ATTRIBUTES"]
+__all__ = [
+    "SafeEnvironment",
+    "ScriptRefused",
+    "ScriptLimitExceeded",
+    "Limits",
+    "check_source",
+    "DEFAULT_HELPER_NAMES",
+    "DEFAULT_LIMITS",
+    "ALLOWED_FUNCTIONS",
+    "ALLOWED_METHODS",
+    "DENIED_NAMES",
+    "DENIED_ATTRIBUTES",
+]

@@ -1,9 +1,21 @@
 """The static check: only allowed syntax, names, calls and attributes (also run at deploy)."""
+
 from __future__ import annotations
 
 import ast
 
-from engine.workflow.scripting.language import ALLOWED_FUNCTIONS, ALLOWED_METHODS, DEFAULT_HELPER_NAMES, DEFAULT_LIMITS, DENIED_ATTRIBUTES, DENIED_NAMES, Limits, _EXPRS, _REFUSED_WHY, _STMTS
+from engine.workflow.scripting.language import (
+    _EXPRS,
+    _REFUSED_WHY,
+    _STMTS,
+    ALLOWED_FUNCTIONS,
+    ALLOWED_METHODS,
+    DEFAULT_HELPER_NAMES,
+    DEFAULT_LIMITS,
+    DENIED_ATTRIBUTES,
+    DENIED_NAMES,
+    Limits,
+)
 
 
 def _spec_ok(spec: str) -> bool:
@@ -32,7 +44,7 @@ class _Checker:
     def run(self, tree: ast.AST) -> None:
         body = [tree.body] if isinstance(tree, ast.Expression) else tree.body
         stack = list(reversed(body))
-        while stack:   # iterative: deep trees must not exhaust the C stack
+        while stack:  # iterative: deep trees must not exhaust the C stack
             node = stack.pop()
             if self.visit(node):
                 stack.extend(reversed(list(ast.iter_child_nodes(node))))
@@ -166,9 +178,9 @@ def _parse(source: str, mode: str, callables: frozenset, limits: Limits):
     if len(source) > limits.max_source:
         return None, [(1, f"source is longer than {limits.max_source} characters")]
     try:
-        if mode == "eval":   # like eval(): surrounding whitespace (XML text) is fine
+        if mode == "eval":  # like eval(): surrounding whitespace (XML text) is fine
             stripped = source.strip()
-            source = "\n" * source[:len(source) - len(source.lstrip())].count("\n") + stripped
+            source = "\n" * source[: len(source) - len(source.lstrip())].count("\n") + stripped
         tree = ast.parse(source, "<string>", mode)
     except SyntaxError as e:
         return None, [(e.lineno or 1, f"syntax error: {e.msg}")]
@@ -183,8 +195,7 @@ def _parse(source: str, mode: str, callables: frozenset, limits: Limits):
     return tree, problems
 
 
-def check_source(source: str, mode: str, helpers=None, limits: Limits = DEFAULT_LIMITS
-                 ) -> list[tuple[int, str]]:
+def check_source(source: str, mode: str, helpers=None, limits: Limits = DEFAULT_LIMITS) -> list[tuple[int, str]]:
     """Static validation (deploy time). ``mode`` is "eval" (expressions) or "exec" (scripts);
     ``helpers`` the helper names callable besides the builtins (default: the engine's helpers).
     Returns (line, message) problems, empty when the source is acceptable."""

@@ -1,15 +1,24 @@
 """The SpiffWorkflow script environment that evaluates diagram expressions with all of the above."""
+
 from __future__ import annotations
 
 import ast
 import functools
-from typing import Callable
+from collections.abc import Callable
+
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from engine.workflow.scripting.language import ALLOWED_FUNCTIONS, DEFAULT_LIMITS, DENIED_NAMES, Limits, ScriptRefused, _SAFE_BUILTINS
 from engine.workflow.scripting.check import _parse
+from engine.workflow.scripting.guards import _SCALAR_RESULT, _check_data, _Run
+from engine.workflow.scripting.language import (
+    _SAFE_BUILTINS,
+    ALLOWED_FUNCTIONS,
+    DEFAULT_LIMITS,
+    DENIED_NAMES,
+    Limits,
+    ScriptRefused,
+)
 from engine.workflow.scripting.rewrite import _Rewriter
-from engine.workflow.scripting.guards import _Run, _SCALAR_RESULT, _check_data
 
 
 class SafeEnvironment(BasePythonScriptEngineEnvironment):
@@ -19,12 +28,18 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
     ``data_types``: further types allowed as values in task data / results.
     """
 
-    def __init__(self, helpers: dict[str, Callable] | None = None, limits: Limits = DEFAULT_LIMITS,
-                 data_types: tuple = ()):
+    def __init__(
+        self, helpers: dict[str, Callable] | None = None, limits: Limits = DEFAULT_LIMITS, data_types: tuple = ()
+    ):
         helpers = dict(helpers or {})
         for name, fn in helpers.items():
-            if (not isinstance(name, str) or not name.isidentifier() or name.startswith("_")
-                    or name in DENIED_NAMES or name in ALLOWED_FUNCTIONS):
+            if (
+                not isinstance(name, str)
+                or not name.isidentifier()
+                or name.startswith("_")
+                or name in DENIED_NAMES
+                or name in ALLOWED_FUNCTIONS
+            ):
                 raise ValueError(f"invalid helper name {name!r}")
             if not callable(fn):
                 raise ValueError(f"helper {name!r} is not callable")
@@ -41,7 +56,7 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
             raise ScriptRefused(problems)
         rw = _Rewriter()
         tree = ast.fix_missing_locations(rw.visit(tree))
-        code = compile(tree, "<string>", mode)   # '<string>': SpiffWorkflow looks for it for line numbers
+        code = compile(tree, "<string>", mode)  # '<string>': SpiffWorkflow looks for it for line numbers
         return code, tuple(sorted(rw.used))
 
     def check(self, source: str, mode: str) -> list[tuple[int, str]]:
@@ -76,7 +91,7 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
         out = {k: v for k, v in g.items() if k not in injected}
         _check_data(out.values(), self.limits, self.data_types)
         for k in [k for k in context if k not in out]:
-            del context[k]       # 'del x' in the script
+            del context[k]  # 'del x' in the script
         context.update(out)
         return True
 
@@ -85,4 +100,5 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
         if clash:
             raise ValueError(
                 "You have task data that overwrites a predefined function(s). Please change the "
-                f"following variable or field name(s) to something else: {sorted(clash)}")
+                f"following variable or field name(s) to something else: {sorted(clash)}"
+            )

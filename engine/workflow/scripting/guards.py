@@ -1,5 +1,6 @@
 """Run-time guards: steps, wall time, sizes and allocated units of one evaluation, and
 the check that only plain data comes out."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -11,13 +12,13 @@ import uuid
 
 from engine.workflow.scripting.language import ALLOWED_METHODS, Limits, ScriptLimitExceeded, ScriptRefused, _max_bits
 
-
 _NUM = (int, float, complex)
 _SEQ = (str, bytes, list, tuple)
 _COLL = (set, frozenset, dict)
 _COPYING_METHODS = frozenset({"upper", "lower", "strip", "split"})
-_PLAIN_METHODS = frozenset({"get", "keys", "values", "items", "append", "startswith", "endswith", "count",
-                            "index", "isoformat"})
+_PLAIN_METHODS = frozenset(
+    {"get", "keys", "values", "items", "append", "startswith", "endswith", "count", "index", "isoformat"}
+)
 
 
 def _too(what: str) -> ScriptLimitExceeded:
@@ -33,7 +34,7 @@ def _checked_format(fmt) -> None:
         if i < 0 or i + 1 >= n:
             return
         i += 1
-        if s[i] == "(":          # mapping key, parentheses nest as in CPython
+        if s[i] == "(":  # mapping key, parentheses nest as in CPython
             depth, i = 1, i + 1
             while i < n and depth:
                 depth += {"(": 1, ")": -1}.get(s[i], 0)
@@ -155,7 +156,7 @@ class _Run:
 
     def _sg_pow(self, a, b):
         self._ck_pow(a, b)
-        return a ** b
+        return a**b
 
     def _sg_lshift(self, a, b):
         self._ck_lshift(a, b)
@@ -225,7 +226,7 @@ class _Run:
         try:
             n = len(x)
         except TypeError:
-            return x          # an iterator: generator expressions tick as they go
+            return x  # an iterator: generator expressions tick as they go
         self._size(n, 4 if isinstance(x, _COLL) else 1)
         return x
 
@@ -239,9 +240,9 @@ class _Run:
     def _sg_meth(self, obj, name, /, *args, **kw):
         if time.monotonic() > self.deadline:
             raise _too(f"ran longer than {self.L.max_seconds} s")
-        if name in _PLAIN_METHODS:        # no copy, no growth beyond one item
+        if name in _PLAIN_METHODS:  # no copy, no growth beyond one item
             return getattr(obj, name)(*args, **kw)
-        if name not in ALLOWED_METHODS:   # checked statically too
+        if name not in ALLOWED_METHODS:  # checked statically too
             raise ScriptRefused([(0, f"method '.{name}' is not allowed")])
         if isinstance(obj, (str, bytes)):
             if name == "join" and args:
@@ -251,7 +252,7 @@ class _Run:
                     try:
                         total += sum(map(len, items))
                     except TypeError:
-                        pass                 # not strings: join raises its own error
+                        pass  # not strings: join raises its own error
                 self._size(total)
                 return obj.join(items, *args[1:], **kw)
             if name == "replace" and len(args) >= 2:
@@ -338,7 +339,7 @@ class _Run:
             if isinstance(r, int):
                 self._bits(r.bit_length())
             return r
-        acc = start            # sum(lists, []) and the like: a bounded concatenation
+        acc = start  # sum(lists, []) and the like: a bounded concatenation
         for x in iterable:
             self._sg_tick()
             acc = self._sg_add(acc, x)
@@ -388,8 +389,19 @@ def _text_size(v, limit: int) -> int:
     return total
 
 
-_DATA_SCALARS = (type(None), bool, int, float, str, bytes, _dt.date, _dt.time, _dt.timedelta,
-                 decimal.Decimal, uuid.UUID)
+_DATA_SCALARS = (
+    type(None),
+    bool,
+    int,
+    float,
+    str,
+    bytes,
+    _dt.date,
+    _dt.time,
+    _dt.timedelta,
+    decimal.Decimal,
+    uuid.UUID,
+)
 
 
 def _check_data(values, limits: Limits, extra_types: tuple) -> None:
@@ -417,8 +429,7 @@ def _check_data(values, limits: Limits, extra_types: tuple) -> None:
         elif isinstance(v, _DATA_SCALARS) or (extra_types and isinstance(v, extra_types)):
             units += 1
         else:
-            raise TypeError(f"a script may only produce plain data, not a value of type "
-                            f"'{type(v).__name__}'")
+            raise TypeError(f"a script may only produce plain data, not a value of type '{type(v).__name__}'")
         if units > limits.max_data:
             raise _too(f"data larger than {limits.max_data} units (or cyclic)")
 

@@ -1,4 +1,5 @@
 """The rewrite: operations whose cost depends on run-time values become guarded calls."""
+
 from __future__ import annotations
 
 import ast
@@ -6,10 +7,17 @@ import copy
 
 from engine.workflow.scripting.language import _GUARDED_BUILTINS
 
-
-_GUARDED_OPS = {ast.Add: "_sg_add", ast.Sub: "_sg_sub", ast.Mult: "_sg_mul", ast.Mod: "_sg_mod",
-                ast.Pow: "_sg_pow", ast.LShift: "_sg_lshift", ast.BitOr: "_sg_or",
-                ast.BitXor: "_sg_xor", ast.BitAnd: "_sg_and"}
+_GUARDED_OPS = {
+    ast.Add: "_sg_add",
+    ast.Sub: "_sg_sub",
+    ast.Mult: "_sg_mul",
+    ast.Mod: "_sg_mod",
+    ast.Pow: "_sg_pow",
+    ast.LShift: "_sg_lshift",
+    ast.BitOr: "_sg_or",
+    ast.BitXor: "_sg_xor",
+    ast.BitAnd: "_sg_and",
+}
 
 
 class _Rewriter(ast.NodeTransformer):
@@ -19,8 +27,11 @@ class _Rewriter(ast.NodeTransformer):
     def _call(self, name: str, args: list, node, keywords=()) -> ast.Call:
         self.used.add(name)
         return ast.copy_location(
-            ast.Call(func=ast.copy_location(ast.Name(id=name, ctx=ast.Load()), node),
-                     args=args, keywords=list(keywords)), node)
+            ast.Call(
+                func=ast.copy_location(ast.Name(id=name, ctx=ast.Load()), node), args=args, keywords=list(keywords)
+            ),
+            node,
+        )
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -34,7 +45,7 @@ class _Rewriter(ast.NodeTransformer):
             return node
         # x op= y  ->  x = guard(x, y)   (the guard does the in-place op, so lists stay shared;
         # a subscript target's container and key expressions are evaluated twice)
-        g = "_sg_i" + g[len("_sg_"):]
+        g = "_sg_i" + g[len("_sg_") :]
         value = self._call(g, [_as_load(node.target), node.value], node)
         return ast.copy_location(ast.Assign(targets=[node.target], value=value), node)
 
@@ -59,8 +70,7 @@ class _Rewriter(ast.NodeTransformer):
 
     def visit_Dict(self, node):
         self.generic_visit(node)
-        node.values = [self._call("_sg_star", [v], v) if k is None else v
-                       for k, v in zip(node.keys, node.values)]
+        node.values = [self._call("_sg_star", [v], v) if k is None else v for k, v in zip(node.keys, node.values)]
         return node
 
     def visit_Subscript(self, node):

@@ -3,8 +3,10 @@
 Revision ID: 0002
 Revises: 0001
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
+
 import engine.store.models
 
 revision = "0002"
@@ -24,8 +26,10 @@ def upgrade() -> None:
     else:
         far = "TIMESTAMPTZ '9999-12-31 00:00:00+00'"
         concat = "'u:' || reserved_for_id::text", "'r:' || role"
-    op.execute(f"UPDATE tasks SET audience = CASE WHEN reserved_for_id IS NOT NULL THEN {concat[0]} "
-               f"ELSE {concat[1]} END, sort_due = COALESCE(due_at, {far})")
+    op.execute(
+        f"UPDATE tasks SET audience = CASE WHEN reserved_for_id IS NOT NULL THEN {concat[0]} "
+        f"ELSE {concat[1]} END, sort_due = COALESCE(due_at, {far})"
+    )
     with op.batch_alter_table("tasks") as batch:
         batch.alter_column("sort_due", nullable=False)
     op.create_index("ix_tasks_audience", "tasks", ["state", "audience", "sort_due", "created_at", "id"])
