@@ -247,12 +247,6 @@ class InstancePageSchema(CappedPageSchema):
     items = fields.List(fields.Nested(InstanceSummarySchema))
 
 
-class InstanceQuery(PageQuery):
-    process_key = fields.String(validate=validate.Length(max=100))
-    status = fields.String(validate=validate.OneOf(["running", "completed", "terminated"]))
-    business_key = fields.String(validate=validate.Length(max=200))
-
-
 class TimerSchema(Schema):
     id = fields.Integer()
     process_instance_id = fields.Integer()
@@ -285,6 +279,8 @@ class IncidentSchema(Schema):
     message = fields.String()
     actor = fields.String(allow_none=True)
     created_at = fields.DateTime()
+    retryable = fields.Boolean(metadata={"description": "an admin can retry it (POST …/retry): a connector "
+                                                       "call or a timer step"})
 
 
 class IncidentQuery(PageQuery):

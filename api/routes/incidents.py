@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
+from engine.service.incident_retry import RETRYABLE, retry_incident as retry
 from engine.store.models import Incident
 from api.schemas import IncidentPageSchema, IncidentQuery
 from api.routes.common import actor, paginate, service
@@ -25,14 +26,16 @@ def list_incidents(query):
                                query["per_page"], select(func.count(Incident.id)).where(*conds))
     return {"items": [{"id": i.id, "process_instance_id": i.instance_id, "process_key": i.process_key,
                        "activity_id": i.activity_id, "activity_name": i.activity_name, "command": i.command,
-                       "message": i.message, "actor": i.actor, "created_at": i.created_at} for (i,) in rows],
+                       "message": i.message, "actor": i.actor, "created_at": i.created_at,
+                       "retryable": i.command in RETRYABLE} for (i,) in rows],
             "page": query["page"], "per_page": query["per_page"], "total": total}
 
 
 @blp.route("/<int:incident_id>/retry", methods=["POST"])
 @blp.response(200, IncidentRetrySchema)
 def retry_incident(incident_id):
-    """重试失败的连接器调用 / Retry a connector call that failed after its retries (the case waits at
-    its service task; the connector worker calls again)."""
-    from engine.integration.jobs import retry_incident as retry
+    """重试故障 / Retry an incident: a connector call that failed after its retries is queued
+    again (the case waits at its service task); a timer step that failed is run now, the admin
+    named in the case's trace. Other steps (start, complete, message) are redone by whoever sent
+    them: 409 saying who. Audited (`connector_retried`, `incident_retried`)."""
     return retry(service(), actor(), incident_id)
