@@ -18,7 +18,7 @@ DIST = PAGES_DIR / "dist"
 HTML = PAGES_DIR / "html"
 
 # route -> (html file, bundle entry)
-PAGES = {"home": "home", "modeler": "modeler", "inbox": "inbox", "case": "case", "admin": "admin", "supervision": "supervision"}
+PAGES = {"home": "home", "modeler": "modeler", "inbox": "inbox", "case": "case", "admin": "admin", "supervision": "supervision", "caselist": "caselist"}
 
 SECURITY_HEADERS = {
     # scripts only from this origin: the token in sessionStorage is not reachable by injected code
@@ -104,7 +104,7 @@ def pages_blueprint() -> Blueprint:
 
     for rule, page in (("/", "home"), ("/modeler", "modeler"), ("/inbox", "inbox"), ("/case", "case"),
                        ("/case/<int:instance_id>", "case"), ("/admin", "admin"),
-                       ("/supervision", "supervision")):
+                       ("/supervision", "supervision"), ("/cases", "caselist")):
         bp.add_url_rule(rule, endpoint="static_page", view_func=static_page, defaults={"page": page})
     bp.add_url_rule("/pages/assets/<path:filename>", endpoint="asset", view_func=asset)
     return bp

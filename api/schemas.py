@@ -52,6 +52,8 @@ class WhoAmISchema(Schema):
     roles = fields.List(fields.String())
     role_names = fields.Dict()
     notifications = fields.Boolean()
+    departments = fields.List(fields.Dict(), metadata={
+        "description": "每个部门角色 {code, name}（筛选案件用）/ every department role, for filters"})
 
 
 class DeploymentProblemSchema(Schema):

@@ -22,4 +22,6 @@ def whoami():
         name = display_names(s, [me.id]).get(me.id) or me.username
     return {"username": me.username, "display_name": name, "roles": sorted(me.roles),
             "role_names": {r: roles.role_name(r) for r in me.roles},
-            "notifications": bool(me.roles & roles.TASK_ROLES)}
+            "notifications": bool(me.roles & roles.TASK_ROLES),
+            "departments": [{"code": r.code, "name": r.name_zh} for r in roles.ROLES
+                            if r.code in roles.DEPARTMENT_ROLES]}
