@@ -113,3 +113,46 @@ def test_incidents_listed_and_retried_by_an_admin(page, live, cases):
         .to_have_count(before + 1)
     shot(pg, "cases-incidents.png")
     clean(pg, expected_status=(422,))
+
+
+# ------------------------------------------------------------------ case view
+def test_case_view_fits_the_pool_readably_and_folds_system_steps(page, live, cases):
+    pg = page
+    iid = cases["late"]
+    login(pg, live, "auditor", f"/case/{iid}")
+    pg.wait_for_selector("#case-canvas .djs-element.siji-active")
+    pg.wait_for_selector("#timeline")
+    pg.wait_for_timeout(200)
+    # labels at the default zoom: a task's name is drawn at least 9 px high (bpmn-js draws 12 px
+    # text; fitting this wide pool whole drew it at about 5 px)
+    label = pg.locator('#case-canvas .djs-element[data-element-id="Task_ReviewFireSafety"] text').first
+    assert label.bounding_box()["height"] >= 9, label.bounding_box()
+    # the current activity is in view
+    box = pg.locator('#case-canvas .djs-element[data-element-id="Task_ReviewFireSafety"]').bounding_box()
+    canvas = pg.locator("#case-canvas").bounding_box()
+    assert canvas["x"] <= box["x"] and box["x"] + box["width"] <= canvas["x"] + canvas["width"], (box, canvas)
+
+    events = live.ok(live.get(f"/api/process-instances/{iid}/trace?format=json", "auditor"))["events"]
+    system = {"start", "ready", "scheduled", "gateway", "script", "activity", "end", "timer_armed",
+              "timer_cancelled", "timer_recomputed", "deadline_reminder", "deadline_overdue"}
+    n_sys = sum(e["transition"] in system for e in events)
+    assert 0 < n_sys < len(events)
+    expect(pg.locator("#timeline li[data-seq]:visible")).to_have_count(len(events) - n_sys)
+    assert pg.locator("#timeline li.sys-fold:visible").count() >= 1
+    visible = pg.locator("#timeline li[data-seq]:visible .what").all_inner_texts()
+    assert not any(t.startswith(("网关", "脚本", "定时器开始计时")) for t in visible), visible
+    shot(pg, "case-readable.png")
+    pg.check("#show-system")
+    expect(pg.locator("#timeline li[data-seq]:visible")).to_have_count(len(events))
+    expect(pg.locator("#timeline li.sys-fold:visible")).to_have_count(0)
+    pg.uncheck("#show-system")
+    pg.locator("#timeline li.sys-fold").first.click()             # a fold opens them too
+    expect(pg.locator("#show-system")).to_be_checked()
+    # 适应窗口 shows the whole pool
+    pg.click("#zoom-fit")
+    pg.wait_for_timeout(200)
+    pool = pg.locator("#case-canvas .djs-element.djs-shape[data-element-id^='Participant'], "
+                      "#case-canvas .djs-element.djs-shape[data-element-id^='Pool']").first.bounding_box()
+    assert pool["width"] <= canvas["width"] + 1, (pool, canvas)
+    shot(pg, "case-whole-pool.png")
+    clean(pg)
