@@ -118,6 +118,10 @@ ROW_RULES: dict[str, str] = {
     "task_admin.candidates": _TASK_ROWS,
     "task_admin.add_comment": _CASE_ROWS,
     "task_admin.list_comments": _CASE_ROWS,
+    "incidents.retry_incident": (
+        "connector calls and timer steps; a failed start, completion or message is redone by its sender (409)"
+    ),
+    "traces.export_traces": _CASE_ROWS,
     "admin.advance_clock": "only when SIJI_ALLOW_CLOCK_CONTROL=1 (acceptance testing)",
     "messages.send_message": "reaches only running cases that wait for the message and match the correlation",
     "admin.update_user_endpoint": "not the system user; an admin cannot remove its own admin role or deactivate itself",

@@ -26,6 +26,7 @@ PAGES = {
     "case": "case",
     "admin": "admin",
     "supervision": "supervision",
+    "caselist": "caselist",
 }
 
 SECURITY_HEADERS = {
@@ -120,6 +121,7 @@ def pages_blueprint() -> Blueprint:
         ("/case/<int:instance_id>", "case"),
         ("/admin", "admin"),
         ("/supervision", "supervision"),
+        ("/cases", "caselist"),
     ):
         bp.add_url_rule(rule, endpoint="static_page", view_func=static_page, defaults={"page": page})
     bp.add_url_rule("/pages/assets/<path:filename>", endpoint="asset", view_func=asset)

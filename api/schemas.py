@@ -59,6 +59,10 @@ class WhoAmISchema(Schema):
     roles = fields.List(fields.String())
     role_names = fields.Dict()
     notifications = fields.Boolean()
+    departments = fields.List(
+        fields.Dict(),
+        metadata={"description": "每个部门角色 {code, name}（筛选案件用）/ every department role, for filters"},
+    )
 
 
 class DeploymentProblemSchema(Schema):
@@ -289,12 +293,6 @@ class InstancePageSchema(CappedPageSchema):
     items = fields.List(fields.Nested(InstanceSummarySchema))
 
 
-class InstanceQuery(PageQuery):
-    process_key = fields.String(validate=validate.Length(max=100))
-    status = fields.String(validate=validate.OneOf(["running", "completed", "terminated"]))
-    business_key = fields.String(validate=validate.Length(max=200))
-
-
 class TimerSchema(Schema):
     id = fields.Integer()
     process_instance_id = fields.Integer()
@@ -327,6 +325,9 @@ class IncidentSchema(Schema):
     message = fields.String()
     actor = fields.String(allow_none=True)
     created_at = fields.DateTime()
+    retryable = fields.Boolean(
+        metadata={"description": "an admin can retry it (POST …/retry): a connector call or a timer step"}
+    )
 
 
 class IncidentQuery(PageQuery):

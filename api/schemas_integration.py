@@ -73,10 +73,12 @@ class CountSchema(Schema):
 
 class IncidentRetrySchema(Schema):
     incident_id = fields.Integer()
+    command = fields.String(metadata={"description": "connector | fire_timers"})
     task_id = fields.String()
     process_instance_id = fields.Integer()
     connector = fields.String()
-    status = fields.String()
+    status = fields.String(metadata={"description": "pending (the call is queued again) | fired"})
+    fired = fields.Integer(metadata={"description": "timers fired (fire_timers)"})
 
 
 class MigrationRequestSchema(StrictSchema):

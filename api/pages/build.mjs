@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(here, 'dist.tmp');
 const final = path.join(here, 'dist');
-const PAGES = ['home', 'modeler', 'inbox', 'case', 'admin', 'supervision'];
+const PAGES = ['home', 'modeler', 'inbox', 'case', 'admin', 'supervision', 'caselist'];
 
 // form-js has no translation layer: its few built-in strings (validation messages, list and select
 // controls) are replaced in its source at build time. A string that is no longer found fails the

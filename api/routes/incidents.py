@@ -6,6 +6,8 @@ from sqlalchemy import func, select
 from api.routes.common import actor, paginate, service
 from api.schemas import IncidentPageSchema, IncidentQuery
 from api.schemas_integration import IncidentRetrySchema
+from engine.service.incident_retry import RETRYABLE
+from engine.service.incident_retry import retry_incident as retry
 from engine.store.models import Incident
 
 blp = Blueprint(
@@ -41,6 +43,7 @@ def list_incidents(query):
                 "message": i.message,
                 "actor": i.actor,
                 "created_at": i.created_at,
+                "retryable": i.command in RETRYABLE,
             }
             for (i,) in rows
         ],
@@ -53,8 +56,8 @@ def list_incidents(query):
 @blp.route("/<int:incident_id>/retry", methods=["POST"])
 @blp.response(200, IncidentRetrySchema)
 def retry_incident(incident_id):
-    """重试失败的连接器调用 / Retry a connector call that failed after its retries (the case waits at
-    its service task; the connector worker calls again)."""
-    from engine.integration.jobs import retry_incident as retry
-
+    """重试故障 / Retry an incident: a connector call that failed after its retries is queued
+    again (the case waits at its service task); a timer step that failed is run now, the admin
+    named in the case's trace. Other steps (start, complete, message) are redone by whoever sent
+    them: 409 saying who. Audited (`connector_retried`, `incident_retried`)."""
     return retry(service(), actor(), incident_id)

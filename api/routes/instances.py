@@ -1,13 +1,20 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
+from marshmallow import fields, validate
 from sqlalchemy import bindparam, select
 
+from api.case_query import CaseFilterQuery, trace_filter
 from api.routes.common import actor, page_total, service, task_json, usernames
-from api.schemas import InstanceDetailSchema, InstancePageSchema, InstanceQuery, StartSchema
+from api.schemas import InstanceDetailSchema, InstancePageSchema, PageQuery, StartSchema
 from engine.service.errors import Invalid, NotFound
 from engine.service.visibility import instance_filter, sees_all_cases, visible_instance_ids
 from engine.store.models import AuditEvent, Instance, ProcessVersionRow, Task, Timer
+
+
+class InstanceQuery(PageQuery, CaseFilterQuery):
+    business_key = fields.String(validate=validate.Length(max=200))
+
 
 blp = Blueprint(
     "instances",
@@ -70,25 +77,28 @@ def start(body):
 @blp.arguments(InstanceQuery, location="query")
 @blp.response(200, InstancePageSchema)
 def list_instances(query):
-    """案件列表（分页）/ Cases the caller may see, newest first, paged."""
+    """案件列表（分页）/ Cases the caller may see, newest first, paged; filtered by flow, status,
+    period started (`from`/`to`), department (a task of that role) and `overdue` (an open task
+    past its due time now) — the filters `GET /api/traces` exports by."""
     svc = service()
     me = actor()
-    filters = {f: query[f] for f in ("process_key", "status", "business_key") if query.get(f)}
+    filters = {"business_key": query["business_key"]} if query.get("business_key") else {}
+    flt = trace_filter(query, svc.now())
     page, per_page = query["page"], query["per_page"]
     q = select(Instance, ProcessVersionRow.version).join(ProcessVersionRow, ProcessVersionRow.id == Instance.version_id)
     with svc.db.read() as s:
         if sees_all_cases(me):
+            conds = [*flt.conditions(), *[getattr(Instance, k) == v for k, v in filters.items()]]
             rows = s.execute(
-                q.where(*[getattr(Instance, k) == v for k, v in filters.items()])
-                .order_by(Instance.id.desc())
-                .limit(per_page)
-                .offset((page - 1) * per_page)
+                q.where(*conds).order_by(Instance.id.desc()).limit(per_page).offset((page - 1) * per_page)
             ).all()
-            ids = select(Instance.id).where(*[getattr(Instance, k) == v for k, v in filters.items()])
+            ids = select(Instance.id).where(*conds)
         else:
-            page_ids = s.scalars(visible_instance_ids(me, filters, page * per_page)).all()[(page - 1) * per_page :]
+            page_ids = s.scalars(visible_instance_ids(me, filters, page * per_page, flt.conditions)).all()[
+                (page - 1) * per_page :
+            ]
             rows = s.execute(q.where(Instance.id.in_(page_ids)).order_by(Instance.id.desc())).all() if page_ids else []
-            ids = visible_instance_ids(me, filters, bindparam("cap"))
+            ids = visible_instance_ids(me, filters, bindparam("cap"), flt.conditions)
         total, exact = page_total(s, len(rows), (page - 1) * per_page, per_page, ids)
         names = usernames(s, [r[0].starter_id for r in rows] + [r[0].enterprise_id for r in rows])
     return {

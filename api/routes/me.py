@@ -25,4 +25,5 @@ def whoami():
         "roles": sorted(me.roles),
         "role_names": {r: roles.role_name(r) for r in me.roles},
         "notifications": bool(me.roles & roles.TASK_ROLES),
+        "departments": [{"code": r.code, "name": r.name_zh} for r in roles.ROLES if r.code in roles.DEPARTMENT_ROLES],
     }

@@ -8,13 +8,14 @@ import re
 from flask import Response, jsonify, stream_with_context
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from api.case_query import CaseFilterQuery, trace_filter
 from api.routes.common import actor, service
 from api.schemas import QuerySchema
 from engine.audit import export
 from engine.audit.chain import verify_instance
-from engine.service.errors import Invalid, NotFound
+from engine.service.errors import NotFound
 from engine.service.visibility import instance_filter
 from engine.store.models import Instance
 
@@ -34,24 +35,7 @@ class TraceFormatQuery(QuerySchema):
     )
 
 
-class ExportQuery(QuerySchema):
-    process_key = fields.String(validate=validate.Length(max=100))
-    from_ = fields.String(
-        data_key="from",
-        validate=validate.Length(max=40),
-        metadata={
-            "description": "案件发起时间下限 / cases started at or after: YYYY-MM-DD "
-            "(China day) or an ISO datetime (UTC when no zone)"
-        },
-    )
-    to = fields.String(
-        validate=validate.Length(max=40),
-        metadata={
-            "description": "案件发起时间上限（含当日）/ cases started before the end of "
-            "this China day, or before this ISO datetime"
-        },
-    )
-    status = fields.String(validate=validate.OneOf(["running", "completed", "terminated"]))
+class ExportQuery(CaseFilterQuery):
     format = fields.String(
         load_default="json",
         validate=validate.OneOf(list(export.FORMATS)),
@@ -103,8 +87,6 @@ def verify_trace(instance_id):
     `broken_at` is the first event whose content, order or link does not match (an edited, inserted
     or deleted row), or the seq after the last when the newest events were deleted."""
     svc = service()
-    from sqlalchemy import func
-
     from engine.store.models import AuditEvent
 
     with svc.db.read() as s:
@@ -120,24 +102,23 @@ def verify_trace(instance_id):
 @blp.arguments(ExportQuery, location="query")
 def export_traces(query):
     """导出多个案件的轨迹（流式）/ Export the traces of many cases, streamed as they are read:
-    `?process_key=&from=&to=&status=&format=json|csv|xes|ocel`. `from`/`to` select cases by the
-    time they were started. XES follows IEEE 1849-2016 (concept, time, lifecycle, org, identity);
+    `?process_key=&from=&to=&status=&department=&overdue=&format=json|csv|xes|ocel` (the case
+    list's filters). `from`/`to` select cases by the time they were started. The header
+    `X-Case-Count` tells how many cases follow (a page shows the download's progress). XES follows IEEE 1849-2016 (concept, time, lifecycle, org, identity);
     OCEL 2.0 JSON links each event to its case, enterprise, permit/project and department."""
     svc = service()
     me = actor()
-    try:
-        flt = export.TraceFilter(
-            process_key=query.get("process_key"),
-            start=export.parse_bound(query.get("from_")),
-            end=export.parse_bound(query.get("to"), end=True),
-            status=query.get("status"),
-        )
-    except export.FilterError as e:
-        raise Invalid("日期格式有误", "not a date or datetime", {"from/to": [f"{e}: YYYY-MM-DD 或 ISO 8601"]}) from None
+    flt = trace_filter(query, svc.now())
     visible = instance_filter(me)
     fmt = query["format"]
     meta = dict(flt.as_dict(), exported_at=export.utc_iso(svc.now()), exported_by=me.username)
+    with svc.db.read() as s:
+        count = s.scalar(
+            select(func.count(Instance.id)).where(*flt.conditions(), *([visible] if visible is not True else []))
+        )
     chunks = export.stream(fmt, export.iter_cases(svc.db, flt, visible), meta)
     key = re.sub(r"[^A-Za-z0-9_.-]", "_", flt.process_key or "all")
     name = f"traces-{key}-{svc.now().astimezone(export.CHINA):%Y%m%d}"
-    return _download(stream_with_context(chunks), fmt, name)
+    resp = _download(stream_with_context(chunks), fmt, name)
+    resp.headers["X-Case-Count"] = str(count)
+    return resp

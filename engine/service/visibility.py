@@ -91,19 +91,21 @@ def _instance_filter(actor_id: int, actor_roles: frozenset[str]):
     return Instance.id.in_(union(*[sel for sel, _ in _visibility_rules(actor_id, actor_roles)]))
 
 
-def visible_instance_ids(actor, filters: dict, limit):
+def visible_instance_ids(actor, filters: dict, limit, conditions=None):
     """A select of the ids of the cases a caller sees that match ``filters`` (instance column →
-    value), newest first, at most ``limit``.
+    value) and ``conditions(instance alias)`` (a list of conditions), newest first, at most
+    ``limit``.
 
     One index range per visibility rule, each read newest first and cut at ``limit``, then
     merged: a department with 100,000 cases pays for a page, not for every case it has ever
     touched. (Callers that see every case need no rule: see ``sees_all_cases``.)"""
     inst = _INST
     branches = []
+    extra = conditions(inst) if conditions else []
     for sel, on_instances in _visibility_rules(actor.id, actor.roles):
-        if filters and not on_instances:
+        if (filters or extra) and not on_instances:
             sel = sel.join(inst, inst.id == Task.instance_id)
-        sel = sel.where(*[getattr(inst, k) == v for k, v in filters.items()])
+        sel = sel.where(*[getattr(inst, k) == v for k, v in filters.items()], *extra)
         key = inst.id if on_instances else Task.instance_id
         if not on_instances:
             sel = sel.distinct()

@@ -12,7 +12,19 @@ const TRANSITIONS = {
   activity: '经过', timer_armed: '定时器开始计时', timer_fired: '定时器触发', timer_cancelled: '定时器取消',
   end: '到达结束事件', instance_completed: '案件办结', incident: '异常', deployed: '部署',
   reassign: '改派', release: '收回', delegate: '委托', comment: '留言',
+  timer_recomputed: '期限重算', deadline_reminder: '到期提醒', deadline_overdue: '已逾期', escalated: '督办升级',
+  migrated: '迁移到新版本', message_sent: '发送消息', connector_called: '调用外部系统', instance_terminated: '案件终止',
 };
+// Steps the engine takes by itself (scripts, gateways, events passed, timers armed, tasks created,
+// deadline bookkeeping): folded away by default, so the timeline reads as what people did and
+// what happened to the case.
+const SYSTEM_STEPS = new Set(['start', 'ready', 'scheduled', 'gateway', 'script', 'activity', 'end', 'timer_armed',
+  'timer_cancelled', 'timer_recomputed', 'deadline_reminder', 'deadline_overdue']);
+const SYSTEM_KIND = { gateway: '网关', script: '脚本', timer_armed: '定时器', timer_cancelled: '定时器', timer_recomputed: '期限',
+  deadline_reminder: '期限', deadline_overdue: '期限', scheduled: '生成待办', ready: '生成待办', activity: '事件', start: '事件', end: '事件' };
+// Below this scale the diagram's labels are too small to read: the view keeps this scale and shows
+// part of the pool (drag to see the rest) rather than all of it unreadable.
+const READABLE_SCALE = 0.75;
 const TASK_STATE = { open: ['待办', 'badge-active'], completed: ['已完成', 'badge-ok'], cancelled: ['已取消', 'badge-muted'] };
 
 const match = location.pathname.match(/^\/case\/(\d+)\/?$/);
@@ -162,19 +174,40 @@ async function loadTrace(inst) {
     put(box, h('p', { class: 'muted' }, '暂无轨迹。'));
     return;
   }
-  put(box, h('ol', { class: 'timeline', id: 'timeline' }, events.map((ev) => h('li', {
-    class: `t-${ev.transition}`, dataset: { activityId: ev.activity_id || '', seq: ev.seq },
-    onclick: () => focus(ev.activity_id),
-  },
-  h('div', { class: 'when' }, `${ev.seq != null ? `#${ev.seq} ` : ''}${fmtTime(ev.at)}`),
-  h('div', { class: 'what' }, TRANSITIONS[ev.transition] || ev.transition, ev.activity_name || ev.activity_id ? `：${ev.activity_name || ev.activity_id}` : ''),
-  ev.actor ? h('div', { class: 'small muted' }, `${ev.actor}${ev.role_name || ev.role ? `（${ev.role_name || ev.role}）` : ''}`) : null))));
+  const system = events.filter((ev) => SYSTEM_STEPS.has(ev.transition)).length;
+  const list = h('ol', { class: 'timeline hide-system', id: 'timeline' });
+  let run = [];
+  const fold = () => {
+    if (!run.length) return;
+    const kinds = [...new Set(run.map((ev) => SYSTEM_KIND[ev.transition]))].join('、');
+    list.append(h('li', { class: 'sys-fold', title: '点击显示系统步骤', onclick: () => showSystem(true) },
+      `… ${run.length} 个系统步骤（${kinds}）`));
+    run = [];
+  };
+  for (const ev of events) {
+    const sys = SYSTEM_STEPS.has(ev.transition);
+    if (sys) run.push(ev); else fold();
+    list.append(h('li', {
+      class: `t-${ev.transition}${sys ? ' sys' : ''}`, dataset: { activityId: ev.activity_id || '', seq: ev.seq },
+      onclick: () => focus(ev.activity_id),
+    },
+    h('div', { class: 'when' }, `${ev.seq != null ? `#${ev.seq} ` : ''}${fmtTime(ev.at)}`),
+    h('div', { class: 'what' }, TRANSITIONS[ev.transition] || ev.transition, ev.activity_name || ev.activity_id ? `：${ev.activity_name || ev.activity_id}` : ''),
+    ev.actor && ev.actor !== 'system' ? h('div', { class: 'small muted' }, `${ev.actor}${ev.role_name || ev.role ? `（${ev.role_name || ev.role}）` : ''}`) : null));
+  }
+  fold();
+  const toggle = h('input', { type: 'checkbox', id: 'show-system', onchange: () => showSystem(toggle.checked) });
+  function showSystem(on) {
+    toggle.checked = on;
+    list.classList.toggle('hide-system', !on);
+  }
+  put(box, system ? h('label', { class: 'small system-toggle' }, toggle, ` 显示系统步骤（脚本、网关、定时器、期限记录，共 ${system} 条）`) : null, list);
 }
 
 function zoom(step) {
   if (!viewer) return;
   const canvas = viewer.get('canvas');
-  if (step === 0) canvas.zoom('fit-viewport', 'auto');
+  if (step === 0) fitPool(true);
   else canvas.zoom(canvas.zoom() * (step > 0 ? 1.5 : 1 / 1.5), 'auto');
 }
 
@@ -230,5 +263,40 @@ async function renderDiagram(inst) {
     if (src && done.has(src.id) && !deciding.test(src.$type)) taken.add(flow.id);
   });
   taken.forEach((id) => mark(id, 'siji-flow-taken'));
-  canvas.zoom('fit-viewport', 'auto');
+  fitPool(false, [...active][0]);
+}
+
+/** Fits the pool (the participant), not the whole canvas with its margins and notes. Unless
+ *  `whole`, never below READABLE_SCALE: a wide pool is then shown from its left edge, or around
+ *  the case's current activity, at its full height where it fits (drag to see the rest). */
+function fitPool(whole, around) {
+  const canvas = viewer.get('canvas');
+  const registry = viewer.get('elementRegistry');
+  const pools = registry.filter((el) => el.type === 'bpmn:Participant');
+  const pad = 24;
+  let box;
+  if (pools.length) {
+    const xs = pools.map((p) => [p.x, p.y, p.x + p.width, p.y + p.height]);
+    box = { x: Math.min(...xs.map((b) => b[0])), y: Math.min(...xs.map((b) => b[1])) };
+    box.width = Math.max(...xs.map((b) => b[2])) - box.x;
+    box.height = Math.max(...xs.map((b) => b[3])) - box.y;
+  } else {
+    canvas.zoom('fit-viewport', 'auto');
+    box = canvas.viewbox().inner;
+  }
+  const { outer } = canvas.viewbox();
+  const fit = Math.min(outer.width / (box.width + 2 * pad), outer.height / (box.height + 2 * pad));
+  const scale = whole ? fit : Math.min(1.2, Math.max(fit, READABLE_SCALE));
+  const w = outer.width / scale;
+  const h2 = outer.height / scale;
+  // along each axis: the whole pool centred when it fits, else a window around the current activity
+  const el = around && registry.get(around);
+  const place = (start, size, view, at) => {
+    if (view >= size + 2 * pad) return start + size / 2 - view / 2;
+    if (at == null) return start - pad;
+    return Math.min(Math.max(start - pad, at - view / 2), start + size + pad - view);
+  };
+  const x = place(box.x, box.width, w, el ? el.x + el.width / 2 : null);
+  const y = place(box.y, box.height, h2, el ? el.y + el.height / 2 : null);
+  canvas.viewbox({ x, y, width: w, height: h2 });
 }

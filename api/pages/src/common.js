@@ -17,8 +17,9 @@ export class ApiError extends Error {
 }
 
 /** Calls the API with the bearer token. `json` sends a JSON body, `form` a FormData (multipart);
- *  `raw` returns the Response itself (for downloads). Errors throw ApiError with the JSON body. */
-export async function api(path, { method = 'GET', json, form, raw = false, headers = {} } = {}) {
+ *  `raw` returns the Response itself (for downloads); `signal` cancels. Errors throw ApiError with
+ *  the JSON body. */
+export async function api(path, { method = 'GET', json, form, raw = false, headers = {}, signal } = {}) {
   const h = { Accept: 'application/json', ...headers };
   const token = getToken();
   if (token) h.Authorization = `Bearer ${token}`;
@@ -31,7 +32,7 @@ export async function api(path, { method = 'GET', json, form, raw = false, heade
   }
   let resp;
   try {
-    resp = await fetch(path, { method, headers: h, body });
+    resp = await fetch(path, { method, headers: h, body, signal });
   } catch (e) {
     throw new ApiError(0, { message_zh: `无法连接服务器（${e.message}）` });
   }
@@ -151,6 +152,7 @@ const NAV = [
 // shown once the caller is known to hold one of the roles
 const ROLE_NAV = [
   ['/supervision', '督办', ['leading_group_office', 'auditor', 'admin']],
+  ['/cases', '案件总览', ['leading_group_office', 'auditor', 'admin', 'dept_supervisor']],
   ['/admin', '用户管理', ['admin']],
 ];
 

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from sqlalchemy import func, select
 
 from engine import roles
+from engine.store.case_filters import case_conditions
 from engine.store.models import AuditEvent, Instance, ProcessVersionRow, User
 
 CHINA = timezone(timedelta(hours=8))
@@ -78,19 +79,22 @@ class TraceFilter:
     end: datetime | None = None  # instances created before
     status: str | None = None
     instance_ids: list[int] | None = None
+    department: str | None = None  # cases holding a task of this department role
+    overdue_at: datetime | None = None  # cases with an open task due before this instant
 
-    def conditions(self) -> list:
-        conds = []
+    def conditions(self, entity=Instance) -> list:
+        """Conditions on ``entity``: ``Instance`` or an alias of it (the case list's row rules)."""
+        conds = case_conditions(entity, self.department, self.overdue_at)
         if self.process_key:
-            conds.append(Instance.process_key == self.process_key)
+            conds.append(entity.process_key == self.process_key)
         if self.status:
-            conds.append(Instance.status == self.status)
+            conds.append(entity.status == self.status)
         if self.start is not None:
-            conds.append(Instance.created_at >= self.start)
+            conds.append(entity.created_at >= self.start)
         if self.end is not None:
-            conds.append(Instance.created_at < self.end)
+            conds.append(entity.created_at < self.end)
         if self.instance_ids is not None:
-            conds.append(Instance.id.in_(self.instance_ids))
+            conds.append(entity.id.in_(self.instance_ids))
         return conds
 
     def as_dict(self) -> dict:
@@ -99,6 +103,8 @@ class TraceFilter:
             "from": utc_iso(self.start),
             "to": utc_iso(self.end),
             "status": self.status,
+            "department": self.department,
+            "overdue_at": utc_iso(self.overdue_at),
         }
 
 
