@@ -18,6 +18,7 @@ PANEL = "#bpmn-panel"
 
 def open_modeler(pg, live, wait_for: str = "Task_ReviewFireSafety"):
     login(pg, live, "analyst")
+    pg.wait_for_load_state("networkidle")
     # what the home page (not the modeler) did on the way is its own tests' business: it lists
     # cases, which an analyst may not read (403)
     pg.errors.clear()
@@ -199,3 +200,46 @@ def test_refused_deploy_marks_its_element_and_lists_the_one_without(page, live):
     shot(pg, "modeler-problems-unmarked.png")
     assert live.ok(live.get(f"/api/process-definitions/{PROCESS}", "analyst"))["latest_version"] == before
     clean(pg, expected_status=(422,))
+
+
+def test_editors_and_panel_speak_chinese(page, live):
+    pg = page
+    open_modeler(pg, live)
+    assert pg.get_attribute(".djs-palette .entry.bpmn-icon-task", "aria-label") == "任务"
+    select(pg, "Flow_ApplicationAccepted")
+    headers = pg.locator(f"{PANEL} .bio-properties-panel-group-header-title").all_inner_texts()
+    assert "常规" in headers and "条件" in headers and "General" not in headers, headers
+    assert pg.inner_text(f"{PANEL} .bio-properties-panel-header-type") == "顺序流"
+    select(pg, "Task_ReviewFireSafety")
+    headers = pg.locator(f"{PANEL} .bio-properties-panel-group-header-title").all_inner_texts()
+    assert "办理人分配" in headers and "表单" in headers, headers
+    shot(pg, "modeler-zh-panel.png")
+    # the form editor: palette and its properties panel
+    pg.select_option("#form-picker", f"{PROCESS}/Task_ReviewFireSafety")
+    pg.wait_for_selector("#form-canvas .fjs-palette-entries")
+    palette = pg.inner_text("#form-canvas .fjs-palette-entries")
+    assert "单行文本" in palette and "Text field" not in palette, palette
+    pg.click('#form-canvas .fjs-editor-container [data-id="Field_fire_review_opinion"]')
+    pg.wait_for_selector("#form-canvas .bio-properties-panel-group-header-title")
+    headers = pg.locator("#form-canvas .bio-properties-panel-group-header-title").all_inner_texts()
+    assert "常规" in headers and "General" not in headers, headers
+    shot(pg, "modeler-zh-form.png")
+    clean(pg)
+
+
+def test_dmn_editor_speaks_chinese(page, live):
+    pg = page
+    login(pg, live, "analyst")
+    pg.wait_for_load_state("networkidle")
+    pg.errors.clear()
+    pg.failed.clear()
+    pg.goto(f"{live.base_url}/modeler?key=land_to_construction")
+    pg.wait_for_selector("#dmn-picker")
+    name = pg.locator("#dmn-picker option").nth(1).get_attribute("value")
+    pg.select_option("#dmn-picker", name)
+    pg.wait_for_selector("#dmn-canvas .decision-table-name")
+    text = pg.inner_text("#dmn-canvas")
+    assert "当" in text or "则" in text or "注释" in text, text[:400]
+    assert "Annotations" not in text
+    shot(pg, "modeler-zh-dmn.png")
+    clean(pg)

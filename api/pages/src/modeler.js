@@ -21,7 +21,7 @@ import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, CamundaPlatfor
 import CamundaBehaviorsModule from 'camunda-bpmn-js-behaviors/lib/camunda-platform';
 import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
 import { $, api, download, errorText, h, hasRole, initPage, readFile, say, put } from './common.js';
-import translateZh from './translate-zh.js';
+import translateZh, { formEditorZh } from './translate-zh.js';
 import { starterFormKeysModule, syncStarterForms } from './starter-forms.js';
 
 const state = {
@@ -155,8 +155,9 @@ async function openDefinition(key, version) {
     state.forms[k] = { schema, baseline: JSON.stringify(schema) };
   }
   await showTab({ kind: 'bpmn', name: null }, false); // visible first: fitting a hidden canvas fails
+  let warnings;
   try {
-    await importBpmn(xml);
+    warnings = await importBpmn(xml);
   } catch (e) {
     state.key = null; // nothing shown is this definition: never offer to deploy it
     renderToolbar();
@@ -168,6 +169,10 @@ async function openDefinition(key, version) {
   renderDefs();
   history.replaceState(null, '', `/modeler?key=${encodeURIComponent(key)}&version=${state.version}`);
   say($('#status'), '');
+  if (warnings.length) {
+    showImportWarnings(warnings);
+    say($('#status'), `${key} v${state.version} 导入时有 ${warnings.length} 条警告（见下方列表），部分内容可能未显示，部署前请检查。`, 'error');
+  }
 }
 
 /**
@@ -190,7 +195,8 @@ async function importBpmn(xml) {
   }
   bpmn.get('canvas').zoom('fit-viewport', 'auto');
   bpmnXmlNow = (await bpmn.saveXML({ format: true })).xml;
-  return warnings || [];
+  // an attribute no loaded schema knows (e.g. camunda:label) is kept as it is: nothing is lost
+  return (warnings || []).filter((w) => !/^unknown attribute </.test(warningText(w)));
 }
 
 const warningText = (w) => (w && w.message ? w.message : String(w));
@@ -275,7 +281,9 @@ async function openDmn(name) {
   if (!dmn) {
     const { default: DmnModeler } = await import('dmn-js/lib/Modeler');
     // no input debouncing: a deploy right after typing must see the last keystroke
-    dmn = new DmnModeler({ container: '#dmn-canvas', common: { debounceInput: false } });
+    // dmn-js builds each view with its own modules: every view gets the translation
+    const zh = { additionalModules: [translateZh] };
+    dmn = new DmnModeler({ container: '#dmn-canvas', common: { debounceInput: false }, drd: zh, decisionTable: zh, literalExpression: zh });
   }
   const entry = state.dmn[name];
   await dmn.importXML(entry.xml);
@@ -289,7 +297,7 @@ async function openDmn(name) {
 async function openForm(key) {
   if (!formEditor) {
     const { FormEditor } = await import('@bpmn-io/form-js-editor');
-    formEditor = new FormEditor({ container: '#form-canvas', debounce: false });
+    formEditor = new FormEditor({ container: '#form-canvas', debounce: false, additionalModules: [formEditorZh] });
   }
   const entry = state.forms[key];
   await formEditor.importSchema(entry.schema);
