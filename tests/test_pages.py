@@ -310,7 +310,7 @@ def test_modeler_edits_a_form_and_deploys_it(page, live):
     pg.wait_for_selector("#form-canvas .fjs-editor-container")
     # change the opinion field's label through the form editor's properties panel
     pg.click('#form-canvas .fjs-editor-container [data-id="Field_fire_review_opinion"]')
-    general = pg.locator("#form-canvas .bio-properties-panel-group-header", has_text="General")
+    general = pg.locator("#form-canvas .bio-properties-panel-group-header", has_text="常规")
     if "open" not in (general.get_attribute("class") or ""):
         general.click()
     label = pg.locator(

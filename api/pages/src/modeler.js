@@ -16,8 +16,13 @@ import 'dmn-js/dist/assets/dmn-js-boxed-expression-controls.css';
 import 'dmn-js/dist/assets/dmn-font/css/dmn-embedded.css';
 import '@bpmn-io/form-js-viewer/dist/assets/form-js.css';
 import '@bpmn-io/form-js-editor/dist/assets/form-js-editor.css';
+import '@bpmn-io/properties-panel/dist/assets/properties-panel.css';
+import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, CamundaPlatformPropertiesProviderModule } from 'bpmn-js-properties-panel';
+import CamundaBehaviorsModule from 'camunda-bpmn-js-behaviors/lib/camunda-platform';
+import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
 import { $, api, download, errorText, h, hasRole, initPage, readFile, say, put } from './common.js';
-import translateZh from './translate-zh.js';
+import translateZh, { formEditorZh } from './translate-zh.js';
+import { starterFormKeysModule, syncStarterForms } from './starter-forms.js';
 
 const state = {
   defs: [],
@@ -39,8 +44,21 @@ initPage(async () => {
       '流程建模页面供业务分析员使用，您的角色不能部署流程。'), h('p', {}, h('a', { href: '/' }, '返回首页'))));
     return;
   }
-  bpmn = new BpmnModeler({ container: '#bpmn-canvas', additionalModules: [translateZh] });
-  bpmn.on('commandStack.changed', () => renderToolbar());
+  // Camunda 7's properties panel: conditions, timers, candidate groups, form keys and documentation
+  // are edited as the engine reads them (camunda:* attributes, docs/MODELING.md).
+  bpmn = new BpmnModeler({
+    container: '#bpmn-canvas',
+    propertiesPanel: { parent: '#bpmn-panel' },
+    additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, CamundaPlatformPropertiesProviderModule,
+      CamundaBehaviorsModule, starterFormKeysModule, translateZh],
+    moddleExtensions: { camunda: camundaModdle },
+    debounceInput: false, // a deploy right after typing in the panel must see the last keystroke
+  });
+  bpmn.on('commandStack.changed', (e) => {
+    // not on import ('clear'): a form is made for a task created here, not for every file loaded
+    if (state.key && e.trigger !== 'clear') syncStarterForms(bpmn, state.forms);
+    renderToolbar();
+  });
   window.addEventListener('beforeunload', (e) => {
     if (unsavedNow()) {
       e.preventDefault();
@@ -137,19 +155,62 @@ async function openDefinition(key, version) {
     state.forms[k] = { schema, baseline: JSON.stringify(schema) };
   }
   await showTab({ kind: 'bpmn', name: null }, false); // visible first: fitting a hidden canvas fails
-  await importBpmn(xml);
+  let warnings;
+  try {
+    warnings = await importBpmn(xml);
+  } catch (e) {
+    state.key = null; // nothing shown is this definition: never offer to deploy it
+    renderToolbar();
+    showImportFailure(`${key} v${resources.version}`, e);
+    return;
+  }
   state.bpmnBaseline = bpmnXmlNow;
   renderToolbar();
   renderDefs();
   history.replaceState(null, '', `/modeler?key=${encodeURIComponent(key)}&version=${state.version}`);
   say($('#status'), '');
+  if (warnings.length) {
+    showImportWarnings(warnings);
+    say($('#status'), `${key} v${state.version} 导入时有 ${warnings.length} 条警告（见下方列表），部分内容可能未显示，部署前请检查。`, 'error');
+  }
 }
 
+/**
+ * Imports a diagram; returns the importer's warnings. When bpmn-js cannot import it, the diagram
+ * shown before is imported again (bpmn-js may have cleared the canvas half way) and the error,
+ * carrying the importer's warnings, is thrown: a file that failed is never left looking loaded.
+ */
 async function importBpmn(xml) {
-  const { warnings } = await bpmn.importXML(xml);
+  let warnings;
+  try {
+    ({ warnings } = await bpmn.importXML(xml));
+  } catch (e) {
+    if (bpmnXmlNow) {
+      try {
+        await bpmn.importXML(bpmnXmlNow);
+        bpmn.get('canvas').zoom('fit-viewport', 'auto');
+      } catch { /* the previous diagram was imported once: it imports again */ }
+    }
+    throw e;
+  }
   bpmn.get('canvas').zoom('fit-viewport', 'auto');
   bpmnXmlNow = (await bpmn.saveXML({ format: true })).xml;
-  if (warnings.length) console.warn('bpmn import warnings', warnings);
+  // an attribute no loaded schema knows (e.g. camunda:label) is kept as it is: nothing is lost
+  return (warnings || []).filter((w) => !/^unknown attribute </.test(warningText(w)));
+}
+
+const warningText = (w) => (w && w.message ? w.message : String(w));
+
+/** The importer's own words for a file it refused, with every warning it gave. */
+function showImportFailure(what, err) {
+  const warnings = err.warnings || [];
+  say($('#status'), `无法导入 ${what}：bpmn-js 不能读取此文件（${err.message}），未载入任何内容。`
+    + (warnings.length ? `导入器给出 ${warnings.length} 条警告，见下方列表。` : ''), 'error');
+  put($('#problems'), h('ul', { class: 'import-warnings' }, warnings.map((w) => h('li', {}, `导入警告：${warningText(w)}`))));
+}
+
+function showImportWarnings(warnings) {
+  put($('#problems'), h('ul', { class: 'import-warnings' }, warnings.map((w) => h('li', {}, `导入警告：${warningText(w)}`))));
 }
 
 // ------------------------------------------------------------------ toolbar and tabs
@@ -204,7 +265,7 @@ async function stashCurrent() {
 async function showTab(tab, stash = true) {
   if (stash) await stashCurrent();
   state.tab = tab;
-  $('#bpmn-canvas').hidden = tab.kind !== 'bpmn';
+  $('#bpmn-host').hidden = tab.kind !== 'bpmn';
   $('#dmn-canvas').hidden = tab.kind !== 'dmn';
   $('#form-canvas').hidden = tab.kind !== 'form';
   try {
@@ -220,7 +281,9 @@ async function openDmn(name) {
   if (!dmn) {
     const { default: DmnModeler } = await import('dmn-js/lib/Modeler');
     // no input debouncing: a deploy right after typing must see the last keystroke
-    dmn = new DmnModeler({ container: '#dmn-canvas', common: { debounceInput: false } });
+    // dmn-js builds each view with its own modules: every view gets the translation
+    const zh = { additionalModules: [translateZh] };
+    dmn = new DmnModeler({ container: '#dmn-canvas', common: { debounceInput: false }, drd: zh, decisionTable: zh, literalExpression: zh });
   }
   const entry = state.dmn[name];
   await dmn.importXML(entry.xml);
@@ -234,7 +297,7 @@ async function openDmn(name) {
 async function openForm(key) {
   if (!formEditor) {
     const { FormEditor } = await import('@bpmn-io/form-js-editor');
-    formEditor = new FormEditor({ container: '#form-canvas', debounce: false });
+    formEditor = new FormEditor({ container: '#form-canvas', debounce: false, additionalModules: [formEditorZh] });
   }
   const entry = state.forms[key];
   await formEditor.importSchema(entry.schema);
@@ -278,8 +341,10 @@ async function deploy() {
       result = await api('/api/deployments', { method: 'POST', form });
     } catch (e) {
       if (e.status === 422 && Array.isArray(e.body.problems)) {
-        showProblems(e.body.problems);
-        say($('#status'), `部署被拒绝：${e.body.problems.length} 个问题（已在图中标出）。`, 'error');
+        const marked = showProblems(e.body.problems);
+        const n = e.body.problems.length;
+        const where = marked === n ? '已在图中标出' : marked ? `${marked} 个已在图中标出，${n - marked} 个无对应元素，见列表` : '均无对应的图中元素，见列表';
+        say($('#status'), `部署被拒绝：${n} 个问题（${where}）。`, 'error');
       } else {
         say($('#status'), errorText(e), 'error');
       }
@@ -308,16 +373,19 @@ function clearProblems() {
   put($('#problems'));
 }
 
+/** Marks each problem on the diagram element it names (a form's problem names its user task) and
+ * lists them all, saying which have no element; returns how many were marked. */
 function showProblems(problems) {
   state.problems = problems;
   const registry = bpmn.get('elementRegistry');
   const canvas = bpmn.get('canvas');
   const overlays = bpmn.get('overlays');
   const byElement = new Map();
+  let marked = 0;
   for (const p of problems) {
-    const isBpmn = /\.bpmn$/i.test(p.file || '') || !p.file;
-    const el = isBpmn && p.element ? registry.get(p.element) : null;
+    const el = problemElement(p);
     if (el) {
+      marked += 1;
       canvas.addMarker(el, 'siji-problem');
       if (!byElement.has(el.id)) byElement.set(el.id, []);
       byElement.get(el.id).push(p.message);
@@ -328,10 +396,27 @@ function showProblems(problems) {
     const pos = el.waypoints ? { top: -10, left: -10 } : { bottom: 4, left: 0 };
     overlays.add(id, 'siji-problem', { position: pos, html: h('div', { class: 'problem-badge', title: msgs.join('\n') }, msgs[0]) });
   }
-  put($('#problems'), h('ul', {}, problems.map((p) => h('li', {
-    dataset: { element: p.element || '' },
-    onclick: () => goToProblem(p),
-  }, h('code', {}, p.file || ''), p.line ? ` 第 ${p.line} 行` : '', p.element ? [' ', h('code', {}, p.element)] : '', '：', p.message))));
+  put($('#problems'), h('ul', {}, problems.map((p) => {
+    const el = problemElement(p);
+    return h('li', {
+      class: el ? 'marked' : 'unmarked',
+      dataset: { element: p.element || '', marked: el ? 'yes' : 'no' },
+      onclick: () => goToProblem(p),
+    }, h('code', {}, p.file || ''), p.line ? ` 第 ${p.line} 行` : '', p.element ? [' ', h('code', {}, p.element)] : '', '：', p.message,
+    el ? '' : h('span', { class: 'muted' }, '（图中无对应元素）'));
+  })));
+  return marked;
+}
+
+/** The diagram element a server problem is about: its element id, when the diagram has it (DMN
+ * problems name DMN elements, settings problems name settings keys). */
+function problemElement(p) {
+  if (!p.element || /\.dmn$/i.test(p.file || '')) return null;
+  const registry = bpmn.get('elementRegistry');
+  let el = registry.get(p.element);
+  // the process itself: in a collaboration it is drawn as its pool; as the root it is not drawn
+  if (!el || !el.parent) el = registry.find((e) => e.type === 'bpmn:Participant' && e.businessObject.processRef?.id === p.element);
+  return el && el.parent && !el.labelTarget ? el : null;
 }
 
 async function goToProblem(p) {
@@ -389,11 +474,24 @@ async function onUpload(e) {
     } else {
       if (state.tab.kind !== 'bpmn') await showTab({ kind: 'bpmn', name: null });
       clearProblems();
-      await importBpmn(text);
+      let warnings;
+      try {
+        warnings = await importBpmn(text);
+      } catch (err) {
+        showImportFailure(file.name, err);
+        renderToolbar();
+        return;
+      }
       const id = processIdOf();
-      say($('#status'), id !== state.key
-        ? `已载入 ${file.name}：其流程 id 为 “${id}”，部署后将成为流程 ${id} 的新版本。`
-        : `已载入 ${file.name}，可检查后部署。`, id !== state.key ? 'error' : 'ok');
+      if (warnings.length) {
+        // bpmn-js drops what it could not read: deploying this would lose it without a word
+        showImportWarnings(warnings);
+        say($('#status'), `已载入 ${file.name}，但导入器给出 ${warnings.length} 条警告（见下方列表），部分内容可能未载入，请检查后再部署。`, 'error');
+      } else {
+        say($('#status'), id !== state.key
+          ? `已载入 ${file.name}：其流程 id 为 “${id}”，部署后将成为流程 ${id} 的新版本。`
+          : `已载入 ${file.name}，可检查后部署。`, id !== state.key ? 'error' : 'ok');
+      }
     }
   } catch (err) {
     say($('#status'), `无法载入 ${file.name}：${err.message}`, 'error');
