@@ -222,6 +222,10 @@ def test_editors_and_panel_speak_chinese(page, live):
     pg.wait_for_selector("#form-canvas .fjs-palette-entries")
     palette = pg.inner_text("#form-canvas .fjs-palette-entries")
     assert "单行文本" in palette and "Text field" not in palette, palette
+    for en, zh in (("Input", "输入"), ("Selection", "选择"), ("Presentation", "展示")):
+        assert zh in palette and en not in palette, palette  # the group titles (build-time strings)
+    assert pg.inner_text("#form-canvas .fjs-palette-header") == "组件"
+    assert pg.get_attribute("#form-canvas .fjs-palette-search", "placeholder") == "搜索组件"
     pg.click('#form-canvas .fjs-editor-container [data-id="Field_fire_review_opinion"]')
     pg.wait_for_selector("#form-canvas .bio-properties-panel-group-header-title")
     headers = pg.locator("#form-canvas .bio-properties-panel-group-header-title").all_inner_texts()

@@ -38,19 +38,35 @@ const FORM_JS_ZH = [
   ['children: "Nothing to show."', 'children: "暂无数据。"'],
 ];
 
-const formJsChinese = {
-  name: 'form-js-zh',
-  setup(b) {
-    b.onLoad({ filter: /form-js-viewer[\\/]dist[\\/]index\.es\.js$/ }, async (args) => {
-      let src = await readFile(args.path, 'utf8');
-      for (const [en, zh] of FORM_JS_ZH) {
-        if (!src.includes(en)) throw new Error(`form-js string not found (form-js upgraded?): ${en}`);
-        src = src.split(en).join(zh);
-      }
-      return { contents: src, loader: 'js' };
-    });
-  },
-};
+// The form editor's palette: fixed strings no translation module reaches.
+const FORM_EDITOR_ZH = [
+  ["label: 'Input',\n  id: 'basic-input'", "label: '输入',\n  id: 'basic-input'"],
+  ["label: 'Selection',\n  id: 'selection'", "label: '选择',\n  id: 'selection'"],
+  ["label: 'Presentation',\n  id: 'presentation'", "label: '展示',\n  id: 'presentation'"],
+  ["label: 'Containers',\n  id: 'container'", "label: '容器',\n  id: 'container'"],
+  ["label: 'Action',\n  id: 'action'", "label: '操作',\n  id: 'action'"],
+  ['title: "Components",\n      children: "Components"', 'title: "组件",\n      children: "组件"'],
+  ['placeholder: "Search components"', 'placeholder: "搜索组件"'],
+];
+
+function replaceStrings(name, filter, pairs) {
+  return {
+    name,
+    setup(b) {
+      b.onLoad({ filter }, async (args) => {
+        let src = await readFile(args.path, 'utf8');
+        for (const [en, zh] of pairs) {
+          if (!src.includes(en)) throw new Error(`${name}: string not found (package upgraded?): ${en}`);
+          src = src.split(en).join(zh);
+        }
+        return { contents: src, loader: 'js' };
+      });
+    },
+  };
+}
+
+const formJsChinese = replaceStrings('form-js-zh', /form-js-viewer[\\/]dist[\\/]index\.es\.js$/, FORM_JS_ZH);
+const formEditorChinese = replaceStrings('form-js-editor-zh', /form-js-editor[\\/]dist[\\/]index\.es\.js$/, FORM_EDITOR_ZH);
 
 await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
@@ -73,7 +89,7 @@ const result = await build({
   define: { 'process.env.NODE_ENV': '"production"' },
   metafile: true,
   logLevel: 'warning',
-  plugins: [formJsChinese],
+  plugins: [formJsChinese, formEditorChinese],
 });
 
 const manifest = {};

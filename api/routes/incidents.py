@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 from api.routes.common import actor, paginate, service
 from api.schemas import IncidentPageSchema, IncidentQuery
 from api.schemas_integration import IncidentRetrySchema
-from engine.service.incident_retry import RETRYABLE
-from engine.service.incident_retry import retry_incident as retry
+from engine.integration.incident_retry import RETRYABLE
+from engine.integration.incident_retry import retry_incident as retry
 from engine.store.models import Incident
 
 blp = Blueprint(
