@@ -372,3 +372,18 @@ def test_cli_deploy_says_what_changed(tmp_path, capsys, monkeypatch):
     assert main(["deploy", str(src)]) == 0
     out = capsys.readouterr().out
     assert "deployed mini version 2" in out and "changed since version 1: mini.bpmn" in out, out
+
+
+def test_an_unknown_query_parameter_is_refused_naming_it(siji):
+    """A misspelt filter must not silently list everything (webargs drops unknown query keys by
+    default; api/blueprint.py makes every query schema refuse them)."""
+    for url, user in (
+        ("/api/tasks?proces_key=mini", "bureau"),
+        ("/api/process-instances?stauts=running", "auditor"),
+        ("/api/traces?format=json&departmnt=bank", "auditor"),
+        ("/api/timers?bogus=1", "auditor"),
+    ):
+        resp = siji.get(url, user)
+        assert resp.status_code == 422, (url, resp.get_data(as_text=True))
+        name = url.split("?")[1].split("&")[-1].split("=")[0]
+        assert name in resp.get_json()["fields"], (url, resp.get_json())

@@ -101,7 +101,9 @@ def check_case_order(receiver, expected):
 def test_two_dispatchers_deliver_each_event_exactly_once(pg_siji, tmp_path, procs):
     h, url = pg_siji
     receiver = Receiver(SECRET).start()
-    receiver.delay = 0.01
+    # slow enough that one dispatcher cannot drain the backlog before the other's next poll (on a
+    # loaded machine the second one may start looking a second later)
+    receiver.delay = 0.05
     try:
         sub = subscribe(h, receiver)
         (a, log_a), (b, log_b) = spawn(url, tmp_path, "a", procs), spawn(url, tmp_path, "b", procs)

@@ -4,9 +4,9 @@ import re
 from datetime import timedelta
 
 from flask import current_app
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from api.blueprint import Blueprint
 from api.routes.common import actor, service
 from api.schemas import (
     AdvanceClockSchema,

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from flask import Response
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from api.blueprint import Blueprint
 from api.routes.common import actor, service
 from api.schemas import CarryOverQuery, DefinitionListSchema, DefinitionSchema, VersionQuery
 from engine import roles

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from flask import request
-from flask_smorest import Blueprint
 
+from api.blueprint import Blueprint
 from api.errors import deployment_refused, error
 from api.routes.common import actor, service
 from api.schemas import DeploymentResultSchema

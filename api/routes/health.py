@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import text
 
+from api.blueprint import Blueprint
 from api.routes.common import service
 from api.schemas import HealthSchema
 

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
+from api.blueprint import Blueprint
 from api.routes.common import actor, paginate, service
 from api.schemas import IncidentPageSchema, IncidentQuery
 from api.schemas_integration import IncidentRetrySchema

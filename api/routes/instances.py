@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import bindparam, select
 
+from api.blueprint import Blueprint
 from api.case_query import CaseFilterQuery, trace_filter
 from api.routes.common import actor, page_total, service, task_json, usernames
 from api.schemas import InstanceDetailSchema, InstancePageSchema, PageQuery, StartSchema

@@ -4,8 +4,8 @@ and logout. API clients keep using the long-lived tokens an admin issues."""
 from __future__ import annotations
 
 from flask import request
-from flask_smorest import Blueprint
 
+from api.blueprint import Blueprint
 from api.errors import error
 from api.routes.common import service
 from api.schemas import LoginResultSchema, LoginSchema

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
+from api.blueprint import Blueprint
 from api.routes.common import actor, service
 from api.schemas import WhoAmISchema
 from engine import roles

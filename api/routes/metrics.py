@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Response
-from flask_smorest import Blueprint
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from api.blueprint import Blueprint
 from api.routes.common import service
 from engine.integration.metrics import render
 

@@ -3,8 +3,7 @@ reminders, overdue tasks, escalations (engine/service/notifications.py)."""
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
+from api.blueprint import Blueprint
 from api.routes.common import actor, service
 from api.schemas import NotificationPageSchema, NotificationQuery, NotificationSchema
 from engine.service import notifications

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
+from api.blueprint import Blueprint
 from api.routes.common import service
 from api.schemas import QuerySchema
 from engine.audit import export

@@ -3,10 +3,10 @@ the case's trace) and comments on a case. The rules are the core's (engine/servi
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from api.blueprint import Blueprint
 from api.routes.common import actor, service
 from api.routes.tasks import get_task
 from api.schemas import StrictSchema, TaskDetailSchema

@@ -4,9 +4,9 @@ import functools
 import json
 
 from flask import jsonify, request
-from flask_smorest import Blueprint
 from sqlalchemy import bindparam, select, union_all
 
+from api.blueprint import Blueprint
 from api.routes.common import (
     actor,
     case_labels,

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
+from api.blueprint import Blueprint
 from api.routes.common import page_of_few, paginate, service
 from api.schemas import TimerPageSchema, TimerQuery
 from engine.store.models import Instance, Timer

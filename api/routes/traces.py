@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 from flask import Response, jsonify, stream_with_context
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
+from api.blueprint import Blueprint
 from api.case_query import CaseFilterQuery, trace_filter
 from api.routes.common import actor, service
 from api.schemas import QuerySchema

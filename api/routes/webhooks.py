@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
+from api.blueprint import Blueprint
 from api.routes.common import actor, service
 from api.schemas_integration import (
     CountSchema,

@@ -46,7 +46,7 @@ from engine.store.models import Instance, OutboxEvent, WebhookCursor, WebhookSub
 
 log = logging.getLogger("siji.dispatch")
 
-BATCH = 50  # cursors leased at once
+BATCH = 10  # cursors leased at once: small, so several dispatchers share a backlog
 EVENTS_PER_CASE = 50  # events sent per case before the lease is given back
 BACKOFF_FIRST = 5.0  # seconds before the second try; doubles up to BACKOFF_MAX
 BACKOFF_MAX = 3600.0
