@@ -265,7 +265,7 @@ class _ObjectField(fields.Field):
 
     def __init__(self, schema_cls: type[Schema], **kwargs):
         super().__init__(**kwargs)
-        self.schema_cls = schema_cls
+        self.loader = schema_cls()  # reused: see CompiledForm's loader
 
     def deserialize(self, value, attr=None, data=None, **kwargs):
         absent = value is missing or value is None
@@ -274,7 +274,7 @@ class _ObjectField(fields.Field):
         elif not isinstance(value, dict):
             raise ValidationError(NOT_OBJECT)
         try:
-            result = self.schema_cls().load(value)
+            result = self.loader.load(value)
         except ValidationError as exc:
             raise ValidationError(exc.messages) from None
         if absent and not result:
@@ -286,7 +286,7 @@ class _ListField(fields.Field):
     def __init__(self, node: _List, row_schema: type[Schema], **kwargs):
         super().__init__(**kwargs)
         self.node = node
-        self.row_schema = row_schema
+        self.row_loader = row_schema()  # reused: see CompiledForm's loader
 
     def deserialize(self, value, attr=None, data=None, **kwargs):
         node = self.node
@@ -307,7 +307,7 @@ class _ListField(fields.Field):
             raise ValidationError(_max_items(node.max_items))
         if len(value) < node.min_items:
             raise ValidationError(_min_items(node.min_items))
-        schema = self.row_schema()
+        schema = self.row_loader
         rows, errors = [], {}
         for i, row in enumerate(value):
             if not isinstance(row, dict):

@@ -36,6 +36,7 @@ from engine.simulation.workcal import CalendarTime, WorkingTime, from_epoch
 from engine.workdays import WorkdayCalendar
 from engine.workflow.deploy import CompiledProcess
 from engine.workflow.runtime import Engine, EngineError, ProcessVersion, conditional_flows, replace_flow_conditions
+from engine.workflow.spiff_ids import counted_task_ids
 
 ARRIVE, DONE, TIMER = 0, 1, 2
 TICK = timedelta(microseconds=1)
@@ -117,6 +118,7 @@ class Simulation:
         self.settings = settings
         self.accelerate = accelerate
         self.rng = random.Random(seed)
+        self.id_rng = random.Random(seed + 104729)  # task ids: apart from the draws above
         self.calendar = calendar or WorkdayCalendar()
         self.clock = FixedClock(settings.start)
         self.engine = _SimEngine(self.clock, self.calendar, random.Random(seed + 7919))
@@ -204,17 +206,18 @@ class Simulation:
             self._push(t, ARRIVE, i)
         last = t
         pop, events = heapq.heappop, self.events
-        while events:
-            t, _, kind, payload = pop(events)
-            last = t
-            if kind == ARRIVE:
-                self._arrive(payload, t)
-                if progress is not None:
-                    progress(payload + 1, n_cases)
-            elif kind == DONE:
-                self._done(payload, t)
-            else:
-                self._timer(payload, t)
+        with counted_task_ids(self.id_rng):
+            while events:
+                t, _, kind, payload = pop(events)
+                last = t
+                if kind == ARRIVE:
+                    self._arrive(payload, t)
+                    if progress is not None:
+                        progress(payload + 1, n_cases)
+                elif kind == DONE:
+                    self._done(payload, t)
+                else:
+                    self._timer(payload, t)
         self.part = Part.of(self, last)
         return SimulationResult.merge(self.pv, self.settings, self.worktime, [self.part]) if result else None
 
@@ -302,6 +305,7 @@ class Simulation:
         if res.status == "completed":
             case.ended = t
             case.outcome = res.outcome
+            case.wf = None  # a finished case's tree only weighs on the garbage collector
             for tid in list(case.open):
                 self._cancel(case.open.pop(tid), t)
         else:

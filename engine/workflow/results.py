@@ -53,6 +53,17 @@ class ProcessVersion:
     elements: dict[str, dict]  # id -> {name, type, source?, target?}
     resources: dict[str, Any]
     script_engine: PythonScriptEngine | None = None
+    _outgoing: dict[str, list[tuple[str, str]]] | None = field(default=None, repr=False, compare=False)
+
+    def flows_from(self, activity_id: str) -> list[tuple[str, str]]:
+        """(flow id, target id) of each sequence flow leaving the element, in document order."""
+        if self._outgoing is None:
+            out: dict[str, list[tuple[str, str]]] = {}
+            for fid, el in self.elements.items():
+                if el.get("type") == "sequenceFlow":
+                    out.setdefault(el.get("source"), []).append((fid, el.get("target")))
+            self._outgoing = out
+        return self._outgoing.get(activity_id, [])
 
     def element_name(self, activity_id: str | None) -> str:
         if activity_id is None:

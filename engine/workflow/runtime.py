@@ -28,6 +28,8 @@ from engine.workflow import (
     spiff_depth,  # noqa: F401  (cases deeper than 1000 tasks)
     spiff_fast,
     spiff_fixes,  # noqa: F401  (parallel joins inside loops)
+    spiff_merge,  # noqa: F401  (task data merge, same result)
+    spiff_quiet,  # noqa: F401  (no log details nobody reads)
     task_roles,
 )
 from engine.workflow.conditions import conditional_flows, replace_flow_conditions  # noqa: F401  (the simulator's)
@@ -46,7 +48,7 @@ from engine.workflow.results import (  # noqa: F401
     UserTaskView,
 )
 from engine.workflow.script_helpers import _collect, _parse_time, script_helpers  # noqa: F401
-from engine.workflow.scripting import SafeEnvironment, ScriptLimitExceeded, ScriptRefused
+from engine.workflow.scripting import SafeEnvironment, ScriptEngine, ScriptLimitExceeded, ScriptRefused
 from engine.workflow.serializer import dump_workflow, load_workflow, spec_from_state, task_data
 
 
@@ -101,7 +103,7 @@ class Engine:
         return pv
 
     def _script_engine(self, pv: ProcessVersion) -> PythonScriptEngine:
-        return PythonScriptEngine(environment=SafeEnvironment(self.helpers(pv.resources)))
+        return ScriptEngine(environment=SafeEnvironment(self.helpers(pv.resources)))
 
     def helpers(self, resources: dict) -> dict[str, Callable]:
         return script_helpers(self.calendar, resources)
@@ -283,11 +285,7 @@ class Engine:
                 if c.state & (TaskState.DEFINITE_MASK | TaskState.FINISHED_MASK)
                 and getattr(c.task_spec, "bpmn_id", None)
             ]
-            flows = [
-                fid
-                for fid, el in pv.elements.items()
-                if el.get("type") == "sequenceFlow" and el.get("source") == aid and el.get("target") in taken
-            ]
+            flows = [fid for fid, target in pv.flows_from(aid) if target in taken]
             out.append(Fact("gateway", aid, name, {"taken_flows": flows, "targets": taken}, str(task.id)))
         elif kind in ("boundaryEvent", "intermediateCatchEvent", "startEvent") and _is_timer(spec):
             if not isinstance(spec.event_definition, CycleTimerEventDefinition):

@@ -26,26 +26,62 @@ from SpiffWorkflow.util.task import TaskState
 _MISSING = object()
 
 
-def _last_firing(spec, my_task):
-    t = my_task.parent
-    while t is not None:
-        if t.task_spec is spec and t.state == TaskState.COMPLETED:
-            return t
-        t = t.parent
-    return None
+class _Chain:
+    """A task and its ancestors, each with its distance above the task.
+
+    Whether one task lies above another is answered by walking the other's branch up to where it
+    joins this chain, not up to the root: a case's tree grows with every round and every step,
+    and walking each join copy to the root made a join cost more the longer the case ran."""
+
+    __slots__ = ("tasks", "dist", "copies")
+
+    def __init__(self, task):
+        self.tasks: list = []
+        self.dist: dict = {}
+        t = task
+        while t is not None:
+            self.dist[t.id] = len(self.tasks)
+            self.tasks.append(t)
+            t = t.parent
+        spec = task.task_spec
+        self.copies = [d for d in range(1, len(self.tasks)) if self.tasks[d].task_spec is spec]
+
+    @classmethod
+    def of(cls, task) -> _Chain:
+        """The chain of ``task``, built once: a waiting join is checked after every completion in
+        its workflow, and a task's ancestors never change (a removed ancestor takes it along)."""
+        chain = task.__dict__.get("_siji_chain")
+        if chain is None:
+            chain = task.__dict__["_siji_chain"] = cls(task)
+        return chain
+
+    def meet(self, task) -> int | None:
+        """Distance on the chain of the nearest strict ancestor of ``task`` that lies on it."""
+        t = task.parent
+        while t is not None:
+            d = self.dist.get(t.id)
+            if d is not None:
+                return d
+            t = t.parent
+        return None
+
+    def last_firing(self) -> int | None:
+        """Distance of the join's own previous firing (a completed copy above the task)."""
+        for d in self.copies:
+            if self.tasks[d].state == TaskState.COMPLETED:
+                return d
+        return None
 
 
-def _ancestors(task) -> set:
-    out = set()
-    t = task.parent
-    while t is not None:
-        out.add(t.id)
-        t = t.parent
-    return out
+def _current(last: int | None, d: int | None) -> bool:
+    """Whether a copy of the join whose branch meets the chain at ``d`` belongs to this activation:
+    there was no previous firing, or that firing lies above the copy."""
+    return last is None or (d is not None and d <= last)
 
 
-def _check_threshold_unstructured(self, my_task):
-    last = _last_firing(self, my_task)
+def _check_threshold_unstructured(self, my_task, copies=None):
+    chain = _Chain.of(my_task)
+    last = chain.last_firing()
     waiting_inputs = set(self.inputs)
 
     def remove_ancestor(task):
@@ -56,55 +92,57 @@ def _check_threshold_unstructured(self, my_task):
 
     # The join's copies in its own (sub)workflow, read straight off the task map: walking the
     # tree with get_tasks() cost more than the rest of the engine step on a wide diagram.
-    # Each copy's ancestors are collected once (Task.is_descendant_of walks the chain anew on
-    # every call).
-    mine = _ancestors(my_task)
-    for task in [t for t in my_task.workflow.tasks.values() if t.task_spec is self]:
-        above = _ancestors(task)
-        if last is not None and task is not my_task and last.id not in above:
+    if copies is None:
+        copies = [t for t in my_task.workflow.tasks.values() if t.task_spec is self]
+    for task in copies:
+        d = chain.meet(task)
+        if task is not my_task and not _current(last, d):
             continue  # a copy left over from an earlier round
-        if my_task.id in above:
+        if d == 0:  # below this copy
             remove_ancestor(task)
-        elif task.id in mine:
+        elif chain.dist.get(task.id, 0) > 0:  # above this copy
             continue
         elif task.parent.state == TaskState.COMPLETED and task.parent.task_spec in waiting_inputs:
             waiting_inputs.remove(task.parent.task_spec)
     return len(waiting_inputs) == 0
 
 
+def _update_hook(self, my_task):
+    """UnstructuredJoin._update_hook with one scan of the task map for the join's copies, shared by
+    the threshold check and the cancelling of the other waiting copies (3.2 scans twice, and a
+    waiting join is updated after every completion in its workflow)."""
+    copies = [t for t in my_task.workflow.tasks.values() if t.task_spec is self]
+    may_fire = self._check_threshold_unstructured(my_task, copies)
+    for task in [t for t in copies if t is not my_task and t.state == TaskState.WAITING]:
+        task.cancel()  # as 3.2: so they are not updated again and again
+    if not may_fire:
+        my_task._set_state(TaskState.WAITING)  # only the newest copy waits
+    else:
+        my_task._inherit_data()
+    return may_fire
+
+
 def _run_hook(self, my_task):
-    last = _last_firing(self, my_task)
-    mine = _ancestors(my_task)
-    others = [
-        t
-        for t in my_task.workflow.tasks.values()
-        if t.task_spec == self
-        and t is not my_task
-        and t.has_state(TaskState.FINISHED_MASK)
-        and t.id not in mine
-        and (last is None or last.id in _ancestors(t))
-    ]
-    others.sort(key=lambda t: t.last_state_change)
+    chain = _Chain.of(my_task)
+    last = chain.last_firing()
+    others = []  # (copy, where its branch left this copy's chain)
+    for t in my_task.workflow.tasks.values():
+        if t.task_spec != self or t is my_task or not t.has_state(TaskState.FINISHED_MASK):
+            continue
+        if chain.dist.get(t.id, 0) > 0:  # above this copy
+            continue
+        d = chain.meet(t)
+        if not _current(last, d):
+            continue
+        # the divergence point: the nearest strict ancestor of my_task above the copy
+        others.append((t, None if d is None else max(d, 1)))
+    others.sort(key=lambda o: o[0].last_state_change)
 
-    def divergence(task):
-        a = task.parent
-        while a is not None and a.id not in mine:
-            a = a.parent
-        return a
-
-    points = [divergence(t) for t in others]
-    points = [p for p in points if p is not None]
+    points = [d for _, d in others if d is not None]
     if not points:  # nothing to merge: 3.2's behaviour
         my_task._inherit_data()
         return True
-    # the split: the divergence point nearest the root
-    depth = {}
-    for p in points:
-        d, a = 0, p
-        while a.parent is not None:
-            d, a = d + 1, a.parent
-        depth[p.id] = d
-    split = min(points, key=lambda p: depth[p.id])
+    split = chain.tasks[max(points)]  # the split: the divergence point nearest the root
     result = copy.deepcopy(split.data)
 
     def apply(branch_data: dict, base: dict) -> None:
@@ -115,8 +153,8 @@ def _run_hook(self, my_task):
             if k not in branch_data:
                 result.pop(k, None)
 
-    for t, p in zip(others, [divergence(t) for t in others]):
-        apply(t.parent.data, (p or split).data)
+    for t, d in others:
+        apply(t.parent.data, (split if d is None else chain.tasks[d]).data)
         if t.has_state(TaskState.COMPLETED):
             t._drop_children(force=True)
     apply(my_task.parent.data, split.data)
@@ -129,6 +167,7 @@ def install() -> None:
         return
     ParallelGateway._check_threshold_unstructured = _check_threshold_unstructured
     ParallelGateway._run_hook = _run_hook
+    ParallelGateway._update_hook = _update_hook
     ParallelGateway._siji_fixed = True
 
 

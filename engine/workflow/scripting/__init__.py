@@ -44,9 +44,11 @@ from engine.workflow.scripting.language import (
     ScriptLimitExceeded,
     ScriptRefused,
 )
+from engine.workflow.scripting.script_engine import ScriptEngine
 
 __all__ = [
     "SafeEnvironment",
+    "ScriptEngine",
     "ScriptRefused",
     "ScriptLimitExceeded",
     "Limits",
