@@ -50,6 +50,43 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
     return value
 
 
+DEFAULT_OFFICE_HOURS = "09:00-12:00,13:30-17:30"
+
+
+def parse_hhmm(text: str) -> int:
+    """``"13:30"`` → minutes after midnight (24:00 allowed); ValueError otherwise."""
+    h, m = text.split(":")
+    value = int(h) * 60 + int(m)
+    if not 0 <= value <= 24 * 60 or not 0 <= int(m) < 60:
+        raise ValueError(text)
+    return value
+
+
+def parse_shifts(text: str) -> list[tuple[int, int]]:
+    """``"09:00-12:00,13:30-17:30"`` → (start, end) minutes after midnight; ValueError unless
+    non-empty, increasing and not overlapping."""
+    shifts = []
+    for part in text.split(","):
+        a, sep, b = part.strip().partition("-")
+        if not sep:
+            raise ValueError(part)
+        shifts.append((parse_hhmm(a.strip()), parse_hhmm(b.strip())))
+    shifts.sort()
+    if any(b <= a for a, b in shifts) or any(shifts[i][1] > shifts[i + 1][0] for i in range(len(shifts) - 1)):
+        raise ValueError(text)
+    return shifts
+
+
+def _office_hours(env: Mapping[str, str]) -> tuple[tuple[int, int], ...]:
+    raw = env.get("SIJI_OFFICE_HOURS") or DEFAULT_OFFICE_HOURS
+    try:
+        return tuple(parse_shifts(raw))
+    except ValueError:
+        raise SettingsError(
+            f"SIJI_OFFICE_HOURS: {raw!r} is not HH:MM-HH:MM shifts, increasing, not overlapping"
+        ) from None
+
+
 @dataclass(frozen=True)
 class Settings:
     #: SIJI_INSTANCE_DIR — where the SQLite database and other per-instance files live.
@@ -84,6 +121,10 @@ class Settings:
     log_format: str = "text"
     #: SIJI_LOG_LEVEL — DEBUG, INFO, WARNING or ERROR.
     log_level: str = "INFO"
+    #: SIJI_OFFICE_HOURS — the departments' office hours on working days, ``HH:MM-HH:MM`` shifts
+    #: separated by commas: what one working day of a lead time counts in the reports (the
+    #: simulator's settings file has its own, default the same).
+    office_hours: tuple[tuple[int, int], ...] = ((540, 720), (810, 1050))
 
     @property
     def db_url(self) -> str:
@@ -110,6 +151,7 @@ class Settings:
             message_ttl=_int(env, "SIJI_MESSAGE_TTL", 0),
             log_format=_choice(env, "SIJI_LOG_FORMAT", "text", ("text", "json")),
             log_level=_choice(env, "SIJI_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"), upper=True),
+            office_hours=_office_hours(env),
         )
 
     def replace(self, **changes) -> Settings:

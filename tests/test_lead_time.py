@@ -113,6 +113,44 @@ def test_observed_and_simulated_agree_for_fixed_service_times(siji):
     assert [c.ended - c.arrived for c in sim.cases] == [pytest.approx(5 * H)] * 2
 
 
+def test_flow_lead_time_in_working_days_skips_lunch_nights_and_the_holiday(siji):
+    """Office hours 09:00-12:00 and 13:30-17:30 (SIJI_OFFICE_HOURS' default, the simulator's):
+    a working day is 7 hours, on the calendar the timers use."""
+    # Friday 2025-09-26 10:00 → 15:00: 2 h before lunch + 1.5 h after = 0.5 working days
+    run_seq_cases(siji, [2], [3])
+    # Tuesday 2025-09-30 16:00 → Thursday 2025-10-09 10:00: 1.5 h, then the National Day and
+    # Mid-Autumn holiday (1-8 October), then 1 h = 2.5 h = 0.357 working days (calendar: 210 h)
+    siji.advance(timedelta(days=4, hours=1))
+    case = siji.start("sim_seq", "ent_a", {})["id"]
+    for user, activity, hours, data in (
+        ("bureau", "Task_A", 1, {"task_a_done": True, "task_a_no": "ZQ20250930-101"}),
+        ("tax", "Task_B", 8 * 24 + 17, {"task_b_done": True, "task_b_no": "ZQ20250930-201"}),
+    ):
+        task = siji.task_for(user, case, activity)
+        siji.ok(siji.post(f"/api/tasks/{task['id']}/claim", user))
+        siji.advance(timedelta(hours=hours))
+        siji.complete(user, case, activity, data)
+    siji.add_user("lgo", ["leading_group_office"])
+    lead = row(siji.ok(siji.get("/api/reports/flows", "lgo"))["items"], process_key="sim_seq")["lead_time"]
+    assert lead["count"] == 2
+    assert lead["hours"]["median"] == pytest.approx((5 + 8 * 24 + 18) / 2, abs=0.01)
+    assert lead["workdays"]["median"] == pytest.approx((0.5 + 2.5 / 7) / 2, abs=1e-3)
+    assert lead["workdays"]["p90"] == pytest.approx(2.5 / 7 + 0.9 * (0.5 - 2.5 / 7), abs=1e-3)
+
+
+def test_office_hours_setting():
+    from engine.settings import Settings, SettingsError
+
+    assert Settings.from_env({}).office_hours == ((9 * 60, 12 * 60), (13 * 60 + 30, 17 * 60 + 30))
+    assert Settings.from_env({"SIJI_OFFICE_HOURS": "14:00-18:00, 08:30-12:00"}).office_hours == (
+        (8 * 60 + 30, 12 * 60),
+        (14 * 60, 18 * 60),
+    )
+    for bad in ("9-17", "09:00-08:00", "09:00-12:00,11:00-14:00", "09:00", "09:60-10:00"):
+        with pytest.raises(SettingsError, match="SIJI_OFFICE_HOURS"):
+            Settings.from_env({"SIJI_OFFICE_HOURS": bad})
+
+
 def _lognormal(hours):
     logs = [math.log(h) for h in hours]
     mu = sum(logs) / len(logs)

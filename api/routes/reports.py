@@ -72,11 +72,13 @@ def flows(query):
     outcome, median and p90 lead time (start → end), rework rounds (repeated completions of the
     same task), and per activity waiting (created → the claim that led to completion) vs working
     (that claim → completion) hours from the audit trail — the simulator's definitions
-    (engine/reports/lead_time.py, docs/SIMULATION.md)."""
+    (engine/reports/lead_time.py, docs/SIMULATION.md). The lead time is in calendar seconds and
+    hours, and in working days (`lead_time.workdays`: office hours SIJI_OFFICE_HOURS on the
+    working-day calendar the timers use, as the simulator counts them)."""
     start, end = _window(query)
     svc = service()
     with svc.db.read(snapshot=True) as s:
-        return flows_report(s, svc.now(), start, end, query.get("process_key"))
+        return flows_report(s, svc.now(), start, end, query.get("process_key"), svc.working_time())
 
 
 @blp.route("/reports/overdue")

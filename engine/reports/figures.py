@@ -35,12 +35,13 @@ from sqlalchemy.orm import Session
 from engine import roles
 from engine.reports.lead_time import observed_activities, percentile
 from engine.store.models import AuditEvent, Instance, ProcessVersionRow, Task, User
+from engine.worktime import WorkingTime
 
 
 # ----------------------------------------------------------------------------- helpers
-def _stats(seconds: list[float]) -> dict:
+def _stats(seconds: list[float], workdays: list[float] | None = None) -> dict:
     med, p90 = percentile(seconds, 0.5), percentile(seconds, 0.9)
-    return {
+    out = {
         "count": len(seconds),
         "seconds": {"median": med, "p90": p90},
         "hours": {
@@ -48,6 +49,18 @@ def _stats(seconds: list[float]) -> dict:
             "p90": None if p90 is None else round(p90 / 3600, 2),
         },
     }
+    if workdays is not None:  # working days within office hours (engine/worktime.py)
+        wmed, wp90 = percentile(workdays, 0.5), percentile(workdays, 0.9)
+        out["workdays"] = {
+            "median": None if wmed is None else round(wmed, 3),
+            "p90": None if wp90 is None else round(wp90, 3),
+        }
+    return out
+
+
+def _aware(dt: datetime) -> datetime:
+    """SQLite gives the stored UTC times back naive."""
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -215,13 +228,17 @@ def flows_report(
     start: datetime | None = None,
     end: datetime | None = None,
     process_key: str | None = None,
+    worktime: WorkingTime | None = None,
 ) -> dict:
     """Per flow, over the cases started in the window: started, running, finished by outcome,
     median and p90 lead time, rework rounds, and per activity waiting vs working hours
-    (engine/reports/lead_time.py, the simulator's definitions). ``process_key``: one flow only."""
+    (engine/reports/lead_time.py, the simulator's definitions). ``process_key``: one flow only.
+    With ``worktime`` the lead time is also given in working days of its office hours, as the
+    simulator gives it."""
     flow_only = [Instance.process_key == process_key] if process_key else []
     per: dict[str, dict] = {}
     leads: dict[str, list[float]] = defaultdict(list)
+    lead_days: dict[str, list[float]] = defaultdict(list)
 
     def flow(key):
         return per.setdefault(
@@ -261,6 +278,8 @@ def flows_report(
         o["count"] += 1
         if ended is not None:
             leads[key].append((ended - created).total_seconds())
+            if worktime is not None:
+                lead_days[key].append(worktime.working_days(_aware(created).timestamp(), _aware(ended).timestamp()))
 
     repeats = (
         select(Instance.process_key, Task.instance_id, Task.activity_id, func.count(Task.id).label("n"))
@@ -287,7 +306,7 @@ def flows_report(
                 **f,
                 "outcomes": sorted(f["outcomes"].values(), key=lambda o: (-o["count"], str(o["id"]))),
                 "rework_rounds_per_case": round(f["rework_rounds"] / f["started"], 3) if f["started"] else None,
-                "lead_time": _stats(leads[key]),
+                "lead_time": _stats(leads[key], lead_days[key] if worktime is not None else None),
                 "activities": activities.get(key, []),
             }
         )

@@ -17,7 +17,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 TASK_TRANSITIONS = ("scheduled", "claim", "unclaim", "complete", "cancel")
 
@@ -98,6 +98,8 @@ def activity_figures(activities: Iterable[ActivityTimes]) -> list[dict]:
 def _epoch(at) -> float:
     if isinstance(at, str):
         at = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    if at.tzinfo is None:  # SQLite gives the stored UTC times back naive
+        at = at.replace(tzinfo=UTC)
     return at.timestamp()
 
 

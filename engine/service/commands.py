@@ -46,6 +46,7 @@ from engine.store.models import IdempotencyKey, Instance, Pairing, ProcessVersio
 from engine.workflow import flow_settings
 from engine.workflow.deploy import UploadedFile
 from engine.workflow.runtime import Engine, EngineError, ProcessVersion, StepResult, TaskNotReady, UnknownTaskRole
+from engine.worktime import WorkingTime
 
 
 @dataclass
@@ -92,6 +93,11 @@ class Service:
 
     def now(self) -> datetime:
         return self.engine.clock.now()
+
+    def working_time(self) -> WorkingTime:
+        """Office hours (SIJI_OFFICE_HOURS) on the calendar the timers use, built per call: the
+        calendar can gain a year while the service runs (engine/service/calendar_years.py)."""
+        return WorkingTime(self.engine.calendar, list(self.settings.office_hours))
 
     # ------------------------------------------------------------------ versions
     def version(self, session: Session, version_id: int) -> ProcessVersion:

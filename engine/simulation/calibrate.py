@@ -17,8 +17,8 @@ from pathlib import Path
 
 from engine.reports.lead_time import spans_from_events
 from engine.simulation.settings import Settings, parse
-from engine.simulation.workcal import WorkingTime
 from engine.workdays import WorkdayCalendar
+from engine.worktime import WorkingTime
 
 MIN_HOURS = 1 / 60  # a task done within a minute still took some time: ln 0 has no lognormal
 

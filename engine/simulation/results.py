@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.reports.lead_time import ActivityTimes, activity_figures, percentile, stats  # noqa: F401 (re-exported)
-from engine.simulation.workcal import WorkingTime, from_epoch
+from engine.worktime import WorkingTime, from_epoch
 
 
 @dataclass

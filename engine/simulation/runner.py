@@ -32,11 +32,11 @@ from engine.clock import FixedClock
 from engine.simulation.distributions import SettingsError
 from engine.simulation.formdata import FormFiller, options_for
 from engine.simulation.settings import Settings
-from engine.simulation.workcal import CalendarTime, WorkingTime, from_epoch
 from engine.workdays import WorkdayCalendar
 from engine.workflow.deploy import CompiledProcess
 from engine.workflow.runtime import Engine, EngineError, ProcessVersion, conditional_flows, replace_flow_conditions
 from engine.workflow.spiff_ids import counted_task_ids
+from engine.worktime import CalendarTime, WorkingTime, from_epoch
 
 ARRIVE, DONE, TIMER = 0, 1, 2
 TICK = timedelta(microseconds=1)

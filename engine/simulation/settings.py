@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from engine import roles
+from engine.settings import DEFAULT_OFFICE_HOURS, parse_hhmm
 from engine.simulation.distributions import Duration, Generator, SettingsError, parse_duration, parse_generator
-from engine.simulation.workcal import parse_hhmm
 
 DEFAULT_START = "2025-09-01T09:00:00+08:00"
-DEFAULT_SHIFTS = [["09:00", "12:00"], ["13:30", "17:30"]]
+DEFAULT_SHIFTS = [shift.split("-") for shift in DEFAULT_OFFICE_HOURS.split(",")]  # the reports' too
 KEYS = {
     "_doc",
     "process",

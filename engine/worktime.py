@@ -1,8 +1,9 @@
 """Working time on the service's own calendar (engine/workdays.py: China's statutory holidays and
-调休 make-up working days) and the office hours of the settings file.
+调休 make-up working days) within office hours: the simulator's (its settings file) and the live
+reports' (``SIJI_OFFICE_HOURS``), so a lead time in working days means the same in both.
 
-Times are POSIX seconds (floats) inside the simulator: the event loop compares and adds millions
-of them, and only the engine's clock needs ``datetime``.
+Times are POSIX seconds (floats): the simulator's event loop compares and adds millions of them,
+and only the engine's clock needs ``datetime``.
 """
 
 from __future__ import annotations
@@ -105,11 +106,3 @@ class CalendarTime:
     @staticmethod
     def next_working(t: float) -> float:
         return t
-
-
-def parse_hhmm(text: str) -> int:
-    h, m = text.split(":")
-    value = int(h) * 60 + int(m)
-    if not 0 <= value <= 24 * 60 or not 0 <= int(m) < 60:
-        raise ValueError(text)
-    return value
