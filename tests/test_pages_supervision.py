@@ -15,6 +15,8 @@ except ImportError:  # the browser fixture skips (or fails under SIJI_REQUIRE_BR
 from test_pages import USCC_A, browser, case_at_reviews, live, login, shot  # noqa: F401
 from test_pages_workbench import clean, page  # noqa: F401
 
+from engine import roles
+
 
 def _mini(live, user, bk):
     return live.start("mini", user, {"enterprise_name": "x", "credit_code": USCC_A}, business_key=bk)["id"]
@@ -159,6 +161,58 @@ def _num(text: str):
     return None if text == "—" else float(text)
 
 
+def _near(text: str, value, places: int) -> bool:
+    """A cell shows the API's value rounded to `places` decimals (or — for none)."""
+    if value is None:
+        return text.strip() == "—"
+    shown = text.strip().rstrip("%")
+    return len(shown.split(".")[-1]) == places and abs(float(shown) - value) <= 0.5 * 10**-places + 1e-9
+
+
+def _check_activities(pg, flow: dict) -> None:
+    """The flow's section of the 环节等待与办理 panel: one row per activity in the API's order, every
+    figure the API's, the department by its Chinese name, a bar per finished activity."""
+    key = flow["process_key"]
+    section = pg.locator(f'#activities section[data-flow="{key}"]')
+    expect(section).to_have_count(1)
+    expect(section.locator("h3")).to_contain_text(flow["process_name"])
+    acts = flow["activities"]
+    done = [a for a in acts if a["completed"]]
+    rows = section.locator("tr[data-activity]")
+    if not done:
+        expect(section.locator(".no-activity")).to_be_visible()
+        expect(rows).to_have_count(0)
+        return
+    expect(rows).to_have_count(len(acts))
+    assert [r.get_attribute("data-activity") for r in rows.all()] == [a["activity_id"] for a in acts]
+    for a in acts:
+        tr = section.locator(f'tr[data-flow="{key}"][data-activity="{a["activity_id"]}"]')
+
+        def cell(k, tr=tr):
+            return tr.locator(f'td[data-k="{k}"]').inner_text()
+
+        assert cell("name") == a["name"]
+        assert cell("role") == roles.role_name(a["role"]), a  # the department's name, not its code
+        assert int(cell("completed")) == a["completed"] and int(cell("cancelled")) == a["cancelled"]
+        for k, fig, stat in (
+            ("wait_median", "waiting_hours", "median"),
+            ("work_median", "working_hours", "median"),
+            ("wait_p90", "waiting_hours", "p90"),
+            ("work_p90", "working_hours", "p90"),
+        ):
+            assert _near(cell(k), a[fig][stat], 2), (key, a["activity_id"], k, cell(k), a[fig][stat])
+        share = a["waiting_share"]
+        assert _near(cell("waiting_share"), None if share is None else 100 * share, 1), (a, cell("waiting_share"))
+    # the stacked bar: one category per finished activity, waiting and working in its legend
+    chart = section.locator(".act-chart svg")
+    expect(chart).to_have_count(1)
+    for t in ("等待", "办理"):
+        assert chart.locator("text", has_text=t).count() >= 1
+    for a in done:
+        if len(a["name"]) <= 8:  # longer names may be cut short on the axis (the tooltip has them whole)
+            assert chart.locator("text", has_text=a["name"]).count() >= 1, a["name"]
+
+
 def _check_dashboard(pg, live, query: str) -> dict:
     """Every figure of the department and flow tables and the overdue list equals the API's."""
     depts = live.ok(live.get(f"/api/reports/departments?{query}", "lgo"))
@@ -191,6 +245,15 @@ def _check_dashboard(pg, live, query: str) -> dict:
         for k in ("started", "running", "completed", "terminated", "rework_rounds"):
             assert int(tr.locator(f'td[data-k="{k}"]').inner_text()) == f[k], (f["process_key"], k)
         assert _num(tr.locator('td[data-k="median"]').inner_text()) == f["lead_time"]["hours"]["median"]
+        assert _num(tr.locator('td[data-k="p90"]').inner_text()) == f["lead_time"]["hours"]["p90"]
+        for k in ("median", "p90"):  # working days: 2 decimals below 10 days, 1 above
+            wd = f["lead_time"]["workdays"][k]
+            shown = tr.locator(f'td[data-k="wd_{k}"]').inner_text()
+            assert _near(shown, wd, 2 if wd is None or wd < 10 else 1), (f["process_key"], k, shown, wd)
+        _check_activities(pg, f)
+    expect(pg.locator("#activities section.act-flow")).to_have_count(len(flows["items"]))
+    if not flows["items"]:
+        expect(pg.locator("#no-activities")).to_be_visible()
     assert pg.inner_text("#kpi-overdue .kpi-value") == str(late["total"])
     assert late["total"] == sum(d["open_overdue"] for d in rows)
     if late["total"]:
@@ -228,6 +291,28 @@ def test_supervision_dashboard_shows_the_reports_figures(page, live):
     assert "行政审批服务局" in pg.inner_text("#chart-ontime")  # the chart's axis, SVG text
     assert pg.locator("#chart-lead svg text", has_text="测试流程").count() >= 1
     shot(pg, "supervision.png")
+    headers = pg.locator("#flows thead th").all_inner_texts()
+    assert "办理周期中位数（工作日）" in headers and "P90（工作日）" in headers and "P90（小时）" in headers
+    flows = live.ok(live.get("/api/reports/flows", "lgo"))["items"]
+    mini = next(f for f in flows if f["process_key"] == "mini")
+    assert mini["lead_time"]["workdays"]["median"] is not None  # finished cases: a figure, not —
+    # the bureau's review waited 2 hours for its claim and was worked on for 3
+    review = next(a for a in mini["activities"] if a["activity_id"] == "Task_Review")
+    assert (review["waiting_hours"]["median"], review["working_hours"]["median"]) == (2.0, 3.0)
+    row = pg.locator('#activities tr[data-flow="mini"][data-activity="Task_Review"]')
+    assert row.locator('td[data-k="wait_median"]').inner_text() == "2.00"
+    assert row.locator('td[data-k="work_median"]').inner_text() == "3.00"
+    assert row.locator('td[data-k="waiting_share"]').inner_text() == "40.0%"
+    assert row.locator('td[data-k="role"]').inner_text() == "行政审批服务局"
+    pg.evaluate("document.querySelector('#activities-title').scrollIntoView()")
+    # the bar's tooltip names the activity with its mean waiting and working hours
+    mini_chart = pg.locator('#activities section[data-flow="mini"] .act-chart .chart')
+    box = mini_chart.bounding_box()
+    mini_chart.hover(position={"x": box["width"] * 0.6, "y": box["height"] / 2})
+    tip = pg.locator('#activities section[data-flow="mini"] .act-chart', has_text="平均等待 2.00 小时")
+    expect(tip).to_contain_text("平均办理 3.00 小时")
+    expect(tip).to_contain_text("等待占比 40.0%（1 件）")
+    shot(pg, "supervision-activities.png")
     pg.locator("#overdue").scroll_into_view_if_needed()
     shot(pg, "supervision-overdue.png")
 
@@ -244,6 +329,9 @@ def test_supervision_dashboard_shows_the_reports_figures(page, live):
         )
     )
     _check_dashboard(pg, live, "process_key=mini")
+    expect(pg.locator("#activities section.act-flow")).to_have_count(1)  # that flow's activities only
+    pg.evaluate("document.querySelector('#activities-title').scrollIntoView()")
+    shot(pg, "supervision-activities-mini.png")
     assert pg.locator("#no-overdue").count() == 1 or pg.locator("#overdue-table").count() == 1
     # a custom period (China days, `to` inclusive)
     pg.select_option("#period", "custom")
@@ -256,6 +344,18 @@ def test_supervision_dashboard_shows_the_reports_figures(page, live):
     win = _check_dashboard(pg, live, f"from={day}&to={day}&process_key=mini")
     assert next(d for d in win["departments"] if d["role"] == "approval_bureau")["on_time"] >= 1
     shot(pg, "supervision-filtered.png")
+    # a period without cases: no flow, the panel says so
+    pg.fill("#from", "2001-01-01")
+    pg.fill("#to", "2001-01-02")
+    pg.locator("#to").dispatch_event("change")
+    pg.wait_for_url("**to=2001-01-02**")
+    expect(pg.locator("#no-activities")).to_be_visible()
+    _check_dashboard(pg, live, "from=2001-01-01&to=2001-01-02&process_key=mini")
+    pg.fill("#from", day)
+    pg.fill("#to", day)
+    pg.locator("#to").dispatch_event("change")
+    pg.wait_for_url(f"**to={day}**")
+    expect(pg.locator('#activities section[data-flow="mini"]')).to_have_count(1)
     # the filters survive a reload
     pg.reload()
     pg.wait_for_selector("#depts tbody tr, #no-depts")

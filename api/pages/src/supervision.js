@@ -1,12 +1,13 @@
 // The leading-group office's dashboard (督办): per department on-time rate, overdue now, median
-// handling time; per flow lead time; the overdue list with links. Every figure is read from
+// handling time; per flow lead time (hours and working days) and, per activity, waiting vs working
+// hours; the overdue list with links. Every figure is read from
 // /api/reports/departments, /api/reports/flows and /api/reports/overdue with the page's period and
 // flow — nothing is computed here but the on-time rate (on time / finished with a deadline).
 import * as echarts from 'echarts/core';
 import { BarChart } from 'echarts/charts';
 import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
 import { SVGRenderer } from 'echarts/renderers';
-import { $, api, errorText, fmtTime, h, hasRole, initPage, put, say } from './common.js';
+import { $, api, errorText, fmtTime, h, hasRole, initPage, me, put, say } from './common.js';
 
 echarts.use([BarChart, GridComponent, LegendComponent, TooltipComponent, SVGRenderer]);
 
@@ -33,6 +34,11 @@ initPage(async () => {
       h('section', { class: 'chart-box' }, h('h2', {}, '各流程办理周期（小时）'), h('div', { class: 'chart', id: 'chart-lead' }))),
     h('h2', {}, '部门办理情况'), h('div', { id: 'dept-table' }),
     h('h2', {}, '流程运行情况'), h('div', { id: 'flow-table' }),
+    h('h2', { id: 'activities-title' }, '环节等待与办理'),
+    h('p', { class: 'muted small', id: 'activities-note' },
+      '按所选期间内发起的案件统计，时长单位为小时（自然时间，P90 同）。等待：任务生成至最终办结前的那次认领（中途退回待认领的时间计入等待）；',
+      '办理：该次认领至办结；未经认领即办结的，等待计为 0。环节按平均等待与办理合计从长到短排列。'),
+    h('div', { id: 'activities' }),
     h('h2', {}, '逾期待办（督办清单）'), h('div', { id: 'overdue' }));
   window.addEventListener('resize', () => Object.values(charts).forEach((c) => c.resize()));
   try {
@@ -133,6 +139,7 @@ async function load() {
   renderKpis(rows, flows.items, late);
   renderDeptTable(rows);
   renderFlowTable(flows.items);
+  renderActivities(flows.items, roleNames(depts));
   renderOverdue(late);
   renderCharts(rows, flows.items);
 }
@@ -143,6 +150,11 @@ function rate(d) {
 }
 const pct = (r) => (r === null ? '—' : `${(r * 100).toFixed(1)}%`);
 const hours = (x) => (x === null || x === undefined ? '—' : String(x));   // as the API gives it (2 decimals)
+const none = (x) => x === null || x === undefined;
+/** Working days: 2 decimals below 10 days, 1 above (the API gives 3). */
+const workdays = (x) => (none(x) ? '—' : x.toFixed(Math.abs(x) < 10 ? 2 : 1));
+/** Hours of the activity figures (the API gives 3 decimals): 2 decimals. */
+const hrs2 = (x) => (none(x) ? '—' : x.toFixed(2));
 
 function renderKpis(rows, flows, late) {
   const sum = (k) => rows.reduce((n, d) => n + d[k], 0);
@@ -180,16 +192,120 @@ function renderDeptTable(rows) {
 
 const FLOW_COLS = [
   ['process_name', '流程'], ['started', '发起'], ['running', '在办'], ['completed', '办结'], ['terminated', '终止'],
-  ['median', '办理周期中位数（小时）'], ['p90', 'P90（小时）'], ['rework_rounds', '返工轮次'],
+  ['median', '办理周期中位数（小时）'], ['p90', 'P90（小时）'],
+  ['wd_median', '办理周期中位数（工作日）'], ['wd_p90', 'P90（工作日）'], ['rework_rounds', '返工轮次'],
 ];
+
+function flowValue(f, k) {
+  const lt = f.lead_time;
+  if (k === 'median') return hours(lt.hours.median);
+  if (k === 'p90') return hours(lt.hours.p90);
+  if (k === 'wd_median') return workdays(lt.workdays && lt.workdays.median);
+  if (k === 'wd_p90') return workdays(lt.workdays && lt.workdays.p90);
+  return String(f[k] ?? 0);
+}
 
 function renderFlowTable(items) {
   if (!items.length) { put($('#flow-table'), h('p', { class: 'muted', id: 'no-flows' }, '所选期间和流程没有发起的案件。')); return; }
   put($('#flow-table'), h('table', { class: 'list figures', id: 'flows' },
     h('thead', {}, h('tr', {}, FLOW_COLS.map(([, t]) => h('th', {}, t)))),
     h('tbody', {}, items.map((f) => h('tr', { dataset: { key: f.process_key } },
-      FLOW_COLS.map(([k]) => h('td', { dataset: { k } },
-        k === 'median' ? hours(f.lead_time.hours.median) : k === 'p90' ? hours(f.lead_time.hours.p90) : String(f[k] ?? 0))))))));
+      FLOW_COLS.map(([k]) => h('td', { dataset: { k } }, flowValue(f, k))))))));
+}
+
+// ------------------------------------------------------------------ per activity: waiting vs working
+/** Role code → Chinese name: the caller's own roles and the departments (/api/me), then every
+ *  role the departments report names; an unknown code is shown as it is. */
+function roleNames(depts) {
+  const names = { ...((me && me.role_names) || {}) };
+  for (const d of (me && me.departments) || []) names[d.code] = d.name;
+  for (const d of [...depts.departments, ...depts.items]) if (d.role_name) names[d.role] = d.role_name;
+  return names;
+}
+
+const ACT_COLS = [
+  ['name', '环节'], ['role', '部门'], ['completed', '办结'], ['cancelled', '取消'],
+  ['wait_median', '等待中位数（小时）'], ['work_median', '办理中位数（小时）'],
+  ['wait_p90', '等待 P90'], ['work_p90', '办理 P90'], ['waiting_share', '等待占比'],
+];
+const TEXT_COLS = new Set(['name', 'role']);
+const WAIT_COLOR = '#d4a72c';
+const WORK_COLOR = '#0969da';
+
+function activityValue(a, k, names) {
+  if (k === 'name') return a.name || a.activity_id;
+  if (k === 'role') return a.role ? names[a.role] || a.role : '—';
+  if (k === 'wait_median') return hrs2(a.waiting_hours.median);
+  if (k === 'work_median') return hrs2(a.working_hours.median);
+  if (k === 'wait_p90') return hrs2(a.waiting_hours.p90);
+  if (k === 'work_p90') return hrs2(a.working_hours.p90);
+  if (k === 'waiting_share') return pct(none(a.waiting_share) ? null : a.waiting_share);
+  return String(a[k]);
+}
+
+/** One section per flow: a table of its activities and a stacked bar of mean waiting vs working
+ *  hours, so the office sees at a glance where cases wait. */
+function renderActivities(items, names) {
+  const box = $('#activities');
+  for (const [id, c] of Object.entries(charts)) {   // the previous load's activity charts
+    if (id.startsWith('chart-act-')) { c.dispose(); delete charts[id]; }
+  }
+  if (!items.length) { put(box, h('p', { class: 'muted', id: 'no-activities' }, '所选期间和流程没有发起的案件。')); return; }
+  const drawn = [];
+  put(box, items.map((f, i) => {
+    const acts = f.activities || [];
+    const done = acts.filter((a) => a.completed > 0);
+    const head = h('h3', {}, f.process_name, h('span', { class: 'muted small' }, `　${f.process_key}`));
+    if (!done.length) {
+      return h('section', { class: 'act-flow', dataset: { flow: f.process_key } }, head,
+        h('p', { class: 'muted no-activity' }, acts.length ? '尚无办结的环节（已有任务仍在办理或被取消）。' : '尚无办结的环节。'));
+    }
+    const id = `chart-act-${i}`;
+    drawn.push([id, done]);
+    return h('section', { class: 'act-flow', dataset: { flow: f.process_key } }, head,
+      h('div', { class: 'act-row' },
+        h('table', { class: 'list figures act-table' },
+          h('thead', {}, h('tr', {}, ACT_COLS.map(([k, t]) => h('th', { class: TEXT_COLS.has(k) ? 'text' : '' },
+            t.split(/(?=（)/).map((part, j) => [j ? h('br') : null, part]))))),   // the unit on a line of its own
+          h('tbody', {}, acts.map((a) => h('tr', { dataset: { flow: f.process_key, activity: a.activity_id }, class: a.completed ? '' : 'muted' },
+            ACT_COLS.map(([k]) => h('td', {
+              dataset: { k },
+              class: k === 'waiting_share' && a.waiting_share >= 0.5 ? 'warn' : '',
+              title: k === 'name' ? a.activity_id : null,
+            }, activityValue(a, k, names))))))),
+        h('div', { class: 'chart-box act-chart' },
+          h('h4', {}, '平均等待与办理时长（小时）'), h('div', { class: 'chart', id }))));
+  }));
+  for (const [id, done] of drawn) activityChart(id, done);
+}
+
+/** Tooltips are HTML: a diagram's names are text. */
+function escapeHtml(t) {
+  return String(t).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function activityChart(id, acts) {
+  $(`#${id}`).style.height = `${Math.max(140, acts.length * 30 + 70)}px`;
+  const mean = (s) => (none(s.mean) ? 0 : +s.mean.toFixed(2));
+  chart(id).setOption({
+    animation: false,   // redrawn on every filter change; a settled chart at once
+    grid: { left: 190, right: 36, top: 30, bottom: 24 },
+    legend: { top: 0, data: ['等待', '办理'] },
+    tooltip: {
+      trigger: 'axis', axisPointer: { type: 'shadow' },
+      formatter: (ps) => {
+        const a = acts[ps[0].dataIndex];
+        const share = none(a.waiting_share) ? '—' : pct(a.waiting_share);
+        return `${escapeHtml(a.name || a.activity_id)}<br>平均等待 ${hrs2(a.waiting_hours.mean)} 小时<br>平均办理 ${hrs2(a.working_hours.mean)} 小时<br>等待占比 ${share}（${a.completed} 件）`;
+      },
+    },
+    xAxis: { type: 'value', name: '小时', nameGap: 6, nameTextStyle: { align: 'right', verticalAlign: 'top', padding: [8, 0, 0, 0] } },
+    yAxis: { type: 'category', data: acts.map((a) => a.name || a.activity_id), inverse: true, axisLabel: { ...AXIS_LABEL, width: 176 } },
+    series: [
+      { type: 'bar', name: '等待', stack: 'time', data: acts.map((a) => mean(a.waiting_hours)), itemStyle: { color: WAIT_COLOR } },
+      { type: 'bar', name: '办理', stack: 'time', data: acts.map((a) => mean(a.working_hours)), itemStyle: { color: WORK_COLOR } },
+    ],
+  }, true);
 }
 
 function overdueText(hrs) {
