@@ -257,6 +257,56 @@ def test_cli_writes_json_and_csv(tmp_path):
     assert (out / "lead_time.png").stat().st_size > 1000  # matplotlib is in the test extra
 
 
+def test_cli_simulates_the_version_deployed_in_the_service(siji, tmp_path, monkeypatch, capsys):
+    """``--deployed``: what the analyst uploaded (an API deployment, here a renamed task in
+    version 2), read from the service's database — the latest or ``--version``."""
+    from engine.cli.main import main
+
+    siji.deploy_paths(DATA / "sim_seq.bpmn", DATA / "forms")
+    v2 = tmp_path / "v2" / "sim_seq.bpmn"
+    v2.parent.mkdir()
+    v2.write_text(
+        (DATA / "sim_seq.bpmn").read_text(encoding="utf-8").replace('name="受理"', 'name="受理（第二版）"'),
+        encoding="utf-8",
+    )
+    siji.deploy_paths(v2, DATA / "forms")
+    settings = tmp_path / "s.json"
+    settings.write_text(
+        json.dumps(
+            {
+                "working_hours": EIGHT_HOURS,
+                "start": "2025-09-01T09:00:00+08:00",
+                "service": {"tasks": {"Task_A": {"fixed": 2}, "Task_B": {"fixed": 3}}},
+                "arrivals": {"interarrival_hours": {"fixed": 8}},
+            }
+        )
+    )
+    monkeypatch.setenv("SIJI_DATABASE_URL", siji.service.db.url)
+
+    def simulate(*extra) -> dict:
+        out = tmp_path / f"out{len(list(tmp_path.iterdir()))}"
+        args = ["simulate", "sim_seq", *extra, "--cases", "4", "--settings", str(settings), "--out", str(out)]
+        assert main([*args, "--no-plots"]) == 0, capsys.readouterr().err
+        return json.loads((out / "simulation.json").read_text(encoding="utf-8"))
+
+    def names(d):
+        return sorted(a["name"] for a in d["activities"])
+
+    latest, first = simulate("--deployed"), simulate("--deployed", "--version", "1")
+    assert names(latest) == ["受理（第二版）", "税务登记"] and names(first) == ["受理", "税务登记"]
+    assert latest["lead_time"]["working_days"]["median"] == pytest.approx(5 / 8, abs=1e-3)
+    assert latest["case_rows"] == first["case_rows"]  # only a name changed
+    assert (latest["diagram"], first["diagram"]) == ({"deployed_version": 2}, {"deployed_version": 1})
+
+    assert main(["simulate", "sim_seq", "--deployed", "--version", "3", "--out", str(tmp_path / "x")]) == 2
+    assert "no deployed 'sim_seq' version 3" in capsys.readouterr().err
+    assert main(["simulate", "sim_seq", "--version", "1", "--out", str(tmp_path / "x")]) == 2
+    assert "--version goes with --deployed" in capsys.readouterr().err
+    monkeypatch.setenv("SIJI_DATABASE_URL", f"sqlite:///{tmp_path / 'empty' / 'none.sqlite3'}")
+    assert main(["simulate", "sim_seq", "--deployed", "--out", str(tmp_path / "x")]) == 2
+    assert "cannot read deployed flows" in capsys.readouterr().err
+
+
 def test_cli_refuses_bad_settings_with_the_entry(tmp_path, capsys):
     from engine.cli.main import main
 

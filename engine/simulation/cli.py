@@ -2,8 +2,9 @@
 
     siji simulate PROCESS_OR_FILE --cases N [--settings FILE] --out DIR [--seed S]
 
-PROCESS_OR_FILE is a process key (bpmn/<key>.bpmn with forms/<key>/) or a .bpmn file. Without
---settings, bpmn/simulation/<key>.json is used when it exists, else the built-in defaults.
+PROCESS_OR_FILE is a process key (bpmn/<key>.bpmn with forms/<key>/) or a .bpmn file; with
+--deployed [--version V] a key of a flow deployed in the service's database. Without --settings,
+bpmn/simulation/<key>.json is used when it exists, else the built-in defaults.
 """
 
 from __future__ import annotations
@@ -12,17 +13,30 @@ import sys
 import time
 from pathlib import Path
 
+from engine.settings import Settings as ServiceSettings
+from engine.settings import SettingsError as ServiceSettingsError
 from engine.simulation.distributions import SettingsError
 from engine.simulation.formdata import FormDataError
 from engine.simulation.parallel import simulate_replications
-from engine.simulation.process import ROOT, ProcessNotFound, compile_process
+from engine.simulation.process import ROOT, ProcessNotFound, compile_process, deployed_process
 from engine.simulation.runner import SimulationError
 from engine.simulation.settings import Settings, load
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("simulate", help="lead-time simulation of a flow on the real engine (docs/SIMULATION.md)")
-    p.add_argument("process", metavar="PROCESS_OR_FILE", help="process key (bpmn/<key>.bpmn) or a .bpmn file")
+    p.add_argument(
+        "process",
+        metavar="PROCESS_OR_FILE",
+        help="process key (bpmn/<key>.bpmn, or with --deployed the flow deployed in the service) or a .bpmn file",
+    )
+    p.add_argument(
+        "--deployed",
+        action="store_true",
+        help="simulate the version deployed in the service's database (SIJI_DATABASE_URL, default the "
+        "instance's SQLite file; read only) instead of the repository's file",
+    )
+    p.add_argument("--version", type=int, default=None, help="with --deployed: this version (default the latest)")
     p.add_argument("--cases", type=int, default=1000, help="number of simulated cases (default 1000)")
     p.add_argument("--settings", help="simulation settings JSON (default bpmn/simulation/<key>.json)")
     p.add_argument("--out", required=True, help="output folder for simulation.json, *.csv and plots")
@@ -64,25 +78,39 @@ def run(args) -> int:
         if v is not None and v < 1:
             print(f"--{name} 须为正整数 / must be a positive integer", file=sys.stderr)
             return 2
+    if args.version is not None and not args.deployed:
+        print("--version 须与 --deployed 同用 / --version goes with --deployed", file=sys.stderr)
+        return 2
     out = Path(args.out)
     try:
-        compiled = compile_process(args.process)
+        if args.deployed:
+            compiled, version = deployed_process(ServiceSettings.from_env().db_url, args.process, args.version)
+            source = {"deployed_version": version}
+        else:
+            compiled = compile_process(args.process)
+            source = {"file": args.process if args.process.endswith(".bpmn") else f"bpmn/{args.process}.bpmn"}
         if args.calibrate_from_trace:
             return _calibrate(compiled, args, out)
         settings, used = settings_for(compiled.key, args.settings)
         t0 = time.perf_counter()
         result = simulate_replications(compiled, settings, args.cases, args.seed, args.processes, args.replications)
         elapsed = time.perf_counter() - t0
-    except (SettingsError, FormDataError, ProcessNotFound, SimulationError) as e:
+    except (SettingsError, ServiceSettingsError, FormDataError, ProcessNotFound, SimulationError) as e:
         print(f"siji simulate: {e}", file=sys.stderr)
         return 2
     written = result.write(
-        out, {"settings_file": used, "seed": args.seed, "cases_per_second": round(args.cases / elapsed, 1)}
+        out,
+        {
+            "diagram": source,
+            "settings_file": used,
+            "seed": args.seed,
+            "cases_per_second": round(args.cases / elapsed, 1),
+        },
     )
     d = result.as_dict(include_cases=False)
     lt = d["lead_time"]
     print(
-        f"{compiled.key}: {args.cases} cases in {elapsed:.1f} s ({args.cases / elapsed:.0f}/s); "
+        f"{compiled.key}{f' v{version}' if args.deployed else ''}: {args.cases} cases in {elapsed:.1f} s ({args.cases / elapsed:.0f}/s); "
         f"lead time median {lt['working_days']['median']} / p90 {lt['working_days']['p90']} working days, "
         f"median {lt['calendar_days']['median']} calendar days"
     )

@@ -1,6 +1,8 @@
 """Which diagram to simulate: a process key (its files under bpmn/ and forms/, as ``siji deploy
 bpmn forms`` deploys them) or a .bpmn file, compiled by the service's own deploy step
-(engine/workflow/deploy.py ``compile_deployment``), so a diagram the service would refuse is refused here too.
+(engine/workflow/deploy.py ``compile_deployment``), so a diagram the service would refuse is refused here too;
+or a version deployed in the service's database (``deployed_process``), exactly as the service runs it
+— the analyst's latest upload from the modeler included.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.workflow.deploy import CompiledProcess, DeploymentRefused, UploadedFile, compile_deployment
+from engine.workflow.deploy_model import TaskInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,3 +73,59 @@ def compile_process(process_or_file: str, root: Path = ROOT) -> CompiledProcess:
         lines = [f"{p.file}:{p.line or '-'}: [{p.element or '-'}] {p.message}" for p in e.problems]
         raise ProcessNotFound("流程无法部署 / the diagram would be refused:\n" + "\n".join(lines)) from None
     return compiled[0]
+
+
+def deployed_process(database_url: str, key: str, version: int | None = None) -> tuple[CompiledProcess, int]:
+    """Version ``version`` (default: the latest) of flow ``key`` as stored by the service, and its
+    number: its stored spec, tasks, forms, DMN tables and settings, read once; the database is
+    not written."""
+    from sqlalchemy import select
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from engine.store.db import Database
+    from engine.store.models import ProcessVersionRow
+    from engine.workflow.serializer import spec_from_state
+
+    where = make_url(database_url).render_as_string(hide_password=True)
+    db = Database(database_url)
+    try:
+        with db.read() as s:
+            q = select(ProcessVersionRow).where(ProcessVersionRow.key == key)
+            q = (
+                q.where(ProcessVersionRow.version == version)
+                if version
+                else q.order_by(ProcessVersionRow.version.desc())
+            )
+            try:
+                row = s.scalars(q.limit(1)).first()
+            except DBAPIError as e:
+                raise ProcessNotFound(
+                    f"无法读取已部署的流程（数据库未建立或无法连接）/ cannot read deployed flows from {where}: "
+                    f"{str(e.orig).strip().splitlines()[0]}"
+                ) from None
+            if row is None:
+                which = f"第 {version} 版" if version else "任何版本"
+                raise ProcessNotFound(
+                    f"数据库中没有流程 “{key}” 的{which} / no deployed {key!r}"
+                    + (f" version {version}" if version else "")
+                    + f" in {where}"
+                )
+            spec, subs = spec_from_state(row.spec_state)
+            compiled = CompiledProcess(
+                key=row.key,
+                name=row.name,
+                bpmn_file=row.bpmn_file,
+                bpmn_xml=row.bpmn_xml,
+                spec_state=row.spec_state,
+                tasks={aid: TaskInfo(**info) for aid, info in row.tasks.items()},
+                elements=row.elements,
+                start_form=row.start_form,
+                starter_roles=row.starter_roles,
+                resources=row.resources,
+                spec=spec,
+                subprocess_specs=subs,
+            )
+            return compiled, row.version
+    finally:
+        db.dispose()
