@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, select
 from api.app import service
 from engine import roles
 from engine.service.actor import Actor
-from engine.store.models import Instance, ProcessVersionRow, Task, User
+from engine.store.models import Task, User
 
 
 def actor() -> Actor:
@@ -100,25 +100,6 @@ def deadline_status(t: Task, now) -> str:
     return "due_soon" if now >= soon else "on_track"
 
 
-_CASE_LABELS = (
-    select(Instance.id, Instance.business_key, Instance.display_name, ProcessVersionRow.name)
-    .join(ProcessVersionRow, ProcessVersionRow.id == Instance.version_id)
-    .where(Instance.id.in_(bindparam("ids", expanding=True)))
-)
-
-
-def case_labels(session, instance_ids) -> dict[int, dict]:
-    """What a task list shows of each task's case: business key, enterprise or project name, the
-    flow's Chinese name (indexed columns, one statement for the page)."""
-    ids = sorted({i for i in instance_ids if i is not None})
-    if not ids:
-        return {}
-    return {
-        i: {"business_key": bk, "display_name": dn, "process_name": pn}
-        for i, bk, dn, pn in session.execute(_CASE_LABELS, {"ids": ids})
-    }
-
-
 def task_json(t: Task, names: dict[int, str], now, case: dict | None = None) -> dict:
     status = deadline_status(t, now)
     body = {
@@ -162,6 +143,5 @@ __all__ = [
     "usernames",
     "task_json",
     "service",
-    "case_labels",
     "deadline_status",
 ]

@@ -9,17 +9,15 @@ from sqlalchemy import bindparam, select, union_all
 from api.blueprint import Blueprint
 from api.routes.common import (
     actor,
-    case_labels,
     deadline_status,
     page_of_few,
     page_total,
     plain,
     service,
     task_json,
-    usernames,
 )
 from api.routes.inbox_filters import filtered_tasks_query, wants_filters
-from api.routes.task_context import task_context
+from api.routes.task_context import page_context
 from api.schemas import CompleteResultSchema, CompleteSchema, TaskDetailSchema, TaskPageSchema, TaskQuery
 from engine.forms import case_file
 from engine.forms.case_file import without_empty_readonly
@@ -74,13 +72,17 @@ def list_tasks(query):
             )
         else:
             tasks, total, exact = _default_page(s, me, query, params, shape)
-        names = usernames(s, [t.assignee_id for t in tasks] + [t.completed_by for t in tasks])
-        labels = case_labels(s, [t.instance_id for t in tasks])
-        context = task_context(s, tasks)
+        ctx = page_context(s, tasks)
     # The inbox is the most read page: answer with plain JSON (same shape as TaskPageSchema,
     # which documents it) instead of a marshmallow dump of every row.
     items = [
-        plain({**task_json(t, names, now, labels.get(t.instance_id)), **context[t.id], "due_soon": _due_soon(t, now)})
+        plain(
+            {
+                **task_json(t, ctx.usernames, now, ctx.labels.get(t.instance_id)),
+                **ctx.per_task[t.id],
+                "due_soon": _due_soon(t, now),
+            }
+        )
         for t in tasks
     ]
     return jsonify(
@@ -203,8 +205,8 @@ def get_task(task_id):
             raise NotFound("任务不存在", "no such task")
         _, version_id, state, business_key, display_name, process_name, start_form = found
         pv = svc.version(s, version_id)
-        names = usernames(s, [task.assignee_id, task.completed_by])
-        context = task_context(s, [task])[task.id]
+        ctx = page_context(s, [task])
+        names, context = ctx.usernames, ctx.per_task[task.id]
         form = (pv.resources.get("forms") or {}).get(task.form_key)
         values_keys = [
             c["valuesKey"] for c in walk_components((form or {}).get("components", [])) if c.get("valuesKey")
