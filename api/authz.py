@@ -53,6 +53,7 @@ MATRIX: dict[str, frozenset[str] | str] = {
     "timers.list_timers": frozenset({"auditor", "admin", "leading_group_office"}),
     "incidents.list_incidents": frozenset({"auditor", "admin", "analyst"}),
     "incidents.retry_incident": frozenset({"admin"}),
+    "incidents.resolve_incident": frozenset({"admin"}),
     "traces.instance_trace": TASK_ROLES | {"auditor", "admin"},
     "traces.verify_trace": frozenset({"auditor", "admin"}),
     "traces.export_traces": frozenset({"auditor", "admin", "leading_group_office"}),
@@ -121,6 +122,7 @@ ROW_RULES: dict[str, str] = {
     "incidents.retry_incident": (
         "connector calls and timer steps; a failed start, completion or message is redone by its sender (409)"
     ),
+    "incidents.resolve_incident": "open incidents only (409 when resolved already); a note is required",
     "traces.export_traces": _CASE_ROWS,
     "admin.advance_clock": "only when SIJI_ALLOW_CLOCK_CONTROL=1 (acceptance testing)",
     "messages.send_message": "reaches only running cases that wait for the message and match the correlation",

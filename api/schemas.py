@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from engine.service.incidents import MAX_NOTE
+
 
 class StrictSchema(Schema):
     class Meta:
@@ -328,10 +330,40 @@ class IncidentSchema(Schema):
     retryable = fields.Boolean(
         metadata={"description": "an admin can retry it (POST …/retry): a connector call or a timer step"}
     )
+    status = fields.String(
+        metadata={"description": "open（待处理）| resolved（已处理）/ open: still needs attention; resolved"}
+    )
+    resolved_at = fields.DateTime(allow_none=True)
+    resolved_by = fields.String(
+        allow_none=True, metadata={"description": "处理人用户名；自动处理为 system / username, or system"}
+    )
+    resolution = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "retried（重试成功）| superseded（案件已结束）| manual（管理员标记，见 resolution_note）"
+            " / retried: the step ran after all; superseded: the case ended; manual: marked by an admin"
+        },
+    )
+    resolution_note = fields.String(
+        allow_none=True, metadata={"description": "管理员的处理说明 / the admin's note (manual)"}
+    )
 
 
 class IncidentQuery(PageQuery):
     process_instance_id = fields.Integer()
+    status = fields.String(
+        load_default="open",
+        validate=validate.OneOf(["open", "resolved", "all"]),
+        metadata={"description": "open（缺省，待处理）| resolved | all / default open: what still needs attention"},
+    )
+
+
+class IncidentResolveSchema(StrictSchema):
+    note = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=MAX_NOTE),
+        metadata={"description": "处理说明（记入审计）/ how it was handled, in the audit trail"},
+    )
 
 
 class IncidentPageSchema(PageSchema):

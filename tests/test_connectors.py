@@ -145,6 +145,49 @@ def test_failures_after_retries_open_an_incident_and_the_admin_retries(siji, end
     assert open_tasks(siji, iid) == [("Task_Review", "approval_bureau")]
 
 
+def test_the_incident_is_resolved_when_the_retried_call_succeeds_and_stays_open_until_then(siji, endpoint, wired):
+    """A retry re-queues the call: the incident stays open while it waits and when it fails again
+    (beside the new incident); the call that succeeds resolves both, in the retrying admin's name,
+    in the step's own commit."""
+    from engine.audit.chain import verify
+    from engine.store.models import AuditEvent
+
+    def listed(status="all"):
+        items = siji.ok(siji.get(f"/api/incidents?status={status}&process_instance_id={iid}", "admin"))["items"]
+        return [(i["id"], i["status"], i["resolution"], i["resolved_by"]) for i in items]
+
+    iid = siji.start("svc_credit", "ent_a", START)["id"]
+    other = siji.start("svc_credit", "ent_b", START)["id"]
+    endpoint.fail_next = 6  # both cases' calls fail after their retries
+    assert wired.run_once() == 0
+    [first] = [i for i, *_ in listed()]
+    assert siji.ok(siji.post(f"/api/incidents/{first}/retry", "admin"))["status"] == "pending"
+    assert listed() == [(first, "open", None, None)]  # queued again: not yet resolved
+    endpoint.fail_next = 3
+    assert wired.run_once() == 0  # the retried call fails again: a new incident, the first stays open
+    again = listed()[0][0]
+    assert listed() == [(again, "open", None, None), (first, "open", None, None)]
+    assert siji.post(f"/api/incidents/{first}/retry", "admin").status_code == 409  # the call waits on the new one
+    siji.add_user("admin2", ["admin"])
+    assert siji.ok(siji.post(f"/api/incidents/{again}/retry", "admin2"))["status"] == "pending"
+    assert listed("open") == [(again, "open", None, None), (first, "open", None, None)]
+    assert wired.run_once() == 1
+    assert open_tasks(siji, iid) == [("Task_Review", "approval_bureau")]
+    assert listed() == [(again, "resolved", "retried", "admin2"), (first, "resolved", "retried", "admin2")]
+    assert listed("open") == []
+    # the other case's call still waits for its retry: its incident is open
+    assert [
+        i["status"] for i in siji.ok(siji.get(f"/api/incidents?process_instance_id={other}", "admin"))["items"]
+    ] == ["open"]
+    with siji.service.db.read() as s:
+        evs = s.scalars(select(AuditEvent).where(AuditEvent.transition == "incident_resolved")).all()
+        assert sorted((e.actor, e.data["incident_id"], e.data["resolution"]) for e in evs) == [
+            ("admin2", first, "retried"),
+            ("admin2", again, "retried"),
+        ]
+        assert all(verify([e]) == (True, None) and e.activity_id == "Task_Credit" for e in evs)
+
+
 def test_an_answer_without_a_mapped_output_changes_nothing(siji, endpoint, wired):
     endpoint.answer = {"rating": "B"}  # no company.registered
     iid = siji.start("svc_credit", "ent_a", START)["id"]

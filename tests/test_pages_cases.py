@@ -1,6 +1,6 @@
 """The case list of supervisors and auditors (/cases) and the case view's readability, in real
 Chromium (issue 15): filters and paging as the API answers them, the streamed bulk export with its
-progress, incidents with retry; the case view fitted to the pool with system steps folded away.
+progress, incidents with retry and marked handled; the case view fitted to the pool with system steps folded away.
 Every page is checked for console errors and failed requests; screenshots in test-artifacts/pages/."""
 
 from __future__ import annotations
@@ -117,6 +117,65 @@ def test_incidents_listed_and_retried_by_an_admin(page, live, cases):
     )
     shot(pg, "cases-incidents.png")
     clean(pg, expected_status=(422,))
+
+
+def test_incidents_marked_handled_by_an_admin_and_shown_on_request(page, live, cases):
+    """Open incidents by default; an admin marks one handled with a note (required), it leaves
+    the default list, and the toggle shows it resolved with who, when and why."""
+    pg = page
+    broken = cases["broken"]
+
+    def open_ids():
+        return [i["id"] for i in live.ok(live.get(f"/api/incidents?process_instance_id={broken}", "admin"))["items"]]
+
+    before = open_ids()
+    assert before
+    login(pg, live, "admin", "/cases")
+    expect(pg.locator("#incident-show-resolved")).not_to_be_checked()
+    rows = pg.locator("#incident-table tbody tr", has=pg.locator(f'a[href="/case/{broken}"]'))
+    expect(rows).to_have_count(len(before))
+    expect(rows.first.locator("td.status")).to_have_text("待处理")
+    target = before[0]
+    row = pg.locator(f'#incident-table tbody tr[data-id="{target}"]')
+    row.locator("button.resolve").click()
+    form = row.locator("form.resolve-form")
+    form.locator("button[type=submit]").click()  # no note: asked for one, nothing sent
+    expect(form.locator(".msg")).to_have_text("请填写处理说明。")
+    form.locator("input.resolve-note").fill("脚本已由分析员修正，案件将迁移到新版本")
+    shot(pg, "cases-incident-resolve-form.png")
+    form.locator("button[type=submit]").click()
+    expect(pg.locator("#incident-msg")).to_contain_text(f"故障 #{target}（案件 #{broken}）：已标记为已处理")
+    expect(pg.locator(f'#incident-table tbody tr[data-id="{target}"]')).to_have_count(0)
+    assert open_ids() == before[1:]
+    [done] = [
+        i
+        for i in live.ok(live.get(f"/api/incidents?status=resolved&process_instance_id={broken}", "auditor"))["items"]
+        if i["id"] == target
+    ]
+    assert (done["resolved_by"], done["resolution"]) == ("admin", "manual")
+    assert done["resolution_note"] == "脚本已由分析员修正，案件将迁移到新版本"
+
+    pg.check("#incident-show-resolved")
+    resolved = pg.locator(f'#incident-table tbody tr[data-id="{target}"]')
+    expect(resolved).to_have_attribute("data-status", "resolved")
+    expect(resolved.locator("td.status .badge")).to_have_text("已处理")
+    expect(resolved.locator(".resolved-by")).to_contain_text("admin · ")
+    expect(resolved.locator(".resolved-why")).to_have_text("说明：脚本已由分析员修正，案件将迁移到新版本")
+    expect(resolved.locator("button.resolve")).to_have_count(0)
+    expect(rows).to_have_count(len(before))  # open and resolved together
+    shot(pg, "cases-incidents-resolved.png")
+    clean(pg)
+
+    # an auditor sees the same lists, without the admin's actions
+    pg.evaluate("sessionStorage.clear()")
+    login(pg, live, "auditor", "/cases")
+    expect(pg.locator("#incident-table tbody tr")).to_have_count(
+        live.ok(live.get("/api/incidents", "auditor"))["total"]
+    )
+    expect(pg.locator("#incident-table button")).to_have_count(0)
+    pg.check("#incident-show-resolved")
+    expect(pg.locator(f'#incident-table tbody tr[data-id="{target}"] .resolved-why')).to_contain_text("说明：")
+    clean(pg)
 
 
 # ------------------------------------------------------------------ case view

@@ -50,7 +50,7 @@ def retry_incident(service, actor: Actor, incident_id: int) -> dict:
         raise Conflict("案件已不在办理中，无需重试", "the case is no longer running")
     with service.db.read() as s:
         last = s.scalar(select(func.max(Incident.id)).where(Incident.instance_id == instance_id))
-    fired = service.fire_timers(instance_id)
+    fired = service.fire_timers(instance_id, retried_by=actor.username)
     if not fired:
         with service.db.read() as s:
             again = s.scalar(

@@ -200,7 +200,9 @@ class ConnectorWorker:
             return 0
         CONNECTOR_CALLS.labels(job.connector, "ok").inc()
         try:
-            moved = complete_connector_task(svc, job.task_id, outputs, dict(summary, outputs=sorted(outputs)))
+            moved = complete_connector_task(
+                svc, job.task_id, outputs, dict(summary, outputs=sorted(outputs)), retried_by=job.retried_by
+            )
         except StepFailed:  # the step after the call failed: an incident is recorded
             self._park(job, "the engine step after the call failed", self._latest_incident(job.instance_id))
             return 0
@@ -210,7 +212,7 @@ class ConnectorWorker:
     def _fail(self, job: ConnectorJob, task: Task, pv, message: str) -> None:
         log.warning("connector call for task %s failed: %s", job.task_id, message)
         err = EngineError(message, task.activity_id, pv.element_name(task.activity_id))
-        record_incident(self.service, job.instance_id, pv.key, err, "connector", None)
+        record_incident(self.service, job.instance_id, pv.key, err, "connector", None, task_id=job.task_id)
         self._park(job, message, self._latest_incident(job.instance_id))
 
     def _latest_incident(self, instance_id: int) -> int | None:
@@ -240,7 +242,9 @@ class ConnectorWorker:
 
 
 def retry_incident(service, actor: Actor, incident_id: int) -> dict:
-    """An admin's retry of a failed connector call: the job is pending again (audited)."""
+    """An admin's retry of a failed connector call: the job is pending again (audited). The
+    incident stays open until the call and the step after it succeed (then ``retried``, in this
+    admin's name); a call that fails again records a new incident and leaves this one open."""
     now = service.now()
     with service.db.write() as s:
         if s.get(Incident, incident_id) is None:
@@ -251,6 +255,7 @@ def retry_incident(service, actor: Actor, incident_id: int) -> dict:
                 "该故障不是可重试的连接器调用", "this incident is not a failed connector call waiting for a retry"
             )
         job.status, job.lease_owner, job.lease_until = "pending", None, None
+        job.retried_by = actor.username
         record_standalone(
             s,
             now,

@@ -30,6 +30,7 @@ class DatabaseCollector:
             waiting = s.scalar(select(func.count(Timer.id)).where(Timer.status == "waiting")) or 0
             oldest = s.scalar(select(func.min(Timer.due_at)).where(Timer.status == "waiting", Timer.due_at < now))
             incidents = s.scalar(select(func.count(Incident.id))) or 0
+            incidents_open = s.scalar(select(func.count(Incident.id)).where(Incident.status == "open")) or 0
             outbox = s.scalar(select(func.count(OutboxEvent.id))) or 0
             dead = s.scalar(select(func.count(WebhookCursor.id)).where(WebhookCursor.status == "dead")) or 0
             backlog = [
@@ -45,6 +46,11 @@ class DatabaseCollector:
         )
         yield GaugeMetricFamily(
             "siji_incidents", "Incidents recorded (failed engine steps, failed connector calls)", value=incidents
+        )
+        yield GaugeMetricFamily(
+            "siji_incidents_open",
+            "Incidents still open (not retried successfully, not marked handled)",
+            value=incidents_open,
         )
         yield GaugeMetricFamily("siji_outbox_events", "Outgoing events written", value=outbox)
         yield GaugeMetricFamily("siji_webhook_dead_letters", "Cases whose webhook delivery stopped", value=dead)

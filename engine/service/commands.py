@@ -23,7 +23,7 @@ from engine.connectors import load_registry
 from engine.service import carry_over, deployments, form_data, outbox, pairing
 from engine.service.actor import Actor
 from engine.service.errors import Conflict, Forbidden, Invalid, NotFound
-from engine.service.incidents import Abort, records_incidents
+from engine.service.incidents import Abort, records_incidents, resolve_retried_step
 from engine.service.metered import counted
 from engine.service.projection import apply_step
 from engine.service.visibility import can_act_on_task, can_see_task
@@ -369,12 +369,19 @@ class Service:
     @counted("fire_timers")
     @records_incidents
     def fire_timers(
-        self, instance_id: int, actor_name: str = "timer", skip_locked: bool = False, only_if_due: bool = False
+        self,
+        instance_id: int,
+        actor_name: str = "timer",
+        skip_locked: bool = False,
+        only_if_due: bool = False,
+        retried_by: str | None = None,
     ) -> int:
         """Advance one instance whose timers are due. Returns how many timers fired.
 
         ``only_if_due``: re-check under the instance lock that a waiting timer is still due, and
-        write nothing otherwise (another worker fired it after the caller looked)."""
+        write nothing otherwise (another worker fired it after the caller looked).
+        Timers that fired resolve the case's open timer-step incidents (``retried``), in the name
+        of ``retried_by`` (an admin's retry) or ``system`` (the timer worker's own)."""
         now = self.now()
         with self.db.write() as s:
             inst = self._lock_instance(s, instance_id, skip_locked)
@@ -395,6 +402,8 @@ class Service:
                 result = self.engine.fire_timers(pv, inst.state)
             except EngineError as e:
                 raise Abort(e, instance_id, inst.process_key, "fire_timers") from None
+            if any(f.transition == "timer_fired" for f in result.facts):
+                resolve_retried_step(s, now, retried_by or "system", instance_id, "fire_timers")
             rec = Recorder(s, inst, now, actor_name, None)
             open_rows = {t.id: t for t in s.scalars(OPEN_TASKS, {"iid": inst.id})}
             timer_rows = {t.task_id: t for t in s.scalars(WAITING_TIMERS, {"iid": inst.id})}

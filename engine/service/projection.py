@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit.chain import Recorder
 from engine.service import notifications
+from engine.service.incidents import resolve_ended_case
 from engine.service.message_queue import queue_thrown
 from engine.service.writes import INSERT_TASK, INSERT_TIMER, TIMER_INSERT_COLS, StepRows, task_values
 from engine.store.models import Instance, Task, Timer, User
@@ -45,7 +46,8 @@ def apply_step(
     )
     if result.messages:
         queue_thrown(s, inst, result.messages, rec)
-    _end_if_completed(inst, result, rec, now, open_rows)
+    if _end_if_completed(inst, result, rec, now, open_rows):
+        resolve_ended_case(s, now, inst.id)
     inst.updated_at = now
     conn = s.connection()  # Core inserts, like the audit events and Changes
     if new_tasks:
@@ -300,9 +302,9 @@ def _schedule_tasks(
 
 def _end_if_completed(
     inst: Instance, result: StepResult, rec: Recorder, now: datetime, open_rows: dict[str, Task]
-) -> None:
+) -> bool:
     if result.status != "completed" or inst.status != "running":
-        return
+        return False
     inst.status, inst.ended_at = "completed", now
     if result.outcome:
         inst.outcome_id, inst.outcome_name = result.outcome["id"], result.outcome["name"]
@@ -318,3 +320,4 @@ def _end_if_completed(
         actor=SYSTEM,
         role=None,
     )
+    return True

@@ -254,6 +254,16 @@ class Incident(Base):
     message: Mapped[str] = mapped_column(Text)
     actor: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime]
+    # the connector task whose call failed (command ``connector``): its later success resolves it
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    # open: still needs an admin's attention; resolved: a retry succeeded (``retried``), its case
+    # ended (``superseded``) or an admin marked it handled with a note (``manual``)
+    status: Mapped[str] = mapped_column(String(10), default="open", server_default="open")
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(80))
+    resolution: Mapped[str | None] = mapped_column(String(20))  # retried | superseded | manual
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_incidents_status", "status", "id"),)
 
 
 class IdempotencyKey(Base):
@@ -358,6 +368,9 @@ class ConnectorJob(Base):
     lease_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     incident_id: Mapped[int | None] = mapped_column(Integer)
+    # the admin who queued the call again (POST /api/incidents/<id>/retry): its success resolves
+    # the incident in that admin's name
+    retried_by: Mapped[str | None] = mapped_column(String(80))
 
 
 class PendingMessage(Base):

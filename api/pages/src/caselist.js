@@ -1,6 +1,7 @@
 // Case list for supervisors and auditors (/cases): filters by flow, status, period, department and
 // overdue (GET /api/process-instances), real paging, bulk export of the same cases (GET /api/traces,
-// read as a stream with cases and bytes received shown), and incidents with retry.
+// read as a stream with cases and bytes received shown), and incidents: the open ones by default,
+// the resolved ones on request; an admin retries them or marks them handled with a note.
 import { $, api, download, errorText, fmtTime, h, hasRole, initPage, me, put, say } from './common.js';
 import { STATUS } from './cases.js';
 
@@ -177,40 +178,99 @@ async function exportCases(fmt) {
 }
 
 // ------------------------------------------------------------------ incidents
+// Open incidents (still needing attention) by default; the toggle adds the resolved ones, each
+// with who resolved it, when and why. An admin retries a connector call or timer step, or marks an
+// incident handled with a note (POST /api/incidents/<id>/resolve, audited).
+const RESOLUTION = { retried: '重试成功', superseded: '案件已结束，无需再处理', manual: '人工处理' };
+const incidents = { showResolved: false };
+
 async function loadIncidents(note) {
   const box = $('#incidents');
+  const status = incidents.showResolved ? 'all' : 'open';
+  const toggle = h('label', { class: 'check small' },
+    h('input', { type: 'checkbox', id: 'incident-show-resolved', checked: incidents.showResolved,
+      onchange: (e) => { incidents.showResolved = e.target.checked; loadIncidents(); } }),
+    ' 显示已处理的故障');
+  const head = h('div', { class: 'incident-head' }, h('h3', {}, '故障（失败的引擎步骤）'), toggle);
   let res;
   try {
-    res = await api('/api/incidents?per_page=20');
+    res = await api(`/api/incidents?per_page=20&status=${status}`);
   } catch (e) {
-    put(box, h('h3', {}, '故障'), h('p', { class: 'msg msg-error' }, errorText(e)));
+    put(box, head, h('p', { class: 'msg msg-error' }, errorText(e)));
     return;
   }
   const admin = hasRole('admin');
   const msg = h('div', { id: 'incident-msg', class: 'msg', hidden: true });
   if (note) say(msg, ...note);
-  put(box, h('h3', {}, '故障（失败的引擎步骤）'), msg,
+  const tell = (i, text, kind) => loadIncidents([`故障 #${i.id}${i.process_instance_id ? `（案件 #${i.process_instance_id}）` : ''}：${text}`, kind]);
+  put(box, head, msg,
     res.items.length ? h('table', { class: 'list', id: 'incident-table' },
-      h('thead', {}, h('tr', {}, ['时间', '案件', '环节', '步骤', '原因', admin ? '处理' : null].filter(Boolean).map((t) => h('th', {}, t)))),
-      h('tbody', {}, res.items.map((i) => {
-        const retry = admin && i.retryable ? h('button', { type: 'button', class: 'retry', onclick: async () => {
-          retry.disabled = true;
-          try {
-            const r = await api(`/api/incidents/${i.id}/retry`, { method: 'POST' });
-            await loadIncidents([`故障 #${i.id}（案件 #${i.process_instance_id}）：${r.command === 'fire_timers'
-              ? `已重新触发 ${r.fired} 个定时器，案件继续办理。` : '已重新排队，连接器将再次调用。'}`, 'ok']);
-          } catch (e) {
-            // a failed retry records a new incident: the list shows it
-            await loadIncidents([`故障 #${i.id}（案件 #${i.process_instance_id}）：${errorText(e)}`, 'error']);
-          }
-        } }, '重试') : null;
-        return h('tr', { dataset: { id: String(i.id), command: i.command } },
-          h('td', {}, fmtTime(i.created_at)),
-          h('td', {}, i.process_instance_id ? h('a', { href: `/case/${i.process_instance_id}` }, `#${i.process_instance_id}`) : '—'),
-          h('td', {}, i.activity_name || i.activity_id || '—'),
-          h('td', {}, STEP[i.command] || i.command),
-          h('td', { class: 'small' }, i.message),
-          admin ? h('td', {}, retry || h('span', { class: 'muted small' }, '由提交方重新提交')) : null);
-      }))) : h('p', { class: 'muted', id: 'incident-empty' }, '暂无故障。'),
-    res.total > res.items.length ? h('p', { class: 'muted small' }, `显示最新 ${res.items.length} 条，共 ${res.total} 条。`) : null);
+      h('thead', {}, h('tr', {}, ['时间', '案件', '环节', '步骤', '原因', '状态', admin ? '处理' : null].filter(Boolean).map((t) => h('th', {}, t)))),
+      h('tbody', {}, res.items.map((i) => h('tr', { dataset: { id: String(i.id), command: i.command, status: i.status }, class: i.status === 'resolved' ? 'resolved' : null },
+        h('td', {}, fmtTime(i.created_at)),
+        h('td', {}, i.process_instance_id ? h('a', { href: `/case/${i.process_instance_id}` }, `#${i.process_instance_id}`) : '—'),
+        h('td', {}, i.activity_name || i.activity_id || '—'),
+        h('td', {}, STEP[i.command] || i.command),
+        h('td', { class: 'small reason' }, i.message),
+        statusCell(i),
+        admin ? h('td', { class: 'act' }, actions(i, tell)) : null)))
+    ) : h('p', { class: 'muted', id: 'incident-empty' }, incidents.showResolved ? '暂无故障。' : '暂无待处理的故障。'),
+    res.total > res.items.length ? h('p', { class: 'muted small' }, `显示最新 ${res.items.length} 条，共 ${res.total} 条${incidents.showResolved ? '' : '待处理'}。`) : null);
+}
+
+function statusCell(i) {
+  if (i.status !== 'resolved') return h('td', { class: 'status' }, h('span', { class: 'badge badge-warn' }, '待处理'));
+  const who = i.resolved_by === 'system' ? '系统' : i.resolved_by;
+  const why = i.resolution === 'manual' ? `说明：${i.resolution_note}` : RESOLUTION[i.resolution] || i.resolution;
+  return h('td', { class: 'status' }, h('span', { class: 'badge badge-ok' }, '已处理'),
+    h('div', { class: 'small muted resolved-by' }, `${who} · ${fmtTime(i.resolved_at)}`),
+    h('div', { class: 'small resolved-why' }, why));
+}
+
+function actions(i, tell) {
+  // a hand-resolved connector call may still wait for its retry: it stays retryable
+  const canRetry = i.retryable && (i.status === 'open' || i.resolution === 'manual');
+  const retry = canRetry ? h('button', { type: 'button', class: 'retry', onclick: async () => {
+    retry.disabled = true;
+    try {
+      const r = await api(`/api/incidents/${i.id}/retry`, { method: 'POST' });
+      await tell(i, r.command === 'fire_timers' ? `已重新触发 ${r.fired} 个定时器，案件继续办理，故障已处理。`
+        : '已重新排队，连接器将再次调用；调用成功后故障自动标记为已处理。', 'ok');
+    } catch (e) {
+      // a failed retry records a new incident: the list shows it
+      await tell(i, errorText(e), 'error');
+    }
+  } }, '重试') : null;
+  if (i.status === 'resolved') return retry || '—';
+  const cell = h('div', { class: 'incident-actions' });
+  const resolve = h('button', { type: 'button', class: 'resolve', onclick: () => {
+    const input = h('input', { type: 'text', class: 'resolve-note', maxlength: 1000, placeholder: '处理说明（必填，记入审计）', 'aria-label': '处理说明',
+      oninput: () => say(formMsg, '') });
+    const formMsg = h('div', { class: 'msg small', hidden: true });
+    const form = h('form', { class: 'resolve-form', onsubmit: async (e) => {
+      e.preventDefault();
+      const text = input.value.trim();
+      if (!text) { say(formMsg, '请填写处理说明。', 'error'); input.focus(); return; }
+      ok.disabled = true;
+      try {
+        await api(`/api/incidents/${i.id}/resolve`, { method: 'POST', json: { note: text } });
+      } catch (err) {
+        ok.disabled = false;
+        const fields = Object.entries((err.body && err.body.fields) || {}).map(([k, v]) => `${k === 'note' ? '处理说明' : k}：${v.join('；')}`);
+        say(formMsg, [errorText(err), ...fields].join(' — '), 'error');
+        return;
+      }
+      await tell(i, '已标记为已处理。', 'ok');
+    } }, input,
+    h('div', { class: 'row' },
+      h('button', { type: 'submit', class: 'primary' }, '确定'),
+      h('button', { type: 'button', onclick: () => put(cell, ...buttons) }, '取消')),
+    formMsg);
+    const ok = form.querySelector('button[type=submit]');
+    put(cell, form);
+    input.focus();
+  } }, '标记已处理');
+  const buttons = [retry || h('span', { class: 'muted small' }, '由提交方重新提交'), resolve];
+  put(cell, ...buttons);
+  return cell;
 }

@@ -8,7 +8,7 @@ initPage(async (me) => {
   links.push(['/inbox', '待办', '本部门（或本企业）的待办任务：认领、填写表单、办结；申请人也可在此发起案件。']);
   links.push(['/case', '案件', '案件流程图上的办理进度与全程轨迹，可导出 JSON / CSV / XES。']);
   if (hasRole('leading_group_office') || hasRole('auditor') || hasRole('admin') || hasRole('dept_supervisor')) {
-    links.push(['/cases', '案件总览', '按流程、状态、时段、部门、逾期筛选案件，批量导出；异常（incident）重试。']);
+    links.push(['/cases', '案件总览', '按流程、状态、时段、部门、逾期筛选案件，批量导出；异常（incident）重试或标记已处理。']);
   }
   if (hasRole('leading_group_office') || hasRole('auditor') || hasRole('admin')) {
     links.push(['/supervision', '督办', '各部门按时办结率、当前逾期、办理时长中位数、各流程办理周期与逾期清单。']);
