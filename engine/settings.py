@@ -112,6 +112,9 @@ class Settings:
     webhook_max_attempts: int = 8
     #: SIJI_WEBHOOK_TIMEOUT — seconds one webhook request may take.
     webhook_timeout: int = 10
+    #: SIJI_OUTBOX_RETENTION_DAYS — days an outgoing event is kept once every webhook subscription
+    #: has had it (engine/integration/outbox_housekeeping.py); 0: kept forever.
+    outbox_retention_days: int = 30
     #: SIJI_CONNECTORS — the connector registry (JSON) service tasks call; unset: none.
     connectors: Path | None = None
     #: SIJI_MESSAGE_TTL — seconds a message that matches no waiting case is kept for one that
@@ -147,6 +150,7 @@ class Settings:
             ),
             webhook_max_attempts=_int(env, "SIJI_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1),
             webhook_timeout=_int(env, "SIJI_WEBHOOK_TIMEOUT", 10, minimum=1),
+            outbox_retention_days=_int(env, "SIJI_OUTBOX_RETENTION_DAYS", 30),
             connectors=Path(env["SIJI_CONNECTORS"]) if env.get("SIJI_CONNECTORS") else None,
             message_ttl=_int(env, "SIJI_MESSAGE_TTL", 0),
             log_format=_choice(env, "SIJI_LOG_FORMAT", "text", ("text", "json")),

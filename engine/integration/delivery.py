@@ -18,6 +18,12 @@ with a doubling back-off; after ``SIJI_WEBHOOK_MAX_ATTEMPTS`` tries the cursor t
 dead letter): later events of that case wait behind it — order per case is kept — until an admin
 replays it. Other cases are not held back.
 
+Work is found above each subscription's low-water mark (``start_after_id``), which the
+dispatchers' housekeeping raises about once a minute as cursors move on; the same housekeeping
+deletes events older than ``SIJI_OUTBOX_RETENTION_DAYS`` that every subscription has passed
+(engine/integration/outbox_housekeeping.py). So the search reads the undelivered tail of the
+outbox, not its whole history.
+
 The body is the event as JSON; ``X-Siji-Signature: t=<unix time>,v1=<hex>`` carries
 HMAC-SHA256(secret, "<unix time>." + body), so a receiver can check origin and freshness.
 """
@@ -34,12 +40,13 @@ import threading
 from datetime import timedelta
 
 import requests
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine import logctx
 from engine.integration import outbound
+from engine.integration.outbox_housekeeping import OutboxHousekeeping
 from engine.metrics import WEBHOOK_DELIVERIES
 from engine.service.errors import Invalid
 from engine.store.models import Instance, OutboxEvent, WebhookCursor, WebhookSubscription
@@ -107,6 +114,8 @@ class Dispatcher:
         self._stop = threading.Event()
         # Other outbound work run in the same loop (the connector worker in ``siji dispatch``).
         self.companions: list = []
+        # The outbox's marks and retention, at most once a minute (housekeep()).
+        self.housekeeping = OutboxHousekeeping(service)
 
     def stop(self) -> None:
         self._stop.set()
@@ -128,17 +137,32 @@ class Dispatcher:
                 delivered += self._deliver_case(sub, cursor)
         return delivered
 
+    def housekeep(self) -> dict | None:
+        """Raise the subscriptions' marks and delete events past retention, if a minute has
+        passed since the last time (by the service clock). A failure is logged, not raised:
+        deliveries go on and the next try is a minute later."""
+        try:
+            return self.housekeeping.tick(self.service.now())
+        except Exception as e:
+            log.warning("outbox housekeeping: %s: %s", e.__class__.__name__, e)
+            return None
+
     def _pending_cases(self, sub: WebhookSubscription) -> list[int]:
+        """Cases with events to send, oldest first. Only events above the subscription's mark are
+        read: below it every event has been delivered, or a case that was rewound lowered it."""
         now = self.service.now()
         c = WebhookCursor
         e = OutboxEvent
+        # SQLite keeps no statistics: asked to group by instance_id, it walks the (instance_id, id)
+        # index — every event — instead of the id range above the mark. "+ 0" hides that index.
+        case = e.instance_id if self.service.db.is_postgres else e.instance_id + literal_column("0")
         q = (
-            select(e.instance_id)
+            select(case)
             .select_from(e)
             .outerjoin(c, and_(c.subscription_id == sub.id, c.instance_id == e.instance_id))
             .where(
                 e.id > sub.start_after_id,
-                e.instance_id.is_not(None),
+                case.is_not(None),
                 e.kind.in_(sub.kinds),
                 or_(
                     c.id.is_(None),
@@ -150,7 +174,7 @@ class Dispatcher:
                     ),
                 ),
             )
-            .group_by(e.instance_id)
+            .group_by(case)
             .order_by(func.min(e.id))
             .limit(BATCH)
         )
@@ -310,6 +334,7 @@ class Dispatcher:
             try:
                 if self.service.clock_sync is not None:
                     self.service.clock_sync.refresh()
+                self.housekeep()
                 if self.run_once() + sum(c.run_once() for c in self.companions):
                     continue
             except Exception as e:  # database away: back off, keep the dispatcher alive

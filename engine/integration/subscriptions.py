@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine.audit.chain import record_standalone
 from engine.integration.outbound import check_url
+from engine.integration.outbox_housekeeping import pruned_through
 from engine.service.actor import Actor
-from engine.service.errors import Invalid, NotFound
+from engine.service.errors import Invalid, NotFound, Pruned
 from engine.service.outbox import KINDS
 from engine.store.models import OutboxEvent, WebhookCursor, WebhookSubscription
 
@@ -148,10 +151,27 @@ def replay_dead(service, actor: Actor, cursor_ids: list[int] | None, subscriptio
 
 def rewind(service, actor: Actor, sub_id: int, from_event_id: int, instance_id: int | None) -> int:
     """Deliver again every event from ``from_event_id`` on (of one case, or of all): receivers
-    see repeated event ids and must treat them as the same event. Returns cursors moved back."""
+    see repeated event ids and must treat them as the same event. Returns cursors moved back.
+
+    Events retention has deleted cannot be sent again: a rewind to one of them is refused (409).
+    The subscription's mark (``start_after_id``) goes down with the cursors, so the dispatcher's
+    search sees the rewound events again (engine/integration/outbox_housekeeping.py)."""
     now = service.now()
     with service.db.write() as s:
-        sub = _get(s, sub_id)
+        # The row lock first: a mark raise or a retention batch running now finishes before this
+        # reads the cursors and what retention deleted, and none starts until this commits.
+        sub = s.get(WebhookSubscription, sub_id, with_for_update={"key_share": True})
+        if sub is None:
+            raise NotFound("没有该订阅", "no such subscription")
+        gone = pruned_through(s)
+        if from_event_id <= gone:
+            raise Pruned(
+                f"事件 #{gone} 及之前的事件已超过保留期限被删除，无法重新推送；请从 #{gone + 1} 或之后开始",
+                f"events up to #{gone} were deleted after the retention period and cannot be delivered "
+                f"again; rewind to #{gone + 1} or later",
+                {"from_event_id": [f"须大于 / must be greater than {gone}"]},
+                first_event_id=gone + 1,
+            )
         back = from_event_id - 1
         conds = [WebhookCursor.subscription_id == sub.id, WebhookCursor.last_event_id > back]
         if instance_id is not None:
@@ -170,8 +190,10 @@ def rewind(service, actor: Actor, sub_id: int, from_event_id: int, instance_id: 
                 lease_until=None,
             )
         ).rowcount
-        if instance_id is None and sub.start_after_id > back:
-            sub.start_after_id = max(back, 0)
+        if sub.start_after_id > back:
+            if instance_id is not None:
+                _hold_other_cases(s, sub, back, service.db.is_postgres)
+            sub.start_after_id = back
         record_standalone(
             s,
             now,
@@ -186,6 +208,37 @@ def rewind(service, actor: Actor, sub_id: int, from_event_id: int, instance_id: 
             },
         )
         return n
+
+
+def _hold_other_cases(s, sub: WebhookSubscription, back: int, postgres: bool) -> None:
+    """One case's rewind lowers the mark below events of cases that never had a cursor (events
+    from before the subscription): those cases get a cursor at the old mark, so lowering it sends
+    them nothing they were not going to get."""
+    e, c = OutboxEvent, WebhookCursor
+    cases = (
+        select(
+            literal(sub.id),
+            e.instance_id,
+            literal(sub.start_after_id),
+            literal("active"),
+            literal(0),
+            literal(0),
+        )
+        .where(
+            e.id > back,
+            e.id <= sub.start_after_id,
+            e.instance_id.is_not(None),
+            e.kind.in_(sub.kinds),
+            ~exists().where(c.subscription_id == sub.id, c.instance_id == e.instance_id),
+        )
+        .distinct()
+    )
+    insert = pg_insert if postgres else sqlite_insert
+    s.execute(
+        insert(WebhookCursor.__table__)
+        .from_select(["subscription_id", "instance_id", "last_event_id", "status", "attempts", "delivered"], cases)
+        .on_conflict_do_nothing(index_elements=["subscription_id", "instance_id"])
+    )
 
 
 def _get(s, sub_id: int) -> WebhookSubscription:

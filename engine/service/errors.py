@@ -25,6 +25,12 @@ class Conflict(CommandError):
     code = "conflict"
 
 
+class Pruned(Conflict):
+    """Asked for outgoing events that retention has already deleted."""
+
+    code = "events_pruned"
+
+
 class Invalid(CommandError):
     code = "invalid"
 

@@ -1,7 +1,8 @@
 """Outgoing case events (the outbox pattern): written in the same transaction as the change they
 report, so an event exists exactly when its change committed. Delivery to the departments' own
 systems reads the table afterwards, at least once and in id order per case (a case's commands are
-serialized by its row lock, so ids follow the case's order).
+serialized by its row lock, so ids follow the case's order). Events every subscription has had are
+deleted after ``SIJI_OUTBOX_RETENTION_DAYS`` (engine/integration/outbox_housekeeping.py).
 
 The events are derived from the audit events a command wrote: one vocabulary for what happened,
 so the trace and what the departments' systems hear cannot disagree.

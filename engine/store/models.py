@@ -324,6 +324,8 @@ class WebhookSubscription(Base):
     secret: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Events with a larger id are delivered: a new subscription hears what happens from then on.
+    # Then its low-water mark: raised as its cursors move on, lowered by a rewind
+    # (engine/integration/outbox_housekeeping.py).
     start_after_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
     created_at: Mapped[datetime]
     created_by: Mapped[str | None] = mapped_column(String(80))
