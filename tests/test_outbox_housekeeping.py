@@ -196,22 +196,25 @@ def test_retention_deletes_old_events_every_subscription_has_passed(siji, receiv
     siji.clock.advance(timedelta(days=6))  # T0 + 31 d: a and b are old (and passed by both)
     assert housekeep(siji, dispatcher)["pruned"] == len(ids[a]) + len(ids[b])
     assert event_ids(siji) == ids[c] + ids[d]
-    siji.clock.advance(timedelta(days=29))  # T0 + 60 d: c and d are old; the stopped s2 has not had d
-    assert housekeep(siji, dispatcher)["pruned"] == len(ids[c])
-    assert event_ids(siji) == ids[d]
+    # T0 + 60 d: c and d are old; the stopped s2 never had d but is never delivered to again, so
+    # it holds nothing back; the newest event stays
+    siji.clock.advance(timedelta(days=29))
+    assert housekeep(siji, dispatcher)["pruned"] == len(ids[c]) + len(ids[d]) - 1
+    assert event_ids(siji) == ids[d][-1:]
     assert housekeep(siji, dispatcher, minutes=60)["pruned"] == 0
 
     # a rewind to a deleted event is refused, saying from where it can be done
     resp = rewind(siji, s1["id"], ids[b][0])
     assert resp.status_code == 409, resp.get_json()
     body = resp.get_json()
-    assert body["error"] == "events_pruned" and body["first_event_id"] == ids[c][-1] + 1
+    assert body["error"] == "events_pruned" and body["first_event_id"] == ids[d][-1]
     assert "保留期限" in body["message_zh"] and "retention" in body["message_en"]
     assert rewind(siji, s1["id"], ids[c][-1], a).status_code == 409
+    assert rewind(siji, s2["id"], ids[d][-1]).status_code == 409  # stopped: nothing to deliver to
     n = len(receiver.received)
-    assert siji.ok(rewind(siji, s1["id"], ids[d][0]))["count"] == 1
+    assert siji.ok(rewind(siji, s1["id"], ids[d][-1]))["count"] == 1
     dispatcher.run_once()
-    assert received(receiver)[n:] == ids[d]
+    assert received(receiver)[n:] == ids[d][-1:]
 
 
 def test_retention_without_subscriptions_and_kept_forever(siji, dispatcher):

@@ -51,12 +51,17 @@ def delete_subscription(subscription_id):
 @blp.route("/subscriptions/<int:subscription_id>/replay", methods=["POST"])
 @blp.arguments(RewindSchema)
 @blp.response(200, CountSchema)
-@blp.alt_response(409, description="该事件已按保留期限删除 / that event was deleted after the retention period")
+@blp.alt_response(
+    409,
+    description="该事件已按保留期限删除，或订阅已停用 / that event was deleted after the retention period, "
+    "or the subscription is stopped",
+)
 def rewind_subscription(body, subscription_id):
     """从某事件起重新推送（全部案件或一个案件）/ Deliver again from an event id on (all cases, or one).
 
     409 ``events_pruned`` when retention (SIJI_OUTBOX_RETENTION_DAYS) has deleted that event:
-    the answer names ``first_event_id``, the first one that can still be sent."""
+    the answer names ``first_event_id``, the first one that can still be sent. 409 too for a
+    stopped subscription: nothing is delivered to it any more."""
     return {
         "count": subscriptions.rewind(
             service(), actor(), subscription_id, body["from_event_id"], body.get("process_instance_id")

@@ -28,8 +28,8 @@ out ids past every committed one, so the largest visible id is settled.
 
 **Retention.** ``SIJI_OUTBOX_RETENTION_DAYS`` (0: keep forever). A pass deletes, oldest id first
 and ``PRUNE_BATCH`` rows per transaction, the events that are older than that *and* at or below
-every subscription's mark (active or not: a stopped subscription keeps what it has not had; with
-no subscription, every old event goes). Only a prefix of ids is ever deleted (it stops at the first
+every active subscription's mark (a stopped one is never delivered to again, so it holds nothing
+back; with no active subscription, every old event goes). Only a prefix of ids is ever deleted (it stops at the first
 event too young, even if younger ones follow) and the newest event is always kept (SQLite would
 otherwise hand its id out again). How far it got is kept in ``service_settings``
 (``outbox_pruned_through``): a rewind to an event at or below it is refused with 409. Each batch
@@ -222,9 +222,17 @@ class OutboxHousekeeping:
     def _prune_batch(self, cutoff: datetime, horizon: int) -> int:
         with self.service.db.write() as s:
             # Lock order: subscriptions, then the pruned row, then outbox rows (see the docstring).
-            marks = s.scalars(
-                select(WebhookSubscription.start_after_id).order_by(WebhookSubscription.id).with_for_update(read=True)
-            ).all()
+            # every row is locked (a rewind of any waits), only the active ones' marks count: a
+            # stopped subscription is never delivered to again (nothing reactivates one)
+            marks = [
+                mark
+                for mark, active in s.execute(
+                    select(WebhookSubscription.start_after_id, WebhookSubscription.active)
+                    .order_by(WebhookSubscription.id)
+                    .with_for_update(read=True)
+                )
+                if active
+            ]
             row = s.scalars(select(ServiceSetting).where(ServiceSetting.name == PRUNED_KEY).with_for_update()).one()
             through = int((row.value or {}).get("id", 0))
             top = s.scalar(select(func.max(OutboxEvent.id))) or 0

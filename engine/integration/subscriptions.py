@@ -13,7 +13,7 @@ from engine.audit.chain import record_standalone
 from engine.integration.outbound import check_url
 from engine.integration.outbox_housekeeping import pruned_through
 from engine.service.actor import Actor
-from engine.service.errors import Invalid, NotFound, Pruned
+from engine.service.errors import Conflict, Invalid, NotFound, Pruned
 from engine.service.outbox import KINDS
 from engine.store.models import OutboxEvent, WebhookCursor, WebhookSubscription
 
@@ -163,6 +163,8 @@ def rewind(service, actor: Actor, sub_id: int, from_event_id: int, instance_id: 
         sub = s.get(WebhookSubscription, sub_id, with_for_update={"key_share": True})
         if sub is None:
             raise NotFound("没有该订阅", "no such subscription")
+        if not sub.active:
+            raise Conflict("订阅已停用，不再推送", "the subscription is stopped: nothing is delivered to it")
         gone = pruned_through(s)
         if from_event_id <= gone:
             raise Pruned(
