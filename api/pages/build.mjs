@@ -12,9 +12,13 @@ const out = path.join(here, 'dist.tmp');
 const final = path.join(here, 'dist');
 const PAGES = ['home', 'modeler', 'inbox', 'case', 'admin', 'supervision', 'caselist'];
 
-// form-js has no translation layer: its few built-in strings (validation messages, list and select
-// controls) are replaced in its source at build time. A string that is no longer found fails the
-// build, so an upgrade of form-js cannot silently bring English back.
+// Chinese the translation modules (src/translate-zh.js) cannot reach, written into the libraries'
+// source as esbuild loads it: strings the libraries never pass to a `translate` service. Each pair
+// must be found, and each file must be loaded: otherwise the build fails, so an upgrade that moves
+// or rewords a string cannot silently bring English back.
+//
+// form-js has no translation layer: its built-in strings (validation messages, list and select
+// controls) are replaced in its source.
 const FORM_JS_ZH = [
   ["'Field is required.'", "'此项必填。'"],
   ['`Field must match pattern ${validation.pattern}.`', "'格式不正确。'"],
@@ -36,9 +40,34 @@ const FORM_JS_ZH = [
   ["emptyListMessage = 'No results'", "emptyListMessage = '无匹配项'"],
   ["'No results' : 'All values selected'", "'无匹配项' : '已全部选择'"],
   ['children: "Nothing to show."', 'children: "暂无数据。"'],
+  ['children: "Browse"', 'children: "选择文件"'],
+  ["return 'No files selected';", "return '未选择文件';"],
+  ['return `${files.length} files selected`;', 'return `已选择 ${files.length} 个文件`;'],
+  ['"aria-label": "Increment"', '"aria-label": "增加"'],
+  ['"aria-label": "Decrement"', '"aria-label": "减少"'],
+  ['alt: "This is an image placeholder"', 'alt: "图片占位"'],
+  // defaults of a new field in the form editor: its first option, a table's columns, a text view
+  ["label: 'Value',\n    value: 'value'", "label: '选项',\n    value: 'value'"],
+  ["label: 'Value',\n      value: 'value'", "label: '选项',\n      value: 'value'"],
+  ["label: 'Name',\n        key: 'name'", "label: '名称',\n        key: 'name'"],
+  ["label: 'Date',\n        key: 'date'", "label: '日期',\n        key: 'date'"],
+  ["const TEXT_VIEW_DEFAULT_TEXT = '# Text';", "const TEXT_VIEW_DEFAULT_TEXT = '# 文本';"],
 ];
 
-// The form editor's palette: fixed strings no translation module reaches.
+// The properties panel's own texts (list headers, "Create", pop-up editors) go through a `translate`
+// the bpmn-js panel never passes down, so the library's fallback is pointed at the dictionary. The
+// form editor carries its own copy of the panel: the same applies there.
+const TRANSLATE_FALLBACK = [
+  ["function translateFallback(template, replacements) {\n  replacements = replacements || {};\n  return template.replace(",
+    "function translateFallback(template, replacements) {\n  replacements = replacements || {};\n  return __sijiZhText(template).replace("],
+];
+const PROPERTIES_PANEL_ZH = [
+  ['closeButtonTooltip: "Save and close"', 'closeButtonTooltip: "保存并关闭"'],
+  ['children: "Opened in popup"', 'children: "已在弹出窗口中打开"'],
+];
+
+// The form editor: its palette, what its canvas shows for a field it cannot preview, the defaults of
+// a new field and the panel's validation messages that carry a number (the others are in the dictionary).
 const FORM_EDITOR_ZH = [
   ["label: 'Input',\n  id: 'basic-input'", "label: '输入',\n  id: 'basic-input'"],
   ["label: 'Selection',\n  id: 'selection'", "label: '选择',\n  id: 'selection'"],
@@ -47,26 +76,117 @@ const FORM_EDITOR_ZH = [
   ["label: 'Action',\n  id: 'action'", "label: '操作',\n  id: 'action'"],
   ['title: "Components",\n      children: "Components"', 'title: "组件",\n      children: "组件"'],
   ['placeholder: "Search components"', 'placeholder: "搜索组件"'],
+  ['title: `Create ${getIndefiniteArticle(type)} ${label} element`', 'title: `新建${label}`'],
+  ["if (type === 'default') {\n        return 'Form';", "if (type === 'default') {\n        return '表单';"],
+  ['title: "Clear content"', 'title: "清除"'],
+  ['children: "No components found."', 'children: "未找到组件。"'],
+  ['children: "Drag and drop components here."', 'children: "将组件拖放到这里。"'],
+  ['children: "Build your form"', 'children: "设计表单"'],
+  ['children: "Drag and drop components here to start designing."', 'children: "把左侧的组件拖放到这里，开始设计。"'],
+  ['children: "Use the preview window to test your form."', 'children: "可在预览窗口中试填表单。"'],
+  ["text: 'Select a form field to edit its properties.'", "text: '选择一个表单字段以编辑其属性。'"],
+  ["text: 'Multiple form fields are selected. Select a single form field to edit its properties.'",
+    "text: '已选择多个表单字段，请只选一个以编辑其属性。'"],
+  ["return 'Remove form field';", "return '删除表单字段';"],
+  ['return `Remove ${entry.label}`;', 'return `删除${entry.label}`;'],
+  ['children: "Repeatable"', 'children: "可重复"'],
+  // what the canvas shows in place of a field it cannot preview
+  ["let placeholderContent = 'Expression is empty';", "let placeholderContent = '表达式为空';"],
+  ["placeholderContent = `Expression for '${key}'`;", "placeholderContent = `“${key}”的表达式`;"],
+  ['}), "Html view is empty"]', '}), "HTML 内容为空"]'],
+  ['}), "Document preview"]', '}), "文档预览"]'],
+  ['children: "Content"', 'children: "内容"'],
+  ["label: 'Column 1'", "label: '列 1'"], ["label: 'Column 2'", "label: '列 2'"], ["label: 'Column 3'", "label: '列 3'"],
+  // a new option ("选项 2") and a new table column
+  ["const entry = {\n    label: 'Value',\n    value: 'value'\n  };", "const entry = {\n    label: '选项',\n    value: 'value'\n  };"],
+  ['existingEntry.label === `Value ${index}`', 'existingEntry.label === `选项 ${index}`'],
+  ["label: 'Column',\n            key: 'inputVariable'", "label: '列',\n            key: 'inputVariable'"],
+  ["label: 'Column',\n      key: 'inputVariable'", "label: '列',\n      key: 'inputVariable'"],
+  ["editField(field, TIME_LABEL_PATH, 'Time');", "editField(field, TIME_LABEL_PATH, '时间');"],
+  // validation messages with a number in them (the fixed ones are in the dictionary)
+  ['`Should not contain more than ${decimalDigits} decimal digits`', '`最多 ${decimalDigits} 位小数`'],
+  ['`Should not contain more than ${decimalDigits} decimal digits.`', '`最多 ${decimalDigits} 位小数。`'],
+  ['`Should be at least ${min}.`', '`不能小于 ${min}。`'],
+  ['`Should be at most ${max}.`', '`不能大于 ${max}。`'],
+  ['`Should be at least ${minimumValue.toString()}.`', '`不能小于 ${minimumValue.toString()}。`'],
+  ['`Minimum ${MIN_COLUMNS} columns are allowed`', '`至少 ${MIN_COLUMNS} 列`'],
+  ['`Maximum ${MAX_COLUMNS} columns are allowed`', '`最多 ${MAX_COLUMNS} 列`'],
+  ['`New value exceeds the maximum of ${MAX_COLUMNS_PER_ROW} columns per row`', '`每行最多 ${MAX_COLUMNS_PER_ROW} 列`'],
+  ['`Maximum ${MAX_FIELDS_PER_ROW} fields per row are allowed`', '`每行最多 ${MAX_FIELDS_PER_ROW} 个字段`'],
 ];
 
-function replaceStrings(name, filter, pairs) {
+// dmn-js: the few texts its views do not pass to `translate`
+const DMN_JS_ZH = {
+  'dmn-js-decision-table/lib/features/simple-duration-edit/components/InputDurationEdit.js': [
+    ['createVNode(1, "h4", "dms-heading", createTextVNode("Value"), 2)', 'createVNode(1, "h4", "dms-heading", createTextVNode("值"), 2)'],
+  ],
+  'dmn-js-decision-table/lib/features/context-menu/ContextMenu.js': [
+    ['"aria-label": "Decision table context menu"', '"aria-label": "决策表菜单"'],
+  ],
+  'dmn-js-boxed-expression/lib/features/element-variable/components/ElementVariableComponent.js': [
+    ['createVNode(1, "h2", null, createTextVNode("Result"), 2)', 'createVNode(1, "h2", null, createTextVNode("结果"), 2)'],
+  ],
+  'dmn-js-boxed-expression/lib/features/element-variable/components/ElementVariableEditorComponent.js': [
+    ['createVNode(1, "h2", null, createTextVNode("Result"), 2)', 'createVNode(1, "h2", null, createTextVNode("结果"), 2)'],
+    ['createTextVNode("Result type")', 'createTextVNode("结果类型")'],
+  ],
+  'dmn-js-boxed-expression/lib/features/function-definition/components/FormalParametersEditor.js': [
+    ['createVNode(1, "th", null, createTextVNode("Name"), 2), createVNode(1, "th", null, createTextVNode("Type"), 2)',
+      'createVNode(1, "th", null, createTextVNode("名称"), 2), createVNode(1, "th", null, createTextVNode("类型"), 2)'],
+  ],
+  'dmn-js-boxed-expression/lib/features/element-logic/ElementLogic.js': [
+    ['[createTextVNode("Expression of type "), expression.$type, createTextVNode(" is not supported.")]',
+      '[createTextVNode("不支持此类表达式："), expression.$type]'],
+  ],
+  'dmn-js-decision-table/lib/features/drag-and-drop/DragAndDrop.js': [
+    ["let title = `Move ${isInput(col) ? 'Input' : 'Output'}`;", "let title = isInput(col) ? '拖动以移动输入列' : '拖动以移动输出列';"],
+  ],
+};
+
+const DICTIONARY = path.join(here, 'src', 'translate-zh.js');
+const IMPORT_ZH = `import { zhText as __sijiZhText } from ${JSON.stringify(DICTIONARY)};\n`;
+
+/** file (a path under node_modules) -> { pairs, prefix }: what to replace in it and what to put first */
+const REPLACEMENTS = {
+  '@bpmn-io/form-js-viewer/dist/index.es.js': { pairs: FORM_JS_ZH },
+  '@bpmn-io/form-js-editor/dist/index.es.js': {
+    pairs: [...FORM_EDITOR_ZH, ...TRANSLATE_FALLBACK, ...PROPERTIES_PANEL_ZH], prefix: IMPORT_ZH,
+  },
+  '@bpmn-io/properties-panel/dist/index.esm.js': { pairs: [...TRANSLATE_FALLBACK, ...PROPERTIES_PANEL_ZH], prefix: IMPORT_ZH },
+  // a listener's header ("开始: Java 类") is made without the panel's translate
+  'bpmn-js-properties-panel/dist/index.esm.js': {
+    pairs: [['function getListenerLabel(listener, translate = value => value) {', 'function getListenerLabel(listener, translate = __sijiZhText) {']],
+    prefix: IMPORT_ZH,
+  },
+  ...Object.fromEntries(Object.entries(DMN_JS_ZH).map(([file, pairs]) => [file, { pairs }])),
+};
+
+function chinese() {
+  const loaded = new Set();
+  const key = (file) => file.split(path.sep).join('/').split('/node_modules/').pop();
   return {
-    name,
+    name: 'siji-zh',
     setup(b) {
-      b.onLoad({ filter }, async (args) => {
+      b.onLoad({ filter: /[\\/]node_modules[\\/].*\.js$/ }, async (args) => {
+        const file = key(args.path);
+        const target = REPLACEMENTS[file];
+        if (!target) return undefined; // esbuild loads it as usual
         let src = await readFile(args.path, 'utf8');
-        for (const [en, zh] of pairs) {
-          if (!src.includes(en)) throw new Error(`${name}: string not found (package upgraded?): ${en}`);
+        for (const [en, zh] of target.pairs) {
+          if (!src.includes(en)) throw new Error(`siji-zh: not found in ${file} (package upgraded?): ${en}`);
           src = src.split(en).join(zh);
         }
-        return { contents: src, loader: 'js' };
+        loaded.add(file);
+        return { contents: (target.prefix || '') + src, loader: 'js' };
+      });
+      b.onEnd((result) => {
+        if (result.errors.length) return;
+        const missing = Object.keys(REPLACEMENTS).filter((f) => !loaded.has(f));
+        if (missing.length) throw new Error(`siji-zh: never loaded (package upgraded or moved?): ${missing.join(', ')}`);
       });
     },
   };
 }
-
-const formJsChinese = replaceStrings('form-js-zh', /form-js-viewer[\\/]dist[\\/]index\.es\.js$/, FORM_JS_ZH);
-const formEditorChinese = replaceStrings('form-js-editor-zh', /form-js-editor[\\/]dist[\\/]index\.es\.js$/, FORM_EDITOR_ZH);
 
 await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
@@ -89,7 +209,7 @@ const result = await build({
   define: { 'process.env.NODE_ENV': '"production"' },
   metafile: true,
   logLevel: 'warning',
-  plugins: [formJsChinese, formEditorChinese],
+  plugins: [chinese()],
 });
 
 const manifest = {};

@@ -283,7 +283,9 @@ async function openDmn(name) {
     // no input debouncing: a deploy right after typing must see the last keystroke
     // dmn-js builds each view with its own modules: every view gets the translation
     const zh = { additionalModules: [translateZh] };
-    dmn = new DmnModeler({ container: '#dmn-canvas', common: { debounceInput: false }, drd: zh, decisionTable: zh, literalExpression: zh });
+    dmn = new DmnModeler({
+      container: '#dmn-canvas', common: { debounceInput: false }, drd: zh, decisionTable: zh, literalExpression: zh, boxedExpression: zh,
+    });
   }
   const entry = state.dmn[name];
   await dmn.importXML(entry.xml);
