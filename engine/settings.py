@@ -62,9 +62,14 @@ def parse_hhmm(text: str) -> int:
     return value
 
 
+def shifts_in_order(shifts: list[tuple[int, int]]) -> bool:
+    """Sorted (start, end) shifts are non-empty, each ends after it starts, none overlaps the next."""
+    return bool(shifts) and all(a < b for a, b in shifts) and all(x[1] <= y[0] for x, y in zip(shifts, shifts[1:]))
+
+
 def parse_shifts(text: str) -> list[tuple[int, int]]:
-    """``"09:00-12:00,13:30-17:30"`` → (start, end) minutes after midnight; ValueError unless
-    non-empty, increasing and not overlapping."""
+    """``"09:00-12:00,13:30-17:30"`` → (start, end) minutes after midnight, sorted; ValueError
+    unless ``shifts_in_order``."""
     shifts = []
     for part in text.split(","):
         a, sep, b = part.strip().partition("-")
@@ -72,7 +77,7 @@ def parse_shifts(text: str) -> list[tuple[int, int]]:
             raise ValueError(part)
         shifts.append((parse_hhmm(a.strip()), parse_hhmm(b.strip())))
     shifts.sort()
-    if any(b <= a for a, b in shifts) or any(shifts[i][1] > shifts[i + 1][0] for i in range(len(shifts) - 1)):
+    if not shifts_in_order(shifts):
         raise ValueError(text)
     return shifts
 
@@ -127,7 +132,7 @@ class Settings:
     #: SIJI_OFFICE_HOURS — the departments' office hours on working days, ``HH:MM-HH:MM`` shifts
     #: separated by commas: what one working day of a lead time counts in the reports (the
     #: simulator's settings file has its own, default the same).
-    office_hours: tuple[tuple[int, int], ...] = ((540, 720), (810, 1050))
+    office_hours: tuple[tuple[int, int], ...] = tuple(parse_shifts(DEFAULT_OFFICE_HOURS))
 
     @property
     def db_url(self) -> str:

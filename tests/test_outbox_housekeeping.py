@@ -1,6 +1,6 @@
 """The outbox stays short: each subscription's low-water mark rises as its cursors move on (a dead
 letter holds it; a rewind lowers it again), so the dispatcher reads only the undelivered tail; and
-events past SIJI_OUTBOX_RETENTION_DAYS that every subscription has passed are deleted. The clock
+events past SIJI_OUTBOX_RETENTION_DAYS that every active subscription has passed are deleted. The clock
 is the test's; housekeeping passes are called directly, a minute of service time apart."""
 
 from __future__ import annotations
@@ -13,25 +13,7 @@ from conftest import make_harness
 from integration_helpers import Receiver, allow_local, subscribe
 from sqlalchemy import insert, select, update
 from test_api_core import GOOD_START, MINI
-
-SECRET = "s3cret-for-the-test-only"
-
-
-@pytest.fixture
-def receiver(siji):
-    r = Receiver(SECRET)
-    r.clock = lambda: siji.clock.now().timestamp()
-    r.start()
-    yield r
-    r.stop()
-
-
-@pytest.fixture
-def dispatcher(siji):
-    from engine.integration.delivery import Dispatcher
-
-    allow_local(siji, webhook_max_attempts=3, webhook_timeout=5)
-    return Dispatcher(siji.service, name="test")
+from test_webhooks import SECRET, dispatcher, receiver  # noqa: F401  (the same receiver and dispatcher fixtures)
 
 
 def mark(siji, sub_id: int) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import roles
-from engine.settings import DEFAULT_OFFICE_HOURS, parse_hhmm
+from engine.settings import DEFAULT_OFFICE_HOURS, parse_hhmm, shifts_in_order
 from engine.simulation.distributions import Duration, Generator, SettingsError, parse_duration, parse_generator
 
 DEFAULT_START = "2025-09-01T09:00:00+08:00"
@@ -140,11 +140,7 @@ def parse(raw: Any) -> Settings:
             raise SettingsError(
                 "working_hours", '应为 [["09:00", "12:00"], …] / must be [["HH:MM", "HH:MM"], …]'
             ) from None
-        if (
-            not s.shifts
-            or any(b <= a for a, b in s.shifts)
-            or any(s.shifts[i][1] > s.shifts[i + 1][0] for i in range(len(s.shifts) - 1))
-        ):
+        if not shifts_in_order(s.shifts):
             raise SettingsError(
                 "working_hours", "时段须非空、递增且不重叠 / shifts must be non-empty, increasing, non-overlapping"
             )
